@@ -1,0 +1,31 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { ControlPlanePlan } from "../plan";
+import { installChart } from "./chart";
+import { registerObject } from "./objects";
+
+export interface ControlPlaneArgs {
+    /** The usergroup's revision: system namespace, istiod release, STRICT mTLS and root Sidecar. */
+    plan: ControlPlanePlan;
+    /** Protect the system namespace from deletion. */
+    protect: boolean;
+    /** Do not wait for istiod to become ready (clusters with no nodes). */
+    skipAwait: boolean;
+    /** Resources istiod needs first: the base chart with the CRDs. */
+    dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/** One istiod revision per usergroup, in its own system namespace. */
+export class ControlPlane extends pulumi.ComponentResource {
+    /** The istiod release; Istio objects and gateways of this usergroup wait for it. */
+    readonly istiod: pulumi.Resource;
+
+    constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mesh-tenancy:index:ControlPlane", name, {}, opts);
+        const namespace = registerObject(args.plan.namespace, { parent: this, protect: args.protect });
+        this.istiod = installChart(args.plan.istiod, args.skipAwait, { parent: this, dependsOn: [namespace, ...args.dependsOn] });
+        for (const object of args.plan.objects) {
+            registerObject(object, { parent: this, dependsOn: [this.istiod] });
+        }
+        this.registerOutputs({});
+    }
+}

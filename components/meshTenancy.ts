@@ -1,0 +1,30 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { TenancyPlan } from "../plan";
+import { ControlPlane } from "./controlPlane";
+import { IstioBase } from "./istioBase";
+import { TenantNamespace } from "./tenantNamespace";
+
+export interface MeshTenancyArgs {
+    /** The desired tenancy, from `planTenancy`. */
+    plan: TenancyPlan;
+}
+
+/** The whole multi-tenant mesh: base, one control plane per usergroup, and every tenant and shared namespace. */
+export class MeshTenancy extends pulumi.ComponentResource {
+    constructor(name: string, args: MeshTenancyArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mesh-tenancy:index:MeshTenancy", name, {}, opts);
+        const plan = args.plan;
+        const skipAwait = plan.localCluster;
+        const protectSystem = plan.namespaces.some((ns) => ns.protect);
+        const base = new IstioBase("istio-base", { release: plan.base, skipAwait }, { parent: this });
+        const istiodByUsergroup = new Map<string, pulumi.Resource>();
+        for (const cp of plan.controlPlanes) {
+            const controlPlane = new ControlPlane(cp.usergroup, { plan: cp, protect: protectSystem, skipAwait, dependsOn: [base.chart] }, { parent: this });
+            istiodByUsergroup.set(cp.usergroup, controlPlane.istiod);
+        }
+        for (const ns of plan.namespaces) {
+            new TenantNamespace(ns.name, { plan: ns, istiod: istiodByUsergroup.get(ns.usergroup)!, skipAwait }, { parent: this });
+        }
+        this.registerOutputs({});
+    }
+}

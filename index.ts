@@ -1,0 +1,27 @@
+import * as pulumi from "@pulumi/pulumi";
+import { localClusterTransform, MeshTenancy } from "./components";
+import { ConfigError } from "./model/issues";
+import { configFromStack } from "./model/stack";
+import { planTenancy } from "./plan";
+import { stackOutputs } from "./plan/outputs";
+
+function loadPlan() {
+    try {
+        return planTenancy(configFromStack(pulumi.runtime.allConfig(), pulumi.getProject()));
+    } catch (err) {
+        // A config error is the user's to fix, not a crash: print it alone, without a stack trace.
+        if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
+        throw err;
+    }
+}
+
+const plan = loadPlan();
+if (plan.localCluster) {
+    pulumi.runtime.registerResourceTransform(localClusterTransform);
+}
+new MeshTenancy("mesh", { plan });
+
+const outputs = stackOutputs(plan);
+export const usergroups = outputs.usergroups;
+export const namespaces = outputs.namespaces;
+export const expectedConnectivity = outputs.expectedConnectivity;

@@ -1,0 +1,232 @@
+import { z } from "zod";
+import { ConfigError, ConfigIssue, formatPath } from "./issues";
+import { checkConsistency } from "./consistency";
+
+/** The official Istio chart repository, used when neither chart source is given. */
+export const DEFAULT_CHART_REPOSITORY = "https://istio-release.storage.googleapis.com/charts";
+
+const nonEmpty = z.string().min(1, { error: "must not be empty" });
+const stringMap = z.record(z.string(), z.string());
+const quantity = z.union([z.string(), z.number()]).transform(String);
+
+const resourcesSchema = z.strictObject({
+    requests: z.record(z.string(), quantity).optional(),
+    limits: z.record(z.string(), quantity).optional(),
+});
+
+const istioSchema = z.strictObject({
+    /** Exact chart version of base, istiod and gateway, e.g. `1.24.3`. */
+    version: z.string({ error: (i) => (i.input === undefined ? "is required (the exact Istio chart version, e.g. 1.24.3)" : "must be a string such as 1.24.3") }),
+    chartRepository: z.string().optional(),
+    chartDirectory: z.string().optional(),
+    defaultRevision: z.string().default(""),
+    trustDomain: nonEmpty.default("cluster.local"),
+});
+
+const gatewaySchema = z.strictObject({
+    hosts: z.array(z.string()).min(1, { error: "must list at least one host" }),
+    serviceType: z.enum(["LoadBalancer", "NodePort", "ClusterIP"]).default("LoadBalancer"),
+    replicas: z.number().int().min(1).default(1),
+    /** Kubernetes Secret in the tenant namespace holding the certificate; adds an HTTPS server on 443. */
+    tlsCredentialName: z.string().optional(),
+});
+
+const workloadSidecarSchema = z.strictObject({
+    name: z.string(),
+    selector: stringMap.optional(),
+    egress: z.array(z.string()).default([]),
+});
+
+const ownerSchema = z.strictObject({
+    kind: z.enum(["Group", "User", "ServiceAccount"]),
+    name: nonEmpty,
+    /** Only for ServiceAccount subjects; defaults to the tenant namespace. */
+    namespace: z.string().optional(),
+});
+
+const tenantSchema = z.strictObject({
+    name: z.string(),
+    gateway: gatewaySchema.optional(),
+    egress: z.array(z.string()).default([]),
+    workloadSidecars: z.array(workloadSidecarSchema).default([]),
+    owners: z.array(ownerSchema).default([]),
+    /** `spec.hard` of a ResourceQuota for the namespace. */
+    quota: z.record(z.string(), quantity).optional(),
+    /** Extra namespace labels (never `usergroup`, `istio.io/rev` or `istio-injection`). */
+    labels: stringMap.default({}),
+});
+
+const usergroupSchema = z.strictObject({
+    name: z.string(),
+    systemNamespace: z.string().optional(),
+    tenantIsolation: z.enum(["namespace", "usergroup"]).default("namespace"),
+    sharedNamespaces: z.array(z.string()).default([]),
+    istiod: z
+        .strictObject({
+            replicas: z.number().int().min(1).default(1),
+            resources: resourcesSchema.optional(),
+        })
+        .default({ replicas: 1 }),
+    tenants: z.array(tenantSchema).default([]),
+});
+
+const configSchema = z.strictObject({
+    istio: istioSchema,
+    protectNamespaces: z.boolean().default(false),
+    /** A throwaway control plane with no nodes: skip readiness waits and delete in the background. */
+    localCluster: z.boolean().default(false),
+    /** A client and an echo server in every tenant namespace, to verify isolation by hand. */
+    smokeWorkloads: z.boolean().default(false),
+    usergroups: z.array(usergroupSchema).min(1, { error: "must list at least one usergroup" }),
+});
+
+type Parsed = z.infer<typeof configSchema>;
+export type Resources = z.infer<typeof resourcesSchema>;
+export type GatewayConfig = z.infer<typeof gatewaySchema>;
+export type WorkloadSidecarConfig = Omit<z.infer<typeof workloadSidecarSchema>, "selector"> & { selector: Record<string, string> };
+export type OwnerConfig = z.infer<typeof ownerSchema>;
+export type TenantConfig = Omit<z.infer<typeof tenantSchema>, "workloadSidecars"> & { workloadSidecars: WorkloadSidecarConfig[] };
+export type TenantIsolation = "namespace" | "usergroup";
+
+export interface ChartSource {
+    /** Helm repository URL; set when charts come from a repository. */
+    repository?: string;
+    /** Local directory holding `base/`, `istiod/` and `gateway/`; set for air-gapped clusters. */
+    directory?: string;
+}
+
+export interface IstioConfig {
+    version: string;
+    chartSource: ChartSource;
+    defaultRevision: string;
+    trustDomain: string;
+}
+
+export interface UsergroupConfig extends Omit<Parsed["usergroups"][number], "systemNamespace" | "tenants"> {
+    systemNamespace: string;
+    tenants: TenantConfig[];
+}
+
+/** The validated stack config: every default filled in, every cross-reference checked. */
+export interface MeshTenancyConfig {
+    istio: IstioConfig;
+    protectNamespaces: boolean;
+    localCluster: boolean;
+    smokeWorkloads: boolean;
+    usergroups: UsergroupConfig[];
+}
+
+/** Top-level keys, as written in a stack file under the `mesh-tenancy:` namespace. */
+export const CONFIG_KEYS: ReadonlyArray<string> = Object.keys(configSchema.shape);
+
+function zodIssueMessage(issue: z.core.$ZodIssue): ConfigIssue[] {
+    const path = issue.path;
+    switch (issue.code) {
+        case "unrecognized_keys":
+            return issue.keys.map((key) => ({
+                path: formatPath([...path, key]),
+                message: `unknown key "${key}"${suggest(key, path)}`,
+            }));
+        case "invalid_type":
+            if (issue.input === undefined && issue.message.startsWith("Invalid input")) {
+                return [{ path: formatPath(path), message: "is required" }];
+            }
+            return [{ path: formatPath(path), message: issue.message.replace(/^Invalid input: /, "") }];
+        case "invalid_value":
+            return [{ path: formatPath(path), message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(issue.input)}` }];
+        default:
+            return [{ path: formatPath(path), message: issue.message.replace(/^Invalid input: /, "") }];
+    }
+}
+
+/** A hint for a misspelt key, naming the closest known key at the same place. */
+function suggest(key: string, path: ReadonlyArray<PropertyKey>): string {
+    const known = knownKeysAt(path);
+    let best: string | undefined;
+    let bestDistance = Infinity;
+    for (const candidate of known) {
+        const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
+        if (d < bestDistance) {
+            bestDistance = d;
+            best = candidate;
+        }
+    }
+    return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 4)) ? ` (did you mean "${best}"?)` : "";
+}
+
+function knownKeysAt(path: ReadonlyArray<PropertyKey>): string[] {
+    let schema: z.ZodType = configSchema;
+    for (const part of path) {
+        schema = unwrap(schema);
+        if (schema instanceof z.ZodObject) {
+            schema = (schema.shape as Record<string, z.ZodType>)[String(part)];
+        } else if (schema instanceof z.ZodArray) {
+            schema = schema.element as z.ZodType;
+        } else {
+            return [];
+        }
+        if (schema === undefined) {
+            return [];
+        }
+    }
+    schema = unwrap(schema);
+    return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+    let s = schema;
+    while (s instanceof z.ZodOptional || s instanceof z.ZodDefault) {
+        s = s.unwrap() as z.ZodType;
+    }
+    return s;
+}
+
+function editDistance(a: string, b: string): number {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+        let prev = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const tmp = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+            prev = tmp;
+        }
+    }
+    return row[b.length];
+}
+
+function normalise(parsed: Parsed): MeshTenancyConfig {
+    const { chartRepository, chartDirectory, ...istio } = parsed.istio;
+    const chartSource: ChartSource =
+        chartDirectory !== undefined ? { directory: chartDirectory } : { repository: chartRepository ?? DEFAULT_CHART_REPOSITORY };
+    return {
+        ...parsed,
+        istio: { version: istio.version, defaultRevision: istio.defaultRevision, trustDomain: istio.trustDomain, chartSource },
+        usergroups: parsed.usergroups.map((ug) => ({
+            ...ug,
+            systemNamespace: ug.systemNamespace ?? ug.name,
+            tenants: ug.tenants.map((t) => ({
+                ...t,
+                workloadSidecars: t.workloadSidecars.map((w) => ({ ...w, selector: w.selector ?? {} })),
+            })),
+        })),
+    };
+}
+
+/**
+ * Validates the raw stack config (the values under `mesh-tenancy:`, keyed without the prefix) and returns it with
+ * defaults filled in. Every problem is reported at once in one ConfigError, each naming its key path.
+ */
+export function parseConfig(raw: Record<string, unknown>): MeshTenancyConfig {
+    const result = configSchema.safeParse(raw);
+    if (!result.success) {
+        throw new ConfigError(result.error.issues.flatMap(zodIssueMessage));
+    }
+    const issues = checkConsistency(result.data);
+    if (issues.length > 0) {
+        throw new ConfigError(issues);
+    }
+    return normalise(result.data);
+}
+
+export type ParsedConfig = Parsed;

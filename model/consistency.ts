@@ -1,0 +1,221 @@
+import type { ParsedConfig } from "./config";
+import { ConfigIssue, formatPath } from "./issues";
+import { parseEgressHost } from "./egress";
+import { dnsLabelProblem, hostnameProblem, labelKeyProblem, labelValueProblem, RESERVED_NAMESPACES } from "./names";
+import { parseIstioVersion, MIN_ISTIO_VERSION } from "./version";
+import { selectorRelation } from "../policy/lib/selectors";
+
+/** Labels the program owns on every namespace; users may not set them. */
+const MANAGED_LABEL_KEYS = new Set(["usergroup", "istio.io/rev", "istio-injection"]);
+const MANAGED_LABEL_PREFIX = "mesh-tenancy.io/";
+
+type Path = ReadonlyArray<string | number>;
+
+interface NamespaceClaim {
+    usergroup: string;
+    path: string;
+}
+
+/**
+ * Cross-field checks on a config whose shape is already valid: names, uniqueness of namespaces and hosts, and that
+ * every reference (egress, defaultRevision) resolves inside the right usergroup.
+ */
+export function checkConsistency(config: ParsedConfig): ConfigIssue[] {
+    const issues: ConfigIssue[] = [];
+    const report = (path: Path, message: string) => issues.push({ path: formatPath(path), message });
+
+    checkIstio(config, report);
+
+    const usergroupNames = new Map<string, number>();
+    const namespaces = new Map<string, NamespaceClaim>();
+    const sharedBy = new Map<string, string>();
+    const claim = (ns: string, usergroup: string, path: Path) => {
+        const problem = dnsLabelProblem(ns) ?? (RESERVED_NAMESPACES.has(ns) ? `"${ns}" is a reserved Kubernetes namespace` : undefined);
+        if (problem !== undefined) {
+            report(path, problem);
+            return;
+        }
+        const earlier = namespaces.get(ns);
+        if (earlier !== undefined) {
+            report(path, `namespace "${ns}" is already used at ${earlier.path}; a namespace belongs to exactly one place`);
+            return;
+        }
+        namespaces.set(ns, { usergroup, path: formatPath(path) });
+    };
+
+    config.usergroups.forEach((ug, u) => {
+        const ugPath: Path = ["usergroups", u];
+        const nameProblem = dnsLabelProblem(ug.name);
+        if (nameProblem !== undefined) {
+            report([...ugPath, "name"], nameProblem);
+        } else if (ug.name === "default") {
+            report([...ugPath, "name"], `"default" is the name of Istio's default revision tag; choose another usergroup name`);
+        } else if (usergroupNames.has(ug.name)) {
+            report([...ugPath, "name"], `usergroup "${ug.name}" is already defined at usergroups[${usergroupNames.get(ug.name)}]`);
+        } else {
+            usergroupNames.set(ug.name, u);
+        }
+        claim(ug.systemNamespace ?? ug.name, ug.name, ug.systemNamespace !== undefined ? [...ugPath, "systemNamespace"] : [...ugPath, "name"]);
+        ug.sharedNamespaces.forEach((ns, s) => {
+            const other = sharedBy.get(ns);
+            if (other !== undefined && other !== ug.name) {
+                report([...ugPath, "sharedNamespaces", s], `shared namespace "${ns}" is already shared by usergroup "${other}"; a namespace can be discovered by one revision only`);
+                return;
+            }
+            sharedBy.set(ns, ug.name);
+            claim(ns, ug.name, [...ugPath, "sharedNamespaces", s]);
+        });
+        ug.tenants.forEach((t, i) => claim(t.name, ug.name, [...ugPath, "tenants", i, "name"]));
+    });
+
+    if (config.istio.defaultRevision !== "" && !usergroupNames.has(config.istio.defaultRevision)) {
+        report(["istio", "defaultRevision"], `"${config.istio.defaultRevision}" names no usergroup (known: ${[...usergroupNames.keys()].join(", ") || "none"}); use "" for no default revision`);
+    }
+
+    const gatewayHosts = new Map<string, string>();
+    config.usergroups.forEach((ug, u) => {
+        const usergroupOf = (ns: string) => namespaces.get(ns)?.usergroup;
+        const checkEgress = (entries: string[], path: Path) => {
+            entries.forEach((entry, e) => {
+                const parsed = parseEgressHost(entry);
+                if ("problem" in parsed) {
+                    report([...path, e], parsed.problem);
+                    return;
+                }
+                if (parsed.namespace === ".") {
+                    return;
+                }
+                const owner = usergroupOf(parsed.namespace);
+                if (owner === undefined) {
+                    report([...path, e], `"${entry}": namespace "${parsed.namespace}" is not declared in this config (as a tenant, shared or system namespace)`);
+                } else if (owner !== ug.name) {
+                    report([...path, e], `"${entry}": namespace "${parsed.namespace}" belongs to usergroup "${owner}"; tenants import only namespaces of their own usergroup ("${ug.name}")`);
+                }
+            });
+        };
+        ug.tenants.forEach((t, i) => {
+            const tPath: Path = ["usergroups", u, "tenants", i];
+            checkEgress(t.egress, [...tPath, "egress"]);
+            checkLabels(t.labels, [...tPath, "labels"], report);
+            checkWorkloadSidecars(t.workloadSidecars, [...tPath, "workloadSidecars"], report, checkEgress);
+            t.owners.forEach((o, k) => {
+                if (o.namespace !== undefined && o.kind !== "ServiceAccount") {
+                    report([...tPath, "owners", k, "namespace"], `only ServiceAccount owners have a namespace`);
+                } else if (o.namespace !== undefined) {
+                    const p = dnsLabelProblem(o.namespace);
+                    if (p !== undefined) report([...tPath, "owners", k, "namespace"], p);
+                }
+            });
+            t.gateway?.hosts.forEach((host, h) => {
+                const hPath: Path = [...tPath, "gateway", "hosts", h];
+                const problem = hostnameProblem(host);
+                if (problem !== undefined) {
+                    report(hPath, problem);
+                    return;
+                }
+                for (const [other, where] of gatewayHosts) {
+                    if (hostsOverlap(host, other)) {
+                        report(hPath, other === host ? `host "${host}" is already claimed at ${where}` : `host "${host}" overlaps "${other}" claimed at ${where}`);
+                        return;
+                    }
+                }
+                gatewayHosts.set(host, formatPath(hPath));
+            });
+            if (t.gateway?.tlsCredentialName !== undefined) {
+                const p = dnsSubdomainProblem(t.gateway.tlsCredentialName);
+                if (p !== undefined) report([...tPath, "gateway", "tlsCredentialName"], p);
+            }
+        });
+    });
+    return issues;
+}
+
+function checkIstio(config: ParsedConfig, report: (path: Path, message: string) => void): void {
+    const istio = config.istio;
+    const version = parseIstioVersion(istio.version);
+    if (version === undefined) {
+        report(["istio", "version"], `"${istio.version}" is not an exact chart version such as 1.24.3`);
+    } else if (version.major !== MIN_ISTIO_VERSION.major || version.minor < MIN_ISTIO_VERSION.minor) {
+        report(["istio", "version"], `"${istio.version}" is not supported: revisions with discovery selectors need Istio ${MIN_ISTIO_VERSION.major}.${MIN_ISTIO_VERSION.minor} or newer 1.x`);
+    }
+    if (istio.chartRepository !== undefined && istio.chartDirectory !== undefined) {
+        report(["istio", "chartDirectory"], "give either chartRepository or chartDirectory, not both");
+    }
+    if (istio.chartRepository !== undefined && !/^(https?|oci):\/\/[^\s]+$/.test(istio.chartRepository)) {
+        report(["istio", "chartRepository"], `"${istio.chartRepository}" is not an http(s):// or oci:// URL`);
+    }
+    if (istio.chartDirectory !== undefined && istio.chartDirectory.trim() === "") {
+        report(["istio", "chartDirectory"], "must not be empty; omit it to use chartRepository");
+    }
+    const td = hostnameProblem(istio.trustDomain);
+    if (td !== undefined || istio.trustDomain.startsWith("*")) {
+        report(["istio", "trustDomain"], td ?? `"${istio.trustDomain}" must not be a wildcard`);
+    }
+}
+
+function checkLabels(labels: Record<string, string>, path: Path, report: (path: Path, message: string) => void): void {
+    for (const [key, value] of Object.entries(labels)) {
+        if (MANAGED_LABEL_KEYS.has(key) || key.startsWith(MANAGED_LABEL_PREFIX)) {
+            report([...path, key], `label "${key}" is managed by mesh-tenancy and cannot be set here`);
+            continue;
+        }
+        const problem = labelKeyProblem(key) ?? labelValueProblem(value);
+        if (problem !== undefined) report([...path, key], problem);
+    }
+}
+
+function checkWorkloadSidecars(
+    sidecars: ParsedConfig["usergroups"][number]["tenants"][number]["workloadSidecars"],
+    path: Path,
+    report: (path: Path, message: string) => void,
+    checkEgress: (entries: string[], path: Path) => void,
+): void {
+    const names = new Map<string, number>();
+    sidecars.forEach((w, i) => {
+        const wPath: Path = [...path, i];
+        const nameProblem = dnsLabelProblem(w.name);
+        if (nameProblem !== undefined) {
+            report([...wPath, "name"], nameProblem);
+        } else if (w.name === "default") {
+            report([...wPath, "name"], `"default" is the name of the namespace's selector-less Sidecar`);
+        } else if (names.has(w.name)) {
+            report([...wPath, "name"], `workload Sidecar "${w.name}" is already defined at ${formatPath([...path, names.get(w.name)!])}`);
+        } else {
+            names.set(w.name, i);
+        }
+        if (w.selector === undefined || Object.keys(w.selector).length === 0) {
+            report([...wPath, "selector"], "a workload Sidecar needs a non-empty selector; the namespace's default Sidecar already covers every other pod");
+        } else {
+            checkSelectorLabels(w.selector, [...wPath, "selector"], report);
+            for (let j = 0; j < i; j++) {
+                const other = sidecars[j].selector;
+                if (other === undefined || Object.keys(other).length === 0) continue;
+                const relation = selectorRelation(w.selector, other);
+                if (relation === "equal") {
+                    report([...wPath, "selector"], `selects the same pods as ${formatPath([...path, j])} ("${sidecars[j].name}"); merge them`);
+                } else if (relation !== "disjoint-or-partial") {
+                    report([...wPath, "selector"], `overlaps ${formatPath([...path, j])} ("${sidecars[j].name}"): some pods would match both, and Istio then applies only one`);
+                }
+            }
+        }
+        checkEgress(w.egress, [...wPath, "egress"]);
+    });
+}
+
+function checkSelectorLabels(labels: Record<string, string>, path: Path, report: (path: Path, message: string) => void): void {
+    for (const [key, value] of Object.entries(labels)) {
+        const problem = labelKeyProblem(key) ?? labelValueProblem(value);
+        if (problem !== undefined) report([...path, key], problem);
+    }
+}
+
+function dnsSubdomainProblem(name: string): string | undefined {
+    return /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) && name.length <= 253 ? undefined : `"${name}" is not a valid Secret name`;
+}
+
+/** Two gateway hosts overlap when they are equal or one is a wildcard covering the other. */
+export function hostsOverlap(a: string, b: string): boolean {
+    if (a === b) return true;
+    const covers = (wild: string, host: string) => wild.startsWith("*.") && host.endsWith(wild.slice(1));
+    return covers(a, b) || covers(b, a);
+}

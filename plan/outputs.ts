@@ -1,0 +1,58 @@
+import type { TenancyPlan } from "./index";
+
+export interface UsergroupOutput {
+    revision: string;
+    systemNamespace: string;
+    discoveredNamespaces: string[];
+}
+
+export interface NamespaceOutput {
+    role: "tenant" | "shared";
+    usergroup: string;
+    revision: string;
+    sidecarEgressHosts: string[];
+    /** Value to put in `networking.istio.io/exportTo` on this namespace's Services. */
+    serviceExportTo: string[];
+    gateway?: { selector: Record<string, string>; hosts: string[] };
+}
+
+/**
+ * Expected mesh connectivity between the managed namespaces: for each source, the destinations whose workloads it may
+ * call. Every ordered pair not listed must be refused (by Sidecar scoping, AuthorizationPolicy and NetworkPolicy alike).
+ */
+export interface ConnectivityOutput {
+    default: "refuse";
+    allow: Record<string, string[]>;
+}
+
+export interface StackOutputs {
+    usergroups: Record<string, UsergroupOutput>;
+    namespaces: Record<string, NamespaceOutput>;
+    expectedConnectivity: ConnectivityOutput;
+}
+
+export function stackOutputs(plan: TenancyPlan): StackOutputs {
+    const usergroups: Record<string, UsergroupOutput> = {};
+    for (const cp of plan.controlPlanes) {
+        usergroups[cp.usergroup] = { revision: cp.revision, systemNamespace: cp.systemNamespace, discoveredNamespaces: cp.discoveredNamespaces };
+    }
+    const namespaces: Record<string, NamespaceOutput> = {};
+    const allow: Record<string, string[]> = {};
+    for (const ns of plan.namespaces) {
+        namespaces[ns.name] = {
+            role: ns.role,
+            usergroup: ns.usergroup,
+            revision: ns.revision,
+            sidecarEgressHosts: ns.sidecarEgressHosts,
+            serviceExportTo: ns.serviceExportTo,
+            ...(ns.gateway !== undefined ? { gateway: { selector: ns.gateway.selector, hosts: ns.gateway.hosts } } : {}),
+        };
+        allow[ns.name] = ns.imports;
+    }
+    return { usergroups, namespaces, expectedConnectivity: { default: "refuse", allow } };
+}
+
+/** Whether mesh traffic from `source` to `destination` must be allowed; every other pair must be refused. */
+export function connectionAllowed(outputs: StackOutputs, source: string, destination: string): boolean {
+    return outputs.expectedConnectivity.allow[source]?.includes(destination) ?? false;
+}
