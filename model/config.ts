@@ -16,7 +16,7 @@ const resourcesSchema = z.strictObject({
 
 const istioSchema = z.strictObject({
     /** Exact chart version of base, istiod and gateway, e.g. `1.24.3`. */
-    version: z.string({ error: (i) => (i.input === undefined ? "is required (the exact Istio chart version, e.g. 1.24.3)" : "must be a string such as 1.24.3") }),
+    version: z.string({ error: (i) => (i.input === undefined ? "is required: the exact Istio chart version, e.g. 1.24.3" : "must be a string such as 1.24.3") }),
     chartRepository: z.string().optional(),
     chartDirectory: z.string().optional(),
     defaultRevision: z.string().default(""),
@@ -128,12 +128,12 @@ function zodIssueMessage(issue: z.core.$ZodIssue): ConfigIssue[] {
                 message: `unknown key "${key}"${suggest(key, path)}`,
             }));
         case "invalid_type":
-            if (issue.input === undefined && issue.message.startsWith("Invalid input")) {
+            if (issue.message.endsWith("received undefined")) {
                 return [{ path: formatPath(path), message: "is required" }];
             }
             return [{ path: formatPath(path), message: issue.message.replace(/^Invalid input: /, "") }];
         case "invalid_value":
-            return [{ path: formatPath(path), message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(issue.input)}` }];
+            return [{ path: formatPath(path), message: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}` }];
         default:
             return [{ path: formatPath(path), message: issue.message.replace(/^Invalid input: /, "") }];
     }

@@ -1,0 +1,55 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { MeshTenancyConfig, parseConfig } from "../../model/config";
+import { configFromStack } from "../../model/stack";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+export const STACKS = ["dev", "uat", "prod"] as const;
+
+/** The stack file's `config:` map as the engine hands it to the program (values serialized). */
+export function stackConfigValues(stack: string): Record<string, string> {
+    const file = path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`);
+    const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+    return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+export function loadStack(stack: string): MeshTenancyConfig {
+    return configFromStack(stackConfigValues(stack), "mesh-tenancy");
+}
+
+/** A small valid raw config covering both isolation modes, shared namespaces, peers, gateways and workload Sidecars. */
+export function validRaw(): any {
+    return {
+        istio: { version: "1.24.3" },
+        usergroups: [
+            {
+                name: "usergroup-1",
+                sharedNamespaces: ["common-services"],
+                tenants: [
+                    {
+                        name: "app-ns-1",
+                        gateway: { hosts: ["app1.example.com"] },
+                        egress: ["logmonkey/logcatcher.logmonkey.svc.cluster.local"],
+                        workloadSidecars: [
+                            {
+                                name: "permit-logs",
+                                selector: { "app.kubernetes.io/name": "batman-app" },
+                                egress: ["logmonkey/logcatcher.logmonkey.svc.cluster.local"],
+                            },
+                        ],
+                        owners: [{ kind: "Group", name: "team-app-1" }],
+                    },
+                    { name: "logmonkey" },
+                ],
+            },
+            { name: "usergroup-2", tenantIsolation: "usergroup", tenants: [{ name: "app-ns-2" }, { name: "app-ns-3" }] },
+        ],
+    };
+}
+
+export function validConfig(mutate?: (raw: any) => void): MeshTenancyConfig {
+    const raw = validRaw();
+    mutate?.(raw);
+    return parseConfig(raw);
+}

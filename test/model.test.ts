@@ -1,0 +1,136 @@
+import * as assert from "node:assert/strict";
+import { parseConfig } from "../model/config";
+import { ConfigError } from "../model/issues";
+import { configFromStack } from "../model/stack";
+import { STACKS, loadStack, validRaw } from "./harness/configs";
+
+function issuesOf(mutate: (raw: any) => void): { path: string; message: string }[] {
+    const raw = validRaw();
+    mutate(raw);
+    try {
+        parseConfig(raw);
+    } catch (err) {
+        assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
+        return [...err.issues];
+    }
+    return [];
+}
+
+interface Case {
+    name: string;
+    mutate: (raw: any) => void;
+    path: string;
+    message: RegExp;
+}
+
+const ug1 = (raw: any) => raw.usergroups[0];
+const t0 = (raw: any) => raw.usergroups[0].tenants[0];
+
+const cases: Case[] = [
+    { name: "unknown top-level key (typo)", mutate: (r) => (r.protectNamespace = true), path: "protectNamespace", message: /unknown key "protectNamespace" \(did you mean "protectNamespaces"\?\)/ },
+    { name: "unknown tenant key", mutate: (r) => (t0(r).egres = []), path: "usergroups[0].tenants[0].egres", message: /unknown key "egres" \(did you mean "egress"\?\)/ },
+    { name: "unknown istio key", mutate: (r) => (r.istio.chartRepo = "https://x"), path: "istio.chartRepo", message: /unknown key/ },
+    { name: "missing istio.version", mutate: (r) => delete r.istio.version, path: "istio.version", message: /is required/ },
+    { name: "istio.version not exact", mutate: (r) => (r.istio.version = "1.24"), path: "istio.version", message: /not an exact chart version/ },
+    { name: "istio.version too old", mutate: (r) => (r.istio.version = "1.18.2"), path: "istio.version", message: /not supported/ },
+    { name: "istio.version wrong type", mutate: (r) => (r.istio.version = 1.24), path: "istio.version", message: /string/ },
+    { name: "both chart sources", mutate: (r) => Object.assign(r.istio, { chartRepository: "https://charts.example.com", chartDirectory: "./charts" }), path: "istio.chartDirectory", message: /either chartRepository or chartDirectory, not both/ },
+    { name: "empty chart directory", mutate: (r) => (r.istio.chartDirectory = " "), path: "istio.chartDirectory", message: /must not be empty/ },
+    { name: "chart repository not a URL", mutate: (r) => (r.istio.chartRepository = "charts.example.com"), path: "istio.chartRepository", message: /not an http\(s\):\/\/ or oci:\/\/ URL/ },
+    { name: "defaultRevision names no usergroup", mutate: (r) => (r.istio.defaultRevision = "usergroup-9"), path: "istio.defaultRevision", message: /names no usergroup/ },
+    { name: "tenant name not DNS-1123", mutate: (r) => (r.usergroups[1].tenants[0].name = "App_1"), path: "usergroups[1].tenants[0].name", message: /"App_1" is not a DNS-1123 label/ },
+    { name: "tenant name too long", mutate: (r) => (t0(r).name = "a".repeat(64)), path: "usergroups[0].tenants[0].name", message: /longer than 63 characters/ },
+    { name: "usergroup name not DNS-1123", mutate: (r) => (ug1(r).name = "UG.1"), path: "usergroups[0].name", message: /not a DNS-1123 label/ },
+    { name: "usergroup named default", mutate: (r) => (ug1(r).name = "default"), path: "usergroups[0].name", message: /default revision tag/ },
+    { name: "duplicate usergroup", mutate: (r) => (r.usergroups[1].name = "usergroup-1"), path: "usergroups[1].name", message: /already defined at usergroups\[0\]/ },
+    { name: "namespace used as tenant twice", mutate: (r) => (r.usergroups[1].tenants[0].name = "app-ns-1"), path: "usergroups[1].tenants[0].name", message: /"app-ns-1" is already used at usergroups\[0\]\.tenants\[0\]\.name/ },
+    { name: "tenant reuses a system namespace", mutate: (r) => (t0(r).name = "usergroup-2"), path: "usergroups[1].name", message: /already used at usergroups\[0\]\.tenants\[0\]\.name/ },
+    { name: "tenant reuses a shared namespace", mutate: (r) => (r.usergroups[0].tenants[1].name = "common-services"), path: "usergroups[0].tenants[1].name", message: /already used at usergroups\[0\]\.sharedNamespaces\[0\]/ },
+    { name: "shared namespace listed by two usergroups", mutate: (r) => (r.usergroups[1].sharedNamespaces = ["common-services"]), path: "usergroups[1].sharedNamespaces[0]", message: /already shared by usergroup "usergroup-1"/ },
+    { name: "reserved namespace as tenant", mutate: (r) => (t0(r).name = "kube-system"), path: "usergroups[0].tenants[0].name", message: /reserved Kubernetes namespace/ },
+    { name: "reserved namespace default as shared", mutate: (r) => (ug1(r).sharedNamespaces = ["default"]), path: "usergroups[0].sharedNamespaces[0]", message: /reserved/ },
+    { name: "reserved system namespace", mutate: (r) => (ug1(r).systemNamespace = "kube-public"), path: "usergroups[0].systemNamespace", message: /reserved/ },
+    { name: "egress to another usergroup", mutate: (r) => t0(r).egress.push("app-ns-2/*"), path: "usergroups[0].tenants[0].egress[1]", message: /belongs to usergroup "usergroup-2"/ },
+    { name: "egress to another usergroup's system namespace", mutate: (r) => t0(r).egress.push("usergroup-2/*"), path: "usergroups[0].tenants[0].egress[1]", message: /belongs to usergroup "usergroup-2"/ },
+    { name: "egress to an unknown namespace", mutate: (r) => t0(r).egress.push("monitoring/*"), path: "usergroups[0].tenants[0].egress[1]", message: /"monitoring" is not declared/ },
+    { name: "egress without namespace", mutate: (r) => t0(r).egress.push("logcatcher.logmonkey.svc.cluster.local"), path: "usergroups[0].tenants[0].egress[1]", message: /must be "namespace\/host"/ },
+    { name: "egress */*", mutate: (r) => t0(r).egress.push("*/*"), path: "usergroups[0].tenants[0].egress[1]", message: /every namespace/ },
+    { name: "egress */host", mutate: (r) => t0(r).egress.push("*/api.example.com"), path: "usergroups[0].tenants[0].egress[1]", message: /every namespace/ },
+    { name: "egress ./host", mutate: (r) => t0(r).egress.push("./api"), path: "usergroups[0].tenants[0].egress[1]", message: /only "\.\/\*"/ },
+    { name: "egress ~/*", mutate: (r) => t0(r).egress.push("~/*"), path: "usergroups[0].tenants[0].egress[1]", message: /imports nothing/ },
+    { name: "egress malformed host", mutate: (r) => t0(r).egress.push("logmonkey/Bad_Host"), path: "usergroups[0].tenants[0].egress[1]", message: /not a DNS name/ },
+    { name: "workload Sidecar egress to another usergroup", mutate: (r) => t0(r).workloadSidecars[0].egress.push("app-ns-3/*"), path: "usergroups[0].tenants[0].workloadSidecars[0].egress[1]", message: /belongs to usergroup "usergroup-2"/ },
+    { name: "gateway host claimed twice", mutate: (r) => (r.usergroups[0].tenants[1].gateway = { hosts: ["app1.example.com"] }), path: "usergroups[0].tenants[1].gateway.hosts[0]", message: /already claimed at usergroups\[0\]\.tenants\[0\]\.gateway\.hosts\[0\]/ },
+    { name: "gateway wildcard overlaps a host", mutate: (r) => (r.usergroups[1].tenants[0].gateway = { hosts: ["*.example.com"] }), path: "usergroups[1].tenants[0].gateway.hosts[0]", message: /overlaps "app1\.example\.com"/ },
+    { name: "gateway without hosts", mutate: (r) => (t0(r).gateway = { hosts: [] }), path: "usergroups[0].tenants[0].gateway.hosts", message: /at least one host/ },
+    { name: "gateway bad service type", mutate: (r) => (t0(r).gateway.serviceType = "External"), path: "usergroups[0].tenants[0].gateway.serviceType", message: /must be one of "LoadBalancer", "NodePort", "ClusterIP"/ },
+    { name: "workload Sidecar without selector", mutate: (r) => delete t0(r).workloadSidecars[0].selector, path: "usergroups[0].tenants[0].workloadSidecars[0].selector", message: /needs a non-empty selector/ },
+    { name: "workload Sidecar with empty selector", mutate: (r) => (t0(r).workloadSidecars[0].selector = {}), path: "usergroups[0].tenants[0].workloadSidecars[0].selector", message: /needs a non-empty selector/ },
+    { name: "two workload Sidecars with the same selector", mutate: (r) => t0(r).workloadSidecars.push({ name: "other", selector: { "app.kubernetes.io/name": "batman-app" } }), path: "usergroups[0].tenants[0].workloadSidecars[1].selector", message: /selects the same pods as .*workloadSidecars\[0\]/ },
+    { name: "workload Sidecars that overlap", mutate: (r) => t0(r).workloadSidecars.push({ name: "narrower", selector: { "app.kubernetes.io/name": "batman-app", tier: "web" } }), path: "usergroups[0].tenants[0].workloadSidecars[1].selector", message: /overlaps/ },
+    { name: "workload Sidecar named default", mutate: (r) => (t0(r).workloadSidecars[0].name = "default"), path: "usergroups[0].tenants[0].workloadSidecars[0].name", message: /selector-less Sidecar/ },
+    { name: "owner with unknown kind", mutate: (r) => (t0(r).owners[0].kind = "Team"), path: "usergroups[0].tenants[0].owners[0].kind", message: /must be one of/ },
+    { name: "Group owner with a namespace", mutate: (r) => (t0(r).owners[0].namespace = "x"), path: "usergroups[0].tenants[0].owners[0].namespace", message: /only ServiceAccount/ },
+    { name: "managed label set by hand", mutate: (r) => (t0(r).labels = { "istio-injection": "enabled" }), path: "usergroups[0].tenants[0].labels.istio-injection", message: /managed by mesh-tenancy/ },
+    { name: "tenantIsolation unknown", mutate: (r) => (ug1(r).tenantIsolation = "cluster"), path: "usergroups[0].tenantIsolation", message: /must be one of "namespace", "usergroup"/ },
+    { name: "no usergroups", mutate: (r) => (r.usergroups = []), path: "usergroups", message: /at least one usergroup/ },
+    { name: "protectNamespaces not a boolean", mutate: (r) => (r.protectNamespaces = "yes"), path: "protectNamespaces", message: /boolean/ },
+];
+
+describe("config validation", () => {
+    it("accepts the valid example with no problem", () => {
+        assert.deepEqual(issuesOf(() => undefined), []);
+    });
+
+    for (const stack of STACKS) {
+        it(`accepts stacks/Pulumi.${stack}.yaml`, () => {
+            assert.ok(loadStack(stack).usergroups.length > 0);
+        });
+    }
+
+    it(`has at least 30 invalid cases (${cases.length})`, () => assert.ok(cases.length >= 30));
+
+    for (const c of cases) {
+        it(`rejects: ${c.name}`, () => {
+            const issues = issuesOf(c.mutate);
+            const match = issues.find((i) => i.path === c.path);
+            assert.ok(match, `no problem at ${c.path}; got ${JSON.stringify(issues)}`);
+            assert.match(match.message, c.message);
+        });
+    }
+
+    it("reports every problem at once, each with its path, in one message", () => {
+        const raw = validRaw();
+        raw.usergroups[1].tenants[0].name = "App_1";
+        raw.usergroups[0].tenants[0].egress.push("*/*");
+        raw.istio.defaultRevision = "nope";
+        assert.throws(
+            () => parseConfig(raw),
+            (err: unknown) => {
+                assert.ok(err instanceof ConfigError);
+                assert.equal(err.issues.length, 3);
+                assert.match(err.message, /usergroups\[1\]\.tenants\[0\]\.name: "App_1" is not a DNS-1123 label/);
+                assert.match(err.message, /usergroups\[0\]\.tenants\[0\]\.egress\[1\]: /);
+                assert.match(err.message, /istio\.defaultRevision: /);
+                return true;
+            },
+        );
+    });
+
+    it("fills defaults: system namespace, isolation, chart repository, trust domain", () => {
+        const config = parseConfig(validRaw());
+        assert.equal(config.usergroups[0].systemNamespace, "usergroup-1");
+        assert.equal(config.usergroups[0].tenantIsolation, "namespace");
+        assert.equal(config.istio.chartSource.repository, "https://istio-release.storage.googleapis.com/charts");
+        assert.equal(config.istio.chartSource.directory, undefined);
+        assert.equal(config.istio.defaultRevision, "");
+        assert.equal(config.istio.trustDomain, "cluster.local");
+        assert.equal(config.protectNamespaces, false);
+    });
+
+    it("reads only its own namespace from the stack config and reports typos in top-level keys", () => {
+        const all = { "mesh-tenancy:istio": JSON.stringify({ version: "1.24.3" }), "mesh-tenancy:usergroups": JSON.stringify([{ name: "a" }]), "kubernetes:context": "kind" };
+        assert.equal(configFromStack(all, "mesh-tenancy").usergroups[0].name, "a");
+        assert.throws(() => configFromStack({ ...all, "mesh-tenancy:localclustr": "true" }, "mesh-tenancy"), /localclustr: unknown key "localclustr" \(did you mean "localCluster"\?\)/);
+    });
+});

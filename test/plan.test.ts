@@ -1,0 +1,281 @@
+import * as assert from "node:assert/strict";
+import { planTenancy, plannedObjects, NamespacePlan, TenancyPlan } from "../plan";
+import { istiodEnv, istioApiVersions } from "../plan/istio";
+import { connectionAllowed, stackOutputs } from "../plan/outputs";
+import { anySelects } from "../policy/lib/selectors";
+import { STACKS, loadStack, validConfig } from "./harness/configs";
+
+const ns = (plan: TenancyPlan, name: string): NamespacePlan => {
+    const found = plan.namespaces.find((n) => n.name === name);
+    assert.ok(found, `namespace ${name} not planned`);
+    return found;
+};
+const objectsOf = (n: NamespacePlan, kind: string) => n.objects.map((o) => o.object).filter((o) => o.kind === kind);
+const spec = (o: { spec?: Record<string, unknown> }) => o.spec as any;
+
+describe("plan", () => {
+    const plan = planTenancy(validConfig());
+
+    describe("control planes", () => {
+        it("installs one istiod revision per usergroup in its system namespace", () => {
+            assert.deepEqual(plan.controlPlanes.map((cp) => [cp.revision, cp.systemNamespace, cp.istiod.namespace]), [
+                ["usergroup-1", "usergroup-1", "usergroup-1"],
+                ["usergroup-2", "usergroup-2", "usergroup-2"],
+            ]);
+            const values = plan.controlPlanes[0].istiod.values as any;
+            assert.equal(values.revision, "usergroup-1");
+            assert.equal(values.global.istioNamespace, "usergroup-1");
+            assert.equal(values.meshConfig.rootNamespace, "usergroup-1");
+        });
+
+        it("selects the usergroup's namespaces by label, system namespace included", () => {
+            const values = plan.controlPlanes[0].istiod.values as any;
+            assert.deepEqual(values.meshConfig.discoverySelectors, [{ matchLabels: { usergroup: "usergroup-1" } }]);
+            const system = plan.controlPlanes[0].namespace.object;
+            assert.equal(system.metadata.labels?.usergroup, "usergroup-1");
+        });
+
+        it("discovery selectors cover exactly the usergroup's namespaces", () => {
+            const allNamespaces = plannedObjects(plan).filter((o) => o.kind === "Namespace");
+            for (const cp of plan.controlPlanes) {
+                const selectors = (cp.istiod.values as any).meshConfig.discoverySelectors;
+                const selected = allNamespaces.filter((n) => anySelects(selectors, n.metadata.labels ?? {})).map((n) => n.metadata.name).sort();
+                assert.deepEqual(selected, cp.discoveredNamespaces);
+            }
+            assert.deepEqual(plan.controlPlanes[0].discoveredNamespaces, ["app-ns-1", "common-services", "logmonkey", "usergroup-1"]);
+        });
+
+        it("makes Services, VirtualServices and DestinationRules private to their namespace by default", () => {
+            const mesh = (plan.controlPlanes[0].istiod.values as any).meshConfig;
+            for (const key of ["defaultServiceExportTo", "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo"]) {
+                assert.deepEqual(mesh[key], ["."], key);
+            }
+        });
+
+        it("puts a STRICT PeerAuthentication without selector and a root Sidecar without workloadSelector in the system namespace", () => {
+            const objects = plan.controlPlanes[0].objects.map((o) => o.object);
+            const pa = objects.find((o) => o.kind === "PeerAuthentication")!;
+            assert.equal(pa.metadata.namespace, "usergroup-1");
+            assert.deepEqual(pa.spec, { mtls: { mode: "STRICT" } });
+            const root = objects.find((o) => o.kind === "Sidecar")!;
+            assert.equal(root.metadata.namespace, "usergroup-1");
+            assert.equal(spec(root).workloadSelector, undefined);
+            assert.deepEqual(spec(root).egress[0].hosts, ["./*", "usergroup-1/*", "common-services/*"]);
+        });
+
+        it("sets ENABLE_ENHANCED_RESOURCE_SCOPING on 1.20 to 1.24 only", () => {
+            assert.equal(istiodEnv("1.22.0").ENABLE_ENHANCED_RESOURCE_SCOPING, "true");
+            assert.equal(istiodEnv("1.24.3").ENABLE_ENHANCED_RESOURCE_SCOPING, "true");
+            assert.equal(istiodEnv("1.20.1").ENABLE_ENHANCED_RESOURCE_SCOPING, "true");
+            assert.equal(istiodEnv("1.25.0").ENABLE_ENHANCED_RESOURCE_SCOPING, undefined);
+            assert.equal(istiodEnv("1.26.8").ENABLE_ENHANCED_RESOURCE_SCOPING, undefined);
+            const on125 = planTenancy(validConfig((r) => (r.istio.version = "1.25.2")));
+            assert.equal((on125.controlPlanes[0].istiod.values as any).pilot.env.ENABLE_ENHANCED_RESOURCE_SCOPING, undefined);
+        });
+
+        it("scopes every gateway deployment to its own namespace's Gateway objects", () => {
+            assert.equal((plan.controlPlanes[0].istiod.values as any).pilot.env.PILOT_SCOPE_GATEWAY_TO_NAMESPACE, "true");
+        });
+
+        it("uses the v1 Istio APIs from 1.22 and v1beta1 before", () => {
+            assert.deepEqual(istioApiVersions("1.22.0"), { networking: "networking.istio.io/v1", security: "security.istio.io/v1" });
+            assert.deepEqual(istioApiVersions("1.21.4"), { networking: "networking.istio.io/v1beta1", security: "security.istio.io/v1beta1" });
+        });
+    });
+
+    describe("base chart", () => {
+        it("renders no default validator by default and pins the chart version", () => {
+            assert.equal((plan.base.values as any).defaultRevision, "");
+            assert.equal(plan.base.version, "1.24.3");
+            assert.equal(plan.base.chart, "base");
+            assert.equal(plan.base.repository, "https://istio-release.storage.googleapis.com/charts");
+        });
+
+        it("points a configured default revision at that revision's own namespace", () => {
+            const p = planTenancy(validConfig((r) => {
+                r.istio.defaultRevision = "usergroup-2";
+                r.usergroups[1].systemNamespace = "istio-ug2";
+            }));
+            assert.equal((p.base.values as any).defaultRevision, "usergroup-2");
+            assert.equal((p.base.values as any).global.istioNamespace, "istio-ug2");
+            assert.equal(p.base.namespace, "istio-ug2");
+        });
+
+        it("takes charts from a local directory or an OCI mirror when configured", () => {
+            const local = planTenancy(validConfig((r) => (r.istio.chartDirectory = "./test/charts/")));
+            assert.equal(local.controlPlanes[0].istiod.chart, "./test/charts/istiod");
+            assert.equal(local.controlPlanes[0].istiod.repository, undefined);
+            const oci = planTenancy(validConfig((r) => (r.istio.chartRepository = "oci://mirror.example.com/istio")));
+            assert.equal(oci.base.chart, "oci://mirror.example.com/istio/base");
+            assert.equal(oci.base.repository, undefined);
+        });
+    });
+
+    describe("tenant namespaces", () => {
+        it("labels tenants with usergroup and istio.io/rev and never istio-injection", () => {
+            for (const n of plan.namespaces) {
+                const labels = n.namespace.object.metadata.labels!;
+                assert.equal(labels.usergroup, n.usergroup);
+                assert.equal(labels["istio.io/rev"], n.usergroup);
+                assert.equal(labels["istio-injection"], undefined);
+            }
+            assert.equal(ns(plan, "common-services").namespace.object.metadata.labels!["mesh-tenancy.io/role"], "shared");
+            assert.equal(ns(plan, "app-ns-1").namespace.object.metadata.labels!["mesh-tenancy.io/role"], "tenant");
+        });
+
+        it("gives each namespace exactly one selector-less Sidecar, even with workload Sidecars", () => {
+            for (const n of plan.namespaces) {
+                const defaults = objectsOf(n, "Sidecar").filter((s) => spec(s).workloadSelector === undefined);
+                assert.equal(defaults.length, 1, n.name);
+                assert.equal(defaults[0].metadata.name, "default");
+            }
+            assert.equal(objectsOf(ns(plan, "app-ns-1"), "Sidecar").length, 2);
+        });
+
+        it("imports own, system and shared namespaces plus declared peers under namespace isolation", () => {
+            assert.deepEqual(ns(plan, "app-ns-1").sidecarEgressHosts, [
+                "./*",
+                "usergroup-1/*",
+                "common-services/*",
+                "logmonkey/logcatcher.logmonkey.svc.cluster.local",
+            ]);
+            assert.deepEqual(ns(plan, "logmonkey").sidecarEgressHosts, ["./*", "usergroup-1/*", "common-services/*"]);
+        });
+
+        it("imports every tenant of the group under usergroup isolation", () => {
+            assert.deepEqual(ns(plan, "app-ns-2").sidecarEgressHosts, ["./*", "usergroup-2/*", "app-ns-3/*"]);
+            assert.deepEqual(ns(plan, "app-ns-3").sidecarEgressHosts, ["./*", "usergroup-2/*", "app-ns-2/*"]);
+        });
+
+        it("repeats the default hosts in each workload Sidecar and adds its own", () => {
+            const p = planTenancy(validConfig((r) => (r.usergroups[0].tenants[0].workloadSidecars[0].egress = ["logmonkey/*"])));
+            const w = objectsOf(ns(p, "app-ns-1"), "Sidecar").find((s) => s.metadata.name === "permit-logs")!;
+            assert.deepEqual(spec(w).workloadSelector, { labels: { "app.kubernetes.io/name": "batman-app" } });
+            assert.deepEqual(spec(w).egress[0].hosts, ["./*", "usergroup-1/*", "common-services/*", "logmonkey/*"]);
+        });
+
+        it("drops redundant hosts: own namespace by name, duplicates, hosts covered by namespace/*", () => {
+            const p = planTenancy(validConfig((r) => (r.usergroups[0].tenants[0].egress = ["app-ns-1/*", "common-services/db.common-services.svc.cluster.local", "logmonkey/*", "logmonkey/*"])));
+            assert.deepEqual(ns(p, "app-ns-1").sidecarEgressHosts, ["./*", "usergroup-1/*", "common-services/*", "logmonkey/*"]);
+        });
+
+        it("allows in AuthorizationPolicy exactly the namespace and those that import it", () => {
+            const authz = (name: string) => objectsOf(ns(plan, name), "AuthorizationPolicy").find((a) => spec(a).selector === undefined)!;
+            assert.deepEqual(spec(authz("logmonkey")), {
+                action: "ALLOW",
+                rules: [{ from: [{ source: { principals: ["cluster.local/ns/app-ns-1/sa/*", "cluster.local/ns/logmonkey/sa/*"] } }] }],
+            });
+            assert.deepEqual(spec(authz("common-services")).rules[0].from[0].source.principals, [
+                "cluster.local/ns/app-ns-1/sa/*",
+                "cluster.local/ns/common-services/sa/*",
+                "cluster.local/ns/logmonkey/sa/*",
+            ]);
+            assert.deepEqual(spec(authz("app-ns-1")).rules[0].from[0].source.principals, ["cluster.local/ns/app-ns-1/sa/*"]);
+        });
+
+        it("uses the configured trust domain in principals", () => {
+            const p = planTenancy(validConfig((r) => (r.istio.trustDomain = "prod.example.com")));
+            const a = objectsOf(ns(p, "app-ns-1"), "AuthorizationPolicy")[0];
+            assert.deepEqual(spec(a).rules[0].from[0].source.principals, ["prod.example.com/ns/app-ns-1/sa/*"]);
+            assert.equal((p.controlPlanes[0].istiod.values as any).meshConfig.trustDomain, "prod.example.com");
+        });
+
+        it("denies ingress by default and allows the permitted namespaces and the system namespace", () => {
+            const policies = objectsOf(ns(plan, "logmonkey"), "NetworkPolicy");
+            const deny = policies.find((p) => p.metadata.name === "default-deny-ingress")!;
+            assert.deepEqual(deny.spec, { podSelector: {}, policyTypes: ["Ingress"] });
+            const allow = policies.find((p) => p.metadata.name === "allow-permitted-namespaces")!;
+            assert.deepEqual(spec(allow).ingress[0].from, [
+                { namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["app-ns-1", "logmonkey", "usergroup-1"] }] } },
+            ]);
+            const groupWide = objectsOf(ns(plan, "app-ns-2"), "NetworkPolicy").find((p) => p.metadata.name === "allow-permitted-namespaces")!;
+            assert.deepEqual(spec(groupWide).ingress[0].from, [{ namespaceSelector: { matchLabels: { usergroup: "usergroup-2" } } }]);
+        });
+
+        it("binds owners to the admin ClusterRole", () => {
+            const rb = objectsOf(ns(plan, "app-ns-1"), "RoleBinding")[0] as any;
+            assert.deepEqual(rb.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "admin" });
+            assert.deepEqual(rb.subjects, [{ kind: "Group", name: "team-app-1", apiGroup: "rbac.authorization.k8s.io" }]);
+            assert.equal(objectsOf(ns(plan, "logmonkey"), "RoleBinding").length, 0);
+        });
+
+        it("protects namespaces only when asked", () => {
+            assert.ok(plan.namespaces.every((n) => !n.protect));
+            assert.ok(planTenancy(validConfig((r) => (r.protectNamespaces = true))).namespaces.every((n) => n.protect));
+        });
+
+        it("exports a namespace's services exactly to the namespaces that import it", () => {
+            assert.deepEqual(ns(plan, "logmonkey").serviceExportTo, [".", "app-ns-1"]);
+            assert.deepEqual(ns(plan, "app-ns-1").serviceExportTo, ["."]);
+        });
+    });
+
+    describe("gateways", () => {
+        const gw = ns(plan, "app-ns-1").gateway!;
+
+        it("installs the gateway chart in the tenant namespace with the usergroup's revision and tenant-unique labels", () => {
+            assert.equal(gw.release.namespace, "app-ns-1");
+            assert.equal(gw.release.chart, "gateway");
+            assert.deepEqual((gw.release.values as any).revision, "usergroup-1");
+            assert.deepEqual((gw.release.values as any).labels, { "mesh-tenancy.io/gateway": "app-ns-1" });
+            assert.equal(ns(plan, "logmonkey").gateway, undefined);
+        });
+
+        it("binds its hosts only for the tenant's own namespace and selects exactly its own pods", () => {
+            const g = gw.objects.map((o) => o.object).find((o) => o.kind === "Gateway")!;
+            assert.deepEqual(spec(g).selector, { "mesh-tenancy.io/gateway": "app-ns-1" });
+            assert.deepEqual(spec(g).servers, [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts: ["./app1.example.com"] }]);
+        });
+
+        it("adds an HTTPS server when a TLS credential is named", () => {
+            const p = planTenancy(validConfig((r) => (r.usergroups[0].tenants[0].gateway.tlsCredentialName = "app1-cert")));
+            const g = ns(p, "app-ns-1").gateway!.objects.map((o) => o.object).find((o) => o.kind === "Gateway")!;
+            assert.deepEqual(spec(g).servers[1], { port: { number: 443, name: "https", protocol: "HTTPS" }, hosts: ["./app1.example.com"], tls: { mode: "SIMPLE", credentialName: "app1-cert" } });
+        });
+
+        it("admits outside traffic to the gateway pods only for its own hosts", () => {
+            const a = gw.objects.map((o) => o.object).find((o) => o.kind === "AuthorizationPolicy")!;
+            assert.deepEqual(spec(a).selector, { matchLabels: { "mesh-tenancy.io/gateway": "app-ns-1" } });
+            assert.deepEqual(spec(a).rules, [{ to: [{ operation: { hosts: ["app1.example.com", "app1.example.com:*"] } }] }]);
+            const np = gw.objects.map((o) => o.object).find((o) => o.kind === "NetworkPolicy")!;
+            assert.deepEqual(spec(np).podSelector, { matchLabels: { "mesh-tenancy.io/gateway": "app-ns-1" } });
+        });
+    });
+
+    describe("outputs", () => {
+        const outputs = stackOutputs(plan);
+
+        it("reports each usergroup's revision, system namespace and discovered namespaces", () => {
+            assert.deepEqual(outputs.usergroups["usergroup-2"], { revision: "usergroup-2", systemNamespace: "usergroup-2", discoveredNamespaces: ["app-ns-2", "app-ns-3", "usergroup-2"] });
+        });
+
+        it("reports each tenant's Sidecar hosts and gateway", () => {
+            assert.deepEqual(outputs.namespaces["app-ns-1"].gateway, { selector: { "mesh-tenancy.io/gateway": "app-ns-1" }, hosts: ["app1.example.com"] });
+            assert.equal(outputs.namespaces["app-ns-1"].revision, "usergroup-1");
+        });
+
+        it("allows what the Sidecars import and refuses everything else", () => {
+            assert.ok(connectionAllowed(outputs, "app-ns-1", "logmonkey"));
+            assert.ok(connectionAllowed(outputs, "app-ns-1", "common-services"));
+            assert.ok(!connectionAllowed(outputs, "logmonkey", "app-ns-1"));
+            assert.ok(connectionAllowed(outputs, "app-ns-2", "app-ns-3"));
+            assert.ok(!connectionAllowed(outputs, "app-ns-1", "app-ns-2"));
+            assert.ok(!connectionAllowed(outputs, "app-ns-2", "common-services"));
+        });
+    });
+
+    for (const stack of STACKS) {
+        it(`plans stacks/Pulumi.${stack}.yaml with unique resource names`, () => {
+            const p = planTenancy(loadStack(stack));
+            const names = [
+                ...p.controlPlanes.flatMap((cp) => [cp.namespace.resourceName, cp.istiod.resourceName, ...cp.objects.map((o) => o.resourceName)]),
+                ...p.namespaces.flatMap((n) => [n.namespace.resourceName, ...n.objects.map((o) => o.resourceName), ...(n.gateway?.objects.map((o) => o.resourceName) ?? [])]),
+            ];
+            assert.equal(new Set(names).size, names.length, "resource names are unique");
+        });
+    }
+
+    it("protects every namespace in prod", () => {
+        assert.ok(planTenancy(loadStack("prod")).namespaces.every((n) => n.protect));
+    });
+});
