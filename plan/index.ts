@@ -247,7 +247,7 @@ function planGateway(config: MeshTenancyConfig, ug: UsergroupConfig, tenant: Ten
         selector,
         hosts: gw.hosts,
         release: {
-            resourceName: `${ns}-gateway`,
+            resourceName: `${ns}-ingressgateway`,
             releaseName: GATEWAY_RELEASE,
             namespace: ns,
             ...chartLocation(config.istio.chartSource, "gateway"),

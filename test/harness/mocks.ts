@@ -71,6 +71,8 @@ export class RecordingMocks {
         store.supportsAliasSpecs = true;
         store.supportsTransforms = true;
         store.callbacks = {
+            awaitStackRegistrations: async () => undefined,
+            shutdown: () => undefined,
             registerTransform: async (transform: pulumi.ResourceTransform) => {
                 const token = `transform-${recorder.transforms.size}`;
                 recorder.transforms.set(token, transform);

@@ -1,0 +1,139 @@
+import * as assert from "node:assert/strict";
+import { localClusterTransform } from "../components";
+import { Registration } from "./harness/mocks";
+import { STACKS, validConfig } from "./harness/configs";
+import { registerConfig, runProgram } from "./harness/program";
+
+const CHART = "kubernetes:helm.sh/v4:Chart";
+
+
+describe("components under mocks", function () {
+    let regs: Registration[];
+    let byName: (name: string) => Registration;
+    const urnOf = (name: string) => byName(name).urn;
+
+    before(async () => {
+        const mocks = await registerConfig(validConfig((r) => (r.protectNamespaces = true)));
+        regs = mocks.registrations;
+        byName = (name) => mocks.byName(name);
+    });
+
+    it("registers the component types with the project's type tokens", () => {
+        const types = new Set(regs.map((r) => r.type));
+        for (const t of ["MeshTenancy", "IstioBase", "ControlPlane", "TenantNamespace", "TenantGateway"]) {
+            assert.ok(types.has(`mesh-tenancy:index:${t}`), t);
+        }
+        assert.equal(regs.filter((r) => r.type === "mesh-tenancy:index:ControlPlane").length, 2);
+        assert.equal(regs.filter((r) => r.type === "mesh-tenancy:index:TenantNamespace").length, 5);
+    });
+
+    it("registers namespaces as typed resources with their labels", () => {
+        const ns = byName("app-ns-1-ns");
+        assert.equal(ns.type, "kubernetes:core/v1:Namespace");
+        assert.deepEqual(ns.inputs.metadata.labels, {
+            usergroup: "usergroup-1",
+            "istio.io/rev": "usergroup-1",
+            "mesh-tenancy.io/role": "tenant",
+            "app.kubernetes.io/managed-by": "mesh-tenancy",
+        });
+    });
+
+    it("parents every resource under its component", () => {
+        assert.equal(byName("app-ns-1-ns").parent, urnOf("app-ns-1"));
+        assert.equal(byName("app-ns-1").parent, urnOf("mesh"));
+        assert.equal(byName("usergroup-1-istiod").parent, urnOf("usergroup-1"));
+        const gatewayComponent = regs.find((r) => r.type === "mesh-tenancy:index:TenantGateway")!;
+        assert.equal(gatewayComponent.parent, urnOf("app-ns-1"));
+        const gatewayChart = regs.find((r) => r.type === CHART && r.name === "app-ns-1-ingressgateway")!;
+        assert.equal(gatewayChart.parent, gatewayComponent.urn);
+        assert.ok(regs.filter((r) => r.type !== "pulumi:pulumi:Stack" && r.name !== "mesh").every((r) => r.parent !== ""), "nothing but the root is unparented");
+    });
+
+    it("protects tenant, shared and system namespaces when protectNamespaces is set, and nothing else", () => {
+        const namespaces = regs.filter((r) => r.type === "kubernetes:core/v1:Namespace");
+        assert.equal(namespaces.length, 7);
+        assert.ok(namespaces.every((r) => r.protect));
+        assert.ok(regs.filter((r) => r.type !== "kubernetes:core/v1:Namespace").every((r) => !r.protect));
+    });
+
+    it("passes the planned values to the istiod chart, pinned and from the configured source", () => {
+        const istiod = regs.find((r) => r.type === CHART && r.name === "usergroup-1-istiod")!;
+        assert.equal(istiod.inputs.chart, "istiod");
+        assert.equal(istiod.inputs.version, "1.24.3");
+        assert.equal(istiod.inputs.namespace, "usergroup-1");
+        assert.equal(istiod.inputs.name, "istiod-usergroup-1");
+        assert.deepEqual(istiod.inputs.repositoryOpts, { repo: "https://istio-release.storage.googleapis.com/charts" });
+        assert.equal(istiod.inputs.values.revision, "usergroup-1");
+        assert.deepEqual(istiod.inputs.values.meshConfig.discoverySelectors, [{ matchLabels: { usergroup: "usergroup-1" } }]);
+        assert.equal(istiod.inputs.values.pilot.env.ENABLE_ENHANCED_RESOURCE_SCOPING, "true");
+    });
+
+    it("orders base before istiod before Istio objects and gateways", () => {
+        const base = regs.find((r) => r.type === CHART && r.name === "istio-base")!;
+        const istiod = regs.find((r) => r.type === CHART && r.name === "usergroup-1-istiod")!;
+        assert.ok(istiod.dependencies.includes(base.urn), "istiod waits for base");
+        for (const name of ["usergroup-1-mtls-strict", "usergroup-1-root-sidecar", "app-ns-1-sidecar", "app-ns-1-authz"]) {
+            assert.ok(byName(name).dependencies.includes(istiod.urn), `${name} waits for istiod`);
+        }
+        const gatewayChart = regs.find((r) => r.type === CHART && r.name === "app-ns-1-ingressgateway")!;
+        assert.ok(gatewayChart.dependencies.includes(istiod.urn), "gateway waits for istiod");
+        assert.ok(gatewayChart.dependencies.includes(urnOf("app-ns-1-ns")), "gateway waits for its namespace");
+    });
+
+    it("registers Istio objects as CustomResources with planned specs", () => {
+        const sidecar = byName("app-ns-1-sidecar-permit-logs");
+        assert.equal(sidecar.type, "kubernetes:networking.istio.io/v1:Sidecar");
+        assert.equal(sidecar.inputs.apiVersion, "networking.istio.io/v1");
+        assert.equal(sidecar.inputs.kind, "Sidecar");
+        assert.deepEqual(sidecar.inputs.spec.workloadSelector, { labels: { "app.kubernetes.io/name": "batman-app" } });
+        assert.equal(byName("app-ns-1-gateway-config").inputs.kind, "Gateway");
+        assert.equal(byName("app-ns-1-deny-ingress").type, "kubernetes:networking.k8s.io/v1:NetworkPolicy");
+        assert.equal(byName("app-ns-1-owners").type, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding");
+    });
+
+    it("keeps Istio's CRDs when the stack is destroyed", async () => {
+        const base = regs.find((r) => r.type === CHART && r.name === "istio-base")!;
+        assert.equal(base.transforms.length, 1);
+        const crd = await base.transforms[0]({ type: "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", name: "x", custom: true, props: {}, opts: {} });
+        assert.equal(crd?.opts.retainOnDelete, true);
+        const other = await base.transforms[0]({ type: "kubernetes:core/v1:ServiceAccount", name: "x", custom: true, props: {}, opts: {} });
+        assert.equal(other, undefined);
+    });
+
+    it("builds smoke workloads with kubernetesx when asked, exporting the echo Service to importers", async () => {
+        const mocks = await registerConfig(validConfig((r) => (r.smokeWorkloads = true)));
+        const services = mocks.byType("kubernetes:core/v1:Service").filter((s) => s.inputs.metadata.namespace === "logmonkey");
+        assert.equal(services.length, 1);
+        assert.equal(services[0].inputs.metadata.annotations["networking.istio.io/exportTo"], ".,app-ns-1");
+        assert.equal(mocks.byType("kubernetes:apps/v1:Deployment").length, 8, "client and echo in each of four tenants");
+        assert.equal(mocks.byType("mesh-tenancy:index:SmokeWorkloads").length, 4, "tenants only, not shared namespaces");
+    });
+
+    for (const stack of STACKS) {
+        it(`runs index.ts with stacks/Pulumi.${stack}.yaml and exports the plan's outputs`, async () => {
+            const { mocks, exports } = await runProgram(stack);
+            assert.ok(mocks.byType("kubernetes:core/v1:Namespace").length >= 4);
+            const usergroups = await promiseOf(exports.usergroups);
+            const namespaces = await promiseOf(exports.namespaces);
+            assert.ok(Object.keys(usergroups).length >= 1);
+            for (const [name, ns] of Object.entries<any>(namespaces)) {
+                assert.ok(mocks.registrations.some((r) => r.name === `${name}-ns`), name);
+                assert.equal(ns.sidecarEgressHosts[0], "./*");
+            }
+            const protectedCount = mocks.byType("kubernetes:core/v1:Namespace").filter((r) => r.protect).length;
+            assert.equal(protectedCount > 0, stack === "prod");
+        });
+    }
+
+    it("the local-cluster transform skips readiness waits and deletes in the background", () => {
+        const deployment = localClusterTransform({ type: "kubernetes:apps/v1:Deployment", name: "d", custom: true, props: { metadata: { name: "d" } }, opts: {} })!;
+        assert.deepEqual(deployment.props.metadata.annotations, { "pulumi.com/deletionPropagationPolicy": "background", "pulumi.com/skipAwait": "true" });
+        const ns = localClusterTransform({ type: "kubernetes:core/v1:Namespace", name: "n", custom: true, props: {}, opts: {} })!;
+        assert.deepEqual(ns.props.metadata.annotations, { "pulumi.com/deletionPropagationPolicy": "background" });
+        assert.equal(localClusterTransform({ type: "kubernetes:helm.sh/v4:Chart", name: "c", custom: false, props: {}, opts: {} }), undefined);
+    });
+});
+
+function promiseOf<T>(value: T | { apply: unknown }): Promise<T> {
+    return Promise.resolve(value as T);
+}

@@ -1,0 +1,50 @@
+import fc from "fast-check";
+
+/** Random valid raw configs: names derived from positions so they are unique by construction. */
+export const validRawConfig = fc
+    .array(
+        fc.record({
+            tenants: fc.integer({ min: 0, max: 6 }),
+            shared: fc.integer({ min: 0, max: 2 }),
+            isolation: fc.constantFrom("namespace", "usergroup"),
+            ownSystemNamespace: fc.boolean(),
+            peers: fc.array(fc.tuple(fc.nat(), fc.nat(), fc.boolean()), { maxLength: 8 }),
+            workloads: fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 4 }),
+            gateways: fc.array(fc.nat(), { maxLength: 3 }),
+        }),
+        { minLength: 1, maxLength: 4 },
+    )
+    .map((groups) => ({
+        istio: { version: "1.24.3" },
+        usergroups: groups.map((g, u) => {
+            const tenants = Array.from({ length: g.tenants }, (_, t) => ({
+                name: `ug${u}-t${t}`,
+                egress: [] as string[],
+                workloadSidecars: [] as { name: string; selector: Record<string, string>; egress: string[] }[],
+                gateway: undefined as undefined | { hosts: string[] },
+            }));
+            const shared = Array.from({ length: g.shared }, (_, s) => `ug${u}-shared${s}`);
+            const system = g.ownSystemNamespace ? `istio-ug${u}` : undefined;
+            const targets = [...tenants.map((t) => t.name), ...shared, system ?? `ug${u}`];
+            if (tenants.length > 0) {
+                for (const [from, to, whole] of g.peers) {
+                    const target = targets[to % targets.length];
+                    tenants[from % tenants.length].egress.push(whole ? `${target}/*` : `${target}/svc.${target}.svc.cluster.local`);
+                }
+                g.workloads.forEach(([owner, to], w) => {
+                    const target = targets[to % targets.length];
+                    tenants[owner % tenants.length].workloadSidecars.push({ name: `w${w}`, selector: { app: `w${w}` }, egress: [`${target}/*`] });
+                });
+                for (const owner of new Set(g.gateways.map((n) => n % tenants.length))) {
+                    tenants[owner].gateway = { hosts: [`${tenants[owner].name}.example.com`] };
+                }
+            }
+            return {
+                name: `ug${u}`,
+                ...(system !== undefined ? { systemNamespace: system } : {}),
+                tenantIsolation: g.isolation,
+                sharedNamespaces: shared,
+                tenants: tenants.map(({ gateway, ...t }) => (gateway !== undefined ? { ...t, gateway } : t)),
+            };
+        }),
+    }));
