@@ -1,0 +1,103 @@
+import type { PolicyConfigSchema, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import { describeObject, HELM_RELEASE_API_VERSION, HELM_RELEASE_KIND, isRecord, KubeObject, Subject } from "../lib/objects";
+import { Inventory } from "../lib/inventory";
+import type { Rule } from "../lib/rule";
+
+/** The sentinels @pulumi/policy puts where a preview value is not yet known. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const proxy = require("@pulumi/policy/proxy");
+const UNKNOWN = new Set<unknown>([
+    proxy.unknownBooleanValue,
+    proxy.unknownNumberValue,
+    proxy.unknownStringValue,
+    proxy.unknownArrayValue,
+    proxy.unknownAssetValue,
+    proxy.unknownArchiveValue,
+    proxy.unknownObjectValue,
+]);
+
+/** A deep copy with unknown preview values left out, so rules see "absent" instead of tripping over a sentinel. */
+export function withoutUnknowns(value: unknown): unknown {
+    const raw = isRecord(value) && value[proxy.getSpecialProxyTarget] !== undefined ? value[proxy.getSpecialProxyTarget] : value;
+    if (UNKNOWN.has(raw)) return undefined;
+    if (Array.isArray(raw)) return raw.map(withoutUnknowns).filter((v) => v !== undefined);
+    if (isRecord(raw)) {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(raw)) {
+            const copy = withoutUnknowns(v);
+            if (copy !== undefined) out[k] = copy;
+        }
+        return out;
+    }
+    return raw;
+}
+
+/** The parts of a Pulumi resource the adapter reads; matches @pulumi/policy's PolicyResource. */
+export interface ResourceLike {
+    type: string;
+    name: string;
+    urn: string;
+    props: Record<string, any>;
+    opts?: { protect?: boolean };
+}
+
+const CHART_TYPES = new Set(["kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v3:Release"]);
+
+/**
+ * Turns a Pulumi resource into the object a rule judges: Kubernetes resources (`kubernetes:<group>/<version>:<Kind>`)
+ * become their manifest; Helm charts become a HelmRelease carrying chart, version and values. Other resources are not
+ * Kubernetes objects and are left out.
+ */
+export function subjectFromResource(resource: ResourceLike): Subject | undefined {
+    const m = /^kubernetes:([^:]+):([^:]+)$/.exec(resource.type);
+    if (m === null) return undefined;
+    const props = (withoutUnknowns(resource.props) ?? {}) as Record<string, any>;
+    const origin = { urn: resource.urn, protect: resource.opts?.protect ?? false };
+    if (CHART_TYPES.has(resource.type)) {
+        const object: KubeObject = {
+            apiVersion: HELM_RELEASE_API_VERSION,
+            kind: HELM_RELEASE_KIND,
+            metadata: { name: typeof props.name === "string" ? props.name : resource.name, ...(typeof props.namespace === "string" ? { namespace: props.namespace } : {}) },
+            spec: { chart: String(props.chart ?? ""), version: props.version, values: isRecord(props.values) ? props.values : {} },
+        };
+        return { object, origin };
+    }
+    const [group, version] = m[1].split("/");
+    if (version === undefined || m[1].startsWith("helm.sh") || m[1] === "yaml" || m[1] === "kustomize") return undefined;
+    const metadata = isRecord(props.metadata) ? props.metadata : {};
+    const object = {
+        ...props,
+        apiVersion: typeof props.apiVersion === "string" ? props.apiVersion : group === "core" ? version : `${group}/${version}`,
+        kind: typeof props.kind === "string" ? props.kind : m[2],
+        metadata: { ...metadata, name: typeof metadata.name === "string" ? metadata.name : resource.name },
+    } as KubeObject;
+    return { object, origin };
+}
+
+/**
+ * One CrossGuard stack policy per rule. Each stack is converted and indexed once, however many rules run over it.
+ */
+export function crossGuardPolicies(rules: ReadonlyArray<Rule>): StackValidationPolicy[] {
+    const inventories = new WeakMap<object, Inventory>();
+    const inventoryOf = (args: StackValidationArgs) => {
+        let inv = inventories.get(args.resources);
+        if (inv === undefined) {
+            const subjects = args.resources.map(subjectFromResource).filter((s): s is Subject => s !== undefined);
+            inventories.set(args.resources, (inv = new Inventory(subjects)));
+        }
+        return inv;
+    };
+    return rules.map((rule) => ({
+        name: rule.name,
+        description: `[${rule.id}] ${rule.description}`,
+        enforcementLevel: rule.defaultEnforcement,
+        ...(rule.configSchema ? { configSchema: { properties: rule.configSchema as PolicyConfigSchema["properties"] } } : {}),
+        validateStack(args: StackValidationArgs, reportViolation: (message: string, urn?: string) => void) {
+            const config = { enforcementLevel: rule.defaultEnforcement, ...(args.getConfig<Record<string, unknown>>() ?? {}) };
+            for (const f of rule.check(inventoryOf(args), config)) {
+                reportViolation(`[${rule.id}] ${f.subject.object.kind} ${describeObject(f.subject.object)}: ${f.message}`, f.subject.origin.urn);
+            }
+        },
+    }));
+}
+

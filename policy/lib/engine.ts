@@ -1,0 +1,65 @@
+import { Inventory } from "./inventory";
+import type { Subject } from "./objects";
+import type { EnforcementLevel, Rule, RuleConfig } from "./rule";
+
+/** Per-rule settings as written in a pack config file: a level, or an object with a level and rule options. */
+export type PackConfig = Record<string, EnforcementLevel | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>)>;
+
+export interface Violation {
+    rule: Rule;
+    level: Exclude<EnforcementLevel, "disabled">;
+    subject: Subject;
+    message: string;
+}
+
+const LEVELS = new Set<EnforcementLevel>(["advisory", "mandatory", "disabled"]);
+
+/**
+ * Resolves each rule's effective settings from a pack config, as `pulumi preview --policy-pack-config` does: the
+ * `all` key sets every rule's level, a rule's own key overrides it. Unknown keys and levels are errors, so a typo
+ * cannot silently leave a rule on its default.
+ */
+export function resolveConfig(rules: ReadonlyArray<Rule>, config: PackConfig = {}): Map<Rule, RuleConfig> {
+    const byName = new Map(rules.map((r) => [r.name, r]));
+    const problems: string[] = [];
+    const levelOf = (key: string, value: unknown): EnforcementLevel | undefined => {
+        if (value === undefined) return undefined;
+        if (typeof value !== "string" || !LEVELS.has(value as EnforcementLevel)) {
+            problems.push(`${key}: enforcement level must be advisory, mandatory or disabled, got ${JSON.stringify(value)}`);
+            return undefined;
+        }
+        return value as EnforcementLevel;
+    };
+    for (const key of Object.keys(config)) {
+        if (key !== "all" && !byName.has(key)) problems.push(`${key}: no such rule (rules: ${[...byName.keys()].join(", ")})`);
+    }
+    const all = levelOf("all", typeof config.all === "object" ? config.all?.enforcementLevel : config.all);
+    const resolved = new Map<Rule, RuleConfig>();
+    for (const rule of rules) {
+        const entry = config[rule.name];
+        const options = typeof entry === "object" && entry !== null ? entry : {};
+        const own = levelOf(rule.name, typeof entry === "string" ? entry : options.enforcementLevel);
+        const settings: RuleConfig = { ...options, enforcementLevel: own ?? all ?? rule.defaultEnforcement };
+        for (const key of Object.keys(options)) {
+            if (key !== "enforcementLevel" && !(rule.configSchema && key in rule.configSchema)) problems.push(`${rule.name}.${key}: not an option of this rule`);
+        }
+        resolved.set(rule, settings);
+    }
+    if (problems.length > 0) throw new Error(`invalid policy config:\n  ${problems.join("\n  ")}`);
+    return resolved;
+}
+
+/** Runs every enabled rule over the subjects once, sharing one inventory. */
+export function evaluate(rules: ReadonlyArray<Rule>, subjects: ReadonlyArray<Subject>, config: PackConfig = {}): Violation[] {
+    const settings = resolveConfig(rules, config);
+    const inventory = new Inventory(subjects);
+    const violations: Violation[] = [];
+    for (const rule of rules) {
+        const ruleConfig = settings.get(rule)!;
+        if (ruleConfig.enforcementLevel === "disabled") continue;
+        for (const f of rule.check(inventory, ruleConfig)) {
+            violations.push({ rule, level: ruleConfig.enforcementLevel, subject: f.subject, message: f.message });
+        }
+    }
+    return violations;
+}

@@ -1,0 +1,237 @@
+import * as YAML from "yaml";
+import { GATEWAY_LABEL, NAMESPACE_NAME_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "./labels";
+import { arrayOf, chartName, HELM_RELEASE_KIND, HelmReleaseSpec, isRecord, KubeObject, stringRecord, Subject } from "./objects";
+import { LabelSelector } from "./selectors";
+
+export interface NamespaceInfo {
+    name: string;
+    /** Labels, with `kubernetes.io/metadata.name` filled in as the API server does. */
+    labels: Record<string, string>;
+    subject: Subject;
+}
+
+/** What the objects say about one istiod revision, merged from its chart values and its rendered objects. */
+export interface RevisionInfo {
+    name: string;
+    /** Namespace istiod runs in. */
+    namespace: string;
+    /** Mesh root namespace: `meshConfig.rootNamespace`, else the istio namespace. */
+    rootNamespace: string;
+    /** The mesh config, when any source shows it. */
+    mesh?: Record<string, any>;
+    /** istiod's environment, when any source shows it. */
+    env?: Record<string, string>;
+    /** Istio version (chart version or istiod image tag), when known. */
+    version?: string;
+    /** The objects this was learned from: a HelmRelease, the mesh ConfigMap, the istiod Deployment. */
+    subjects: Subject[];
+}
+
+/** A cluster-wide default revision, from the base chart's values or a rendered `istiod-default-validator`. */
+export interface DefaultRevisionInfo {
+    revision: string;
+    /** Namespace the default validator calls istiod in. */
+    namespace: string;
+    subject: Subject;
+}
+
+/** Pod labels of a workload that can serve as a gateway: a Deployment's template or a gateway chart's pods. */
+export interface GatewayWorkload {
+    namespace: string;
+    labels: Record<string, string>;
+    subject: Subject;
+}
+
+const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"]);
+
+/**
+ * Everything a rule needs to look up, indexed once: objects by kind and by namespace, namespaces with their tenancy
+ * labels, and the revisions learned from istiod charts, mesh ConfigMaps and istiod Deployments. Building it is linear
+ * in the number of objects.
+ */
+export class Inventory {
+    readonly subjects: ReadonlyArray<Subject>;
+    readonly namespaces = new Map<string, NamespaceInfo>();
+    readonly revisions = new Map<string, RevisionInfo>();
+    readonly defaultRevisions: DefaultRevisionInfo[] = [];
+    readonly gatewayWorkloads = new Map<string, GatewayWorkload[]>();
+    private readonly byKind = new Map<string, Subject[]>();
+    private readonly byNamespace = new Map<string, Subject[]>();
+    private readonly rootNamespaces = new Map<string, RevisionInfo>();
+
+    constructor(subjects: ReadonlyArray<Subject>) {
+        this.subjects = subjects;
+        for (const s of subjects) {
+            push(this.byKind, s.object.kind, s);
+            if (s.object.metadata.namespace) push(this.byNamespace, s.object.metadata.namespace, s);
+            if (s.object.kind === "Namespace" && s.object.apiVersion === "v1") {
+                const name = s.object.metadata.name;
+                this.namespaces.set(name, { name, labels: { [NAMESPACE_NAME_LABEL]: name, ...stringRecord(s.object.metadata.labels) }, subject: s });
+            }
+        }
+        for (const s of this.ofKind(HELM_RELEASE_KIND)) this.learnFromRelease(s);
+        for (const s of this.ofKind("ConfigMap")) this.learnFromMeshConfigMap(s);
+        for (const s of this.ofKind("Deployment")) this.learnFromDeployment(s);
+        for (const s of this.ofKind("ValidatingWebhookConfiguration")) this.learnFromDefaultValidator(s);
+        for (const rev of this.revisions.values()) this.rootNamespaces.set(rev.rootNamespace, rev);
+    }
+
+    ofKind(kind: string): ReadonlyArray<Subject> {
+        return this.byKind.get(kind) ?? [];
+    }
+
+    inNamespace(namespace: string, kind?: string): Subject[] {
+        const all = this.byNamespace.get(namespace) ?? [];
+        return kind === undefined ? all : all.filter((s) => s.object.kind === kind);
+    }
+
+    /** Pod-template labels of a workload object (a Pod's own labels), or undefined for other kinds. */
+    static podLabels(object: KubeObject): Record<string, string> | undefined {
+        if (!WORKLOAD_KINDS.has(object.kind)) return undefined;
+        if (object.kind === "Pod") return stringRecord(object.metadata.labels);
+        const spec: Record<string, any> = isRecord(object.spec) ? object.spec : {};
+        const template = object.kind === "CronJob" ? spec.jobTemplate?.spec?.template : spec.template;
+        return stringRecord(template?.metadata?.labels);
+    }
+
+    workloads(): Subject[] {
+        return [...WORKLOAD_KINDS].flatMap((k) => [...this.ofKind(k)]);
+    }
+
+    /** The revision whose root namespace this is, if any. */
+    revisionRootedIn(namespace: string): RevisionInfo | undefined {
+        return this.rootNamespaces.get(namespace);
+    }
+
+    /** Usergroup of a namespace: its `usergroup` label, else the revision it runs or is rooted for. */
+    usergroupOf(namespace: string): string | undefined {
+        const labels = this.namespaces.get(namespace)?.labels;
+        return labels?.[USERGROUP_LABEL] ?? labels?.[REVISION_LABEL] ?? this.revisionRootedIn(namespace)?.name ?? this.revisionRunningIn(namespace)?.name;
+    }
+
+    revisionRunningIn(namespace: string): RevisionInfo | undefined {
+        for (const rev of this.revisions.values()) if (rev.namespace === namespace) return rev;
+        return undefined;
+    }
+
+    /** `tenant`, `shared` or `system` from the role label; a labelled namespace without a role counts as a tenant. */
+    roleOf(namespace: string): NamespaceRole | undefined {
+        const info = this.namespaces.get(namespace);
+        if (info === undefined) return undefined;
+        const role = info.labels[ROLE_LABEL];
+        if (role === "tenant" || role === "shared" || role === "system") return role;
+        if (this.revisionRootedIn(namespace) !== undefined || this.revisionRunningIn(namespace) !== undefined) return "system";
+        if (info.labels[USERGROUP_LABEL] !== undefined || info.labels[REVISION_LABEL] !== undefined) return "tenant";
+        return undefined;
+    }
+
+    /** Namespaces that carry `istio.io/rev`: their pods get sidecars. */
+    meshedNamespaces(): NamespaceInfo[] {
+        return [...this.namespaces.values()].filter((n) => n.labels[REVISION_LABEL] !== undefined);
+    }
+
+    discoverySelectors(rev: RevisionInfo): LabelSelector[] | undefined {
+        const selectors = rev.mesh?.discoverySelectors;
+        return Array.isArray(selectors) ? selectors.filter(isRecord) : undefined;
+    }
+
+    private revision(name: string, namespace: string, subject: Subject): RevisionInfo {
+        let rev = this.revisions.get(name);
+        if (rev === undefined) {
+            rev = { name, namespace, rootNamespace: namespace, subjects: [] };
+            this.revisions.set(name, rev);
+        }
+        rev.subjects.push(subject);
+        return rev;
+    }
+
+    private learnFromRelease(s: Subject): void {
+        const spec = s.object.spec as unknown as HelmReleaseSpec;
+        const values = isRecord(spec.values) ? spec.values : {};
+        const chart = chartName(String(spec.chart ?? ""));
+        const istioNamespace = typeof values.global?.istioNamespace === "string" ? values.global.istioNamespace : "istio-system";
+        if (chart === "istiod" || chart === "istio-discovery") {
+            const name = typeof values.revision === "string" && values.revision !== "" ? values.revision : "default";
+            const rev = this.revision(name, s.object.metadata.namespace ?? istioNamespace, s);
+            const mesh = isRecord(values.meshConfig) ? values.meshConfig : {};
+            rev.mesh = { ...mesh, ...(rev.mesh ?? {}) };
+            rev.rootNamespace = typeof mesh.rootNamespace === "string" ? mesh.rootNamespace : istioNamespace;
+            rev.env = { ...stringRecord(values.env), ...stringRecord(values.pilot?.env), ...(rev.env ?? {}) };
+            if (typeof spec.version === "string") rev.version = spec.version;
+        } else if (chart === "base") {
+            const revision = values.defaultRevision === undefined ? "default" : String(values.defaultRevision);
+            this.defaultRevisions.push({ revision, namespace: istioNamespace, subject: s });
+        } else if (chart === "gateway") {
+            const ns = s.object.metadata.namespace ?? "default";
+            const name = typeof values.name === "string" && values.name !== "" ? values.name : s.object.metadata.name;
+            const extra = stringRecord(values.labels);
+            const labels = { ...extra, app: extra.app ?? name, istio: extra.istio ?? name.replace(/^istio-/, "") };
+            push(this.gatewayWorkloads, ns, { namespace: ns, labels, subject: s });
+        }
+    }
+
+    /** istiod's mesh ConfigMap: `istio` or `istio-<rev>`, labelled with the revision, holding YAML under `mesh`. */
+    private learnFromMeshConfigMap(s: Subject): void {
+        const { name, namespace, labels } = s.object.metadata;
+        const data = stringRecord(s.object.data);
+        if (data.mesh === undefined || !(name === "istio" || name.startsWith("istio-")) || name.startsWith("istio-sidecar-injector")) return;
+        const revLabel = stringRecord(labels)[REVISION_LABEL];
+        const revName = revLabel ?? (name === "istio" ? "default" : name.slice("istio-".length));
+        let mesh: unknown;
+        try {
+            mesh = YAML.parse(data.mesh);
+        } catch {
+            mesh = undefined;
+        }
+        const rev = this.revision(revName, namespace ?? "istio-system", s);
+        rev.namespace = namespace ?? rev.namespace;
+        if (isRecord(mesh)) {
+            rev.mesh = mesh;
+            if (typeof mesh.rootNamespace === "string") rev.rootNamespace = mesh.rootNamespace;
+        }
+    }
+
+    /** istiod's Deployment: `app: istiod`, its discovery container's env, its image tag as the version. */
+    private learnFromDeployment(s: Subject): void {
+        const { namespace, labels } = s.object.metadata;
+        const l = stringRecord(labels);
+        const podLabels = Inventory.podLabels(s.object) ?? {};
+        if (l.app !== "istiod" && podLabels.app !== "istiod") {
+            this.learnGatewayWorkload(s, podLabels);
+            return;
+        }
+        const containers = arrayOf((s.object.spec as any)?.template?.spec?.containers);
+        const discovery = containers.find((c) => c?.name === "discovery") ?? containers[0];
+        const env: Record<string, string> = {};
+        for (const e of arrayOf(discovery?.env)) if (typeof e?.name === "string" && typeof e?.value === "string") env[e.name] = e.value;
+        const revName = l[REVISION_LABEL] ?? env.REVISION ?? "default";
+        const rev = this.revision(revName, namespace ?? "istio-system", s);
+        rev.namespace = namespace ?? rev.namespace;
+        rev.env = { ...(rev.env ?? {}), ...env };
+        const tag = typeof discovery?.image === "string" ? /:(\d+\.\d+\.\d+)/.exec(discovery.image)?.[1] : undefined;
+        if (tag !== undefined && rev.version === undefined) rev.version = tag;
+    }
+
+    private learnGatewayWorkload(s: Subject, podLabels: Record<string, string>): void {
+        const ns = s.object.metadata.namespace;
+        if (ns === undefined) return;
+        if (podLabels.istio !== undefined || podLabels[GATEWAY_LABEL] !== undefined || podLabels["gateway.istio.io/managed"] !== undefined) {
+            push(this.gatewayWorkloads, ns, { namespace: ns, labels: podLabels, subject: s });
+        }
+    }
+
+    /** The base chart's `istiod-default-validator` calls `istiod` (revision default) or `istiod-<rev>`. */
+    private learnFromDefaultValidator(s: Subject): void {
+        if (s.object.metadata.name !== "istiod-default-validator") return;
+        const service = arrayOf((s.object as any).webhooks)[0]?.clientConfig?.service;
+        if (!isRecord(service) || typeof service.name !== "string") return;
+        const revision = service.name === "istiod" ? "default" : service.name.replace(/^istiod-/, "");
+        this.defaultRevisions.push({ revision, namespace: String(service.namespace ?? "istio-system"), subject: s });
+    }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+    const list = map.get(key);
+    if (list === undefined) map.set(key, [value]);
+    else list.push(value);
+}

@@ -1,0 +1,39 @@
+import type { Inventory } from "./inventory";
+import type { Subject } from "./objects";
+
+export type EnforcementLevel = "advisory" | "mandatory" | "disabled";
+
+/** One violation, pointing at the object to fix. */
+export interface Finding {
+    subject: Subject;
+    message: string;
+}
+
+/** Settings a rule receives from the pack config (`--policy-pack-config`, or the checker's `--config`). */
+export interface RuleConfig {
+    enforcementLevel: EnforcementLevel;
+    /** Set in production configs: turns on the checks that only production needs. */
+    production?: boolean;
+}
+
+export interface RuleMeta {
+    /** Stable code, never reused: `MT001`. */
+    id: string;
+    /** Stable kebab-case name: the policy name in CrossGuard and the key in pack config files. */
+    name: string;
+    /** One line: what the rule demands. */
+    description: string;
+    /** Why the rule exists: what breaks without it. */
+    why: string;
+    defaultEnforcement: EnforcementLevel;
+    /** Extra config the rule reads, as JSON schema properties. */
+    configSchema?: Record<string, { type: "boolean" | "string"; description: string }>;
+}
+
+/**
+ * A rule judges all objects at once, through the inventory's indexes (so cross-object checks never scan pairs), and
+ * points each finding at the object to fix.
+ */
+export interface Rule extends RuleMeta {
+    check(inventory: Inventory, config: RuleConfig): Finding[];
+}

@@ -1,0 +1,23 @@
+import type { Inventory } from "../lib/inventory";
+import type { Finding, Rule } from "../lib/rule";
+
+export const defaultRevision: Rule = {
+    id: "MT011",
+    name: "default-revision-exists",
+    description: "The base chart's defaultRevision (or a rendered istiod-default-validator) is empty or names a revision installed in the namespace it points at.",
+    why: "The default validator is cluster-wide: pointed at a revision or namespace that does not exist, it either rejects every Istio object (failurePolicy Fail) or validates nothing.",
+    defaultEnforcement: "mandatory",
+    check(inventory: Inventory): Finding[] {
+        const findings: Finding[] = [];
+        for (const d of inventory.defaultRevisions) {
+            if (d.revision === "") continue;
+            const rev = inventory.revisions.get(d.revision);
+            if (rev === undefined) {
+                findings.push({ subject: d.subject, message: `defaultRevision "${d.revision}" names no installed revision (installed: ${[...inventory.revisions.keys()].join(", ") || "none"}); set it to "" or to a revision` });
+            } else if (rev.namespace !== d.namespace) {
+                findings.push({ subject: d.subject, message: `default validator calls istiod-${d.revision} in ${d.namespace}, but revision ${d.revision} runs in ${rev.namespace}` });
+            }
+        }
+        return findings;
+    },
+};

@@ -1,0 +1,44 @@
+import type { Inventory } from "../lib/inventory";
+import { isRecord, stringRecord, Subject } from "../lib/objects";
+import { selectorRelation } from "../lib/selectors";
+import type { Finding, Rule } from "../lib/rule";
+
+export function workloadSelectorOf(sidecar: Subject): Record<string, string> | undefined {
+    const ws = (sidecar.object.spec as any)?.workloadSelector;
+    if (!isRecord(ws)) return undefined;
+    const labels = stringRecord(ws.labels);
+    return Object.keys(labels).length > 0 ? labels : undefined;
+}
+
+export const defaultSidecar: Rule = {
+    id: "MT005",
+    name: "one-default-sidecar-per-namespace",
+    description: "Each meshed namespace has exactly one Sidecar without workloadSelector (or none at all, relying on the root default), and its workload Sidecars never select the same pods.",
+    why: "A namespace whose Sidecars all have selectors leaves every other pod unscoped: it receives the config of every namespace. Two selector-less Sidecars, or two that select the same pods, make Istio pick one arbitrarily.",
+    defaultEnforcement: "mandatory",
+    check(inventory: Inventory): Finding[] {
+        const findings: Finding[] = [];
+        for (const ns of inventory.meshedNamespaces()) {
+            const sidecars = inventory.inNamespace(ns.name, "Sidecar");
+            if (sidecars.length === 0) continue;
+            const defaults = sidecars.filter((s) => workloadSelectorOf(s) === undefined);
+            if (defaults.length === 0) {
+                findings.push({ subject: ns.subject, message: `every Sidecar here has a workloadSelector (${sidecars.map((s) => s.object.metadata.name).join(", ")}), so all other pods are unscoped; add one Sidecar without workloadSelector` });
+            } else if (defaults.length > 1) {
+                for (const extra of defaults.slice(1)) {
+                    findings.push({ subject: extra, message: `second Sidecar without workloadSelector in ${ns.name} (also ${defaults[0].object.metadata.name}); Istio applies only one` });
+                }
+            }
+            const selected = sidecars.map((s) => [s, workloadSelectorOf(s)] as const).filter((p): p is readonly [Subject, Record<string, string>] => p[1] !== undefined);
+            for (let i = 0; i < selected.length; i++) {
+                for (let j = 0; j < i; j++) {
+                    const relation = selectorRelation(selected[i][1], selected[j][1]);
+                    if (relation !== "disjoint-or-partial") {
+                        findings.push({ subject: selected[i][0], message: `workloadSelector ${relation === "equal" ? "equals" : "overlaps"} that of Sidecar ${selected[j][0].object.metadata.name}: some pods match both` });
+                    }
+                }
+            }
+        }
+        return findings;
+    },
+};

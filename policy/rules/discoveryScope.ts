@@ -1,0 +1,38 @@
+import { REVISION_LABEL } from "../lib/labels";
+import type { Inventory, RevisionInfo } from "../lib/inventory";
+import { anySelects } from "../lib/selectors";
+import type { Finding, Rule } from "../lib/rule";
+
+export const discoveryScope: Rule = {
+    id: "MT003",
+    name: "discovered-by-exactly-one-revision",
+    description: "Each meshed namespace is discovered by exactly its own revision; each revision discovers its system namespace; no two revisions discover the same namespace.",
+    why: "Two istiods that discover one namespace both write its istio-ca-root-cert and fight over it; a revision blind to its own namespace loses its gateways' config; a namespace its revision does not discover gets no config at all.",
+    defaultEnforcement: "mandatory",
+    check(inventory: Inventory): Finding[] {
+        const findings: Finding[] = [];
+        const revisions = [...inventory.revisions.values()];
+        const selectorsOf = new Map<RevisionInfo, ReturnType<Inventory["discoverySelectors"]>>(revisions.map((r) => [r, inventory.discoverySelectors(r)]));
+        const revisionSubject = (r: RevisionInfo) => r.subjects[0];
+
+        for (const ns of inventory.namespaces.values()) {
+            const discovering = revisions.filter((r) => anySelects(selectorsOf.get(r), ns.labels)).map((r) => r.name);
+            const own = ns.labels[REVISION_LABEL];
+            if (discovering.length > 1) {
+                findings.push({ subject: ns.subject, message: `discovered by ${discovering.length} revisions (${discovering.join(", ")}); their discoverySelectors must not overlap` });
+            } else if (own !== undefined && inventory.revisions.has(own) && discovering[0] !== own) {
+                findings.push({
+                    subject: ns.subject,
+                    message: discovering.length === 0 ? `${REVISION_LABEL}=${own} but no revision discovers it; label it for revision ${own}'s discoverySelectors` : `${REVISION_LABEL}=${own} but discovered by revision ${discovering[0]}`,
+                });
+            }
+        }
+        for (const rev of revisions) {
+            const sys = inventory.namespaces.get(rev.namespace);
+            if (sys !== undefined && !anySelects(selectorsOf.get(rev), sys.labels)) {
+                findings.push({ subject: revisionSubject(rev), message: `revision ${rev.name}'s discoverySelectors do not select its own namespace ${rev.namespace}; its gateways would lose their config` });
+            }
+        }
+        return findings;
+    },
+};

@@ -1,0 +1,66 @@
+import type { Inventory } from "../lib/inventory";
+import { arrayOf, Subject } from "../lib/objects";
+import type { Finding, Rule } from "../lib/rule";
+
+const HTTP_PORT_NAME = /^(http|http2|grpc|grpc-web)(-|$)/;
+
+function tcpPorts(svc: Subject): number[] {
+    return arrayOf((svc.object.spec as any)?.ports)
+        .filter((p) => !(typeof p?.name === "string" && HTTP_PORT_NAME.test(p.name)) && !(typeof p?.appProtocol === "string" && /^(http|http2|grpc)/.test(p.appProtocol)))
+        .map((p) => Number(p?.port))
+        .filter(Number.isFinite);
+}
+
+/** Namespaces whose services the proxies of `ns` import: its default Sidecar's hosts, else its whole usergroup. */
+function visibleNamespaces(inventory: Inventory, ns: string): Set<string> | "usergroup" {
+    const sidecar = inventory.inNamespace(ns, "Sidecar").find((s) => (s.object.spec as any)?.workloadSelector === undefined);
+    if (sidecar === undefined) return "usergroup";
+    const visible = new Set<string>([ns]);
+    for (const e of arrayOf((sidecar.object.spec as any)?.egress)) {
+        for (const h of arrayOf(e?.hosts)) if (typeof h === "string" && h.includes("/")) visible.add(h.startsWith("./") ? ns : h.slice(0, h.indexOf("/")));
+    }
+    return visible;
+}
+
+export const headlessPorts: Rule = {
+    id: "MT014",
+    name: "headless-service-port-clash",
+    description: "Advisory: no two headless Services without HTTP-named ports share a port in namespaces one proxy can see.",
+    why: "For headless TCP services Envoy builds a listener per port that matches on destination only; two such services on one port in a proxy's view collide, and one of them silently gets the other's traffic policy.",
+    defaultEnforcement: "advisory",
+    check(inventory: Inventory): Finding[] {
+        const headless = new Map<string, { svc: Subject; ports: number[] }[]>();
+        for (const svc of inventory.ofKind("Service")) {
+            const ns = svc.object.metadata.namespace;
+            if (ns === undefined || (svc.object.spec as any)?.clusterIP !== "None") continue;
+            const ports = tcpPorts(svc);
+            if (ports.length === 0) continue;
+            let list = headless.get(ns);
+            if (list === undefined) headless.set(ns, (list = []));
+            list.push({ svc, ports });
+        }
+        if (headless.size === 0) return [];
+        const reported = new Set<Subject>();
+        const findings: Finding[] = [];
+        for (const viewer of inventory.meshedNamespaces()) {
+            const visible = visibleNamespaces(inventory, viewer.name);
+            const usergroup = inventory.usergroupOf(viewer.name);
+            const byPort = new Map<number, Subject[]>();
+            for (const [ns, services] of headless) {
+                const seen = visible === "usergroup" ? inventory.usergroupOf(ns) === usergroup : visible.has(ns);
+                if (!seen) continue;
+                for (const { svc, ports } of services) for (const port of ports) byPort.set(port, [...(byPort.get(port) ?? []), svc]);
+            }
+            for (const [port, services] of byPort) {
+                if (services.length < 2) continue;
+                for (const svc of services) {
+                    if (reported.has(svc)) continue;
+                    reported.add(svc);
+                    const others = services.filter((s) => s !== svc).map((s) => `${s.object.metadata.namespace}/${s.object.metadata.name}`);
+                    findings.push({ subject: svc, message: `headless TCP port ${port} collides with ${others.join(", ")} in the view of proxies in ${viewer.name}; name the port http-… or use distinct ports` });
+                }
+            }
+        }
+        return findings;
+    },
+};

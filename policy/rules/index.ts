@@ -1,0 +1,33 @@
+import type { Rule } from "../lib/rule";
+import { defaultRevision } from "./defaultRevision";
+import { defaultSidecar } from "./defaultSidecar";
+import { discoveryScope } from "./discoveryScope";
+import { exportTo } from "./exportTo";
+import { gatewaySelection } from "./gatewaySelection";
+import { headlessPorts } from "./headlessPorts";
+import { injectionLabel } from "./injectionLabel";
+import { istiodScoping } from "./istiodScoping";
+import { protectedNamespaces } from "./protectedNamespaces";
+import { revisionExists } from "./revisionExists";
+import { rootSidecar } from "./rootSidecar";
+import { sidecarHosts } from "./sidecarHosts";
+import { strictMtls } from "./strictMtls";
+import { tenantIsolation } from "./tenantIsolation";
+
+/** Every rule, in id order. Ids and names are stable: configs and suppressions refer to them. */
+export const RULES: ReadonlyArray<Rule> = [
+    injectionLabel,
+    revisionExists,
+    discoveryScope,
+    istiodScoping,
+    defaultSidecar,
+    rootSidecar,
+    sidecarHosts,
+    exportTo,
+    strictMtls,
+    gatewaySelection,
+    defaultRevision,
+    tenantIsolation,
+    protectedNamespaces,
+    headlessPorts,
+];

@@ -1,0 +1,46 @@
+import type { Inventory } from "../lib/inventory";
+import type { Finding, Rule } from "../lib/rule";
+
+const EXPORT_DEFAULTS = ["defaultServiceExportTo", "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo"];
+
+/** Istio releases on which ENABLE_ENHANCED_RESOURCE_SCOPING exists, and whether it defaults on. */
+function enhancedScoping(version: string | undefined): "absent" | "default-off" | "default-on" | "unknown" {
+    const m = version === undefined ? null : /^(\d+)\.(\d+)/.exec(version);
+    if (m === null) return "unknown";
+    const minor = Number(m[1]) === 1 ? Number(m[2]) : 99;
+    if (minor < 20 || minor >= 25) return "absent";
+    return minor < 22 ? "default-off" : "default-on";
+}
+
+export const istiodScoping: Rule = {
+    id: "MT004",
+    name: "istiod-scoping-settings",
+    description: 'Every istiod sets discoverySelectors and the three mesh default…ExportTo values to ["."], and ENABLE_ENHANCED_RESOURCE_SCOPING where it exists but defaults off.',
+    why: "Without discoverySelectors a revision watches every namespace; without private exportTo defaults every VirtualService, DestinationRule and Service leaks to every namespace; on 1.20–1.21 Istio config ignores discoverySelectors unless enhanced scoping is on.",
+    defaultEnforcement: "mandatory",
+    check(inventory: Inventory): Finding[] {
+        const findings: Finding[] = [];
+        for (const rev of inventory.revisions.values()) {
+            const subject = rev.subjects[0];
+            if (rev.mesh === undefined) continue;
+            const selectors = inventory.discoverySelectors(rev);
+            if (selectors === undefined || selectors.length === 0) {
+                findings.push({ subject, message: `revision ${rev.name} has no meshConfig.discoverySelectors, so it discovers every namespace` });
+            }
+            for (const key of EXPORT_DEFAULTS) {
+                const value = rev.mesh[key];
+                if (!(Array.isArray(value) && value.length === 1 && value[0] === ".")) {
+                    findings.push({ subject, message: `revision ${rev.name}: meshConfig.${key} is ${JSON.stringify(value ?? "unset (all namespaces)")}, must be ["."]` });
+                }
+            }
+            const flag = rev.env?.ENABLE_ENHANCED_RESOURCE_SCOPING;
+            const support = enhancedScoping(rev.version);
+            if (support === "default-off" && flag !== "true") {
+                findings.push({ subject, message: `revision ${rev.name} (Istio ${rev.version}) needs ENABLE_ENHANCED_RESOURCE_SCOPING=true: on this version Istio config ignores discoverySelectors without it` });
+            } else if ((support === "default-on" || support === "unknown") && flag === "false") {
+                findings.push({ subject, message: `revision ${rev.name} turns ENABLE_ENHANCED_RESOURCE_SCOPING off, so Istio config ignores discoverySelectors` });
+            }
+        }
+        return findings;
+    },
+};
