@@ -6,6 +6,8 @@ import { configFromStack } from "../../model/stack";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const STACKS = ["dev", "uat", "prod"] as const;
+/** Every stack file, including `local` (the throwaway cluster of the end-to-end suite). */
+export const ALL_STACKS = [...STACKS, "local"] as const;
 
 /** The stack file's `config:` map as the engine hands it to the program (values serialized). */
 export function stackConfigValues(stack: string): Record<string, string> {
