@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
-/** Kinds whose readiness the Kubernetes provider waits for; with no nodes they never become ready. */
-const AWAITED_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet", "Job", "Pod", "Service", "ReplicaSet"]);
+/** Kinds whose readiness the Kubernetes provider waits for; with no nodes and no controllers they never become ready. */
+const AWAITED_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet", "Job", "Pod", "Service", "ReplicaSet", "ResourceQuota"]);
 
 /**
  * A stack transform for throwaway control planes with no nodes and no controllers beyond the API server: skip
