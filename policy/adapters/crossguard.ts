@@ -63,7 +63,9 @@ export function subjectFromResource(resource: ResourceLike): Subject | undefined
         return { object, origin };
     }
     const [group, version] = m[1].split("/");
-    if (version === undefined || m[1].startsWith("helm.sh") || m[1] === "yaml" || m[1] === "kustomize") return undefined;
+    // Component resources of the provider (yaml/v2 ConfigGroup, kustomize/v2 Directory, helm.sh charts) are not
+    // Kubernetes objects; their children are judged one by one.
+    if (version === undefined || ["helm.sh", "yaml", "kustomize"].includes(group)) return undefined;
     const metadata = isRecord(props.metadata) ? props.metadata : {};
     const object = {
         ...props,
@@ -75,18 +77,12 @@ export function subjectFromResource(resource: ResourceLike): Subject | undefined
 }
 
 /**
- * One CrossGuard stack policy per rule. Each stack is converted and indexed once, however many rules run over it.
+ * One CrossGuard stack policy per rule. The analyzer hands every policy its own freshly deserialized copy of the
+ * stack, so each policy converts and indexes it anew: linear work, the same order as the analyzer's own.
  */
 export function crossGuardPolicies(rules: ReadonlyArray<Rule>): StackValidationPolicy[] {
-    const inventories = new WeakMap<object, Inventory>();
-    const inventoryOf = (args: StackValidationArgs) => {
-        let inv = inventories.get(args.resources);
-        if (inv === undefined) {
-            const subjects = args.resources.map(subjectFromResource).filter((s): s is Subject => s !== undefined);
-            inventories.set(args.resources, (inv = new Inventory(subjects)));
-        }
-        return inv;
-    };
+    const inventoryOf = (args: StackValidationArgs) =>
+        new Inventory(args.resources.map(subjectFromResource).filter((s): s is Subject => s !== undefined));
     return rules.map((rule) => ({
         name: rule.name,
         description: `[${rule.id}] ${rule.description}`,

@@ -40,8 +40,11 @@ export function resolveConfig(rules: ReadonlyArray<Rule>, config: PackConfig = {
         const options = typeof entry === "object" && entry !== null ? entry : {};
         const own = levelOf(rule.name, typeof entry === "string" ? entry : options.enforcementLevel);
         const settings: RuleConfig = { ...options, enforcementLevel: own ?? all ?? rule.defaultEnforcement };
-        for (const key of Object.keys(options)) {
-            if (key !== "enforcementLevel" && !(rule.configSchema && key in rule.configSchema)) problems.push(`${rule.name}.${key}: not an option of this rule`);
+        for (const [key, value] of Object.entries(options)) {
+            if (key === "enforcementLevel") continue;
+            const schema = rule.configSchema?.[key];
+            if (schema === undefined) problems.push(`${rule.name}.${key}: not an option of this rule`);
+            else if (typeof value !== schema.type) problems.push(`${rule.name}.${key}: must be a ${schema.type}, got ${JSON.stringify(value)}`);
         }
         resolved.set(rule, settings);
     }

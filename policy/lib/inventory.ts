@@ -53,6 +53,8 @@ export class Inventory {
     readonly subjects: ReadonlyArray<Subject>;
     readonly namespaces = new Map<string, NamespaceInfo>();
     readonly revisions = new Map<string, RevisionInfo>();
+    /** Revision tags (`istio.io/rev=<tag>` on a namespace injects the tagged revision). */
+    readonly tags = new Map<string, RevisionInfo>();
     readonly defaultRevisions: DefaultRevisionInfo[] = [];
     readonly gatewayWorkloads = new Map<string, GatewayWorkload[]>();
     private readonly byKind = new Map<string, Subject[]>();
@@ -73,6 +75,7 @@ export class Inventory {
         for (const s of this.ofKind("ConfigMap")) this.learnFromMeshConfigMap(s);
         for (const s of this.ofKind("Deployment")) this.learnFromDeployment(s);
         for (const s of this.ofKind("ValidatingWebhookConfiguration")) this.learnFromDefaultValidator(s);
+        for (const s of this.ofKind("MutatingWebhookConfiguration")) this.learnFromRevisionTag(s);
         for (const rev of this.revisions.values()) this.rootNamespaces.set(rev.rootNamespace, rev);
     }
 
@@ -96,6 +99,11 @@ export class Inventory {
 
     workloads(): Subject[] {
         return [...WORKLOAD_KINDS].flatMap((k) => [...this.ofKind(k)]);
+    }
+
+    /** The revision an `istio.io/rev` value selects: a revision by name, or the revision a tag points at. */
+    resolveRevision(nameOrTag: string): RevisionInfo | undefined {
+        return this.revisions.get(nameOrTag) ?? this.tags.get(nameOrTag);
     }
 
     /** The revision whose root namespace this is, if any. */
@@ -158,6 +166,7 @@ export class Inventory {
             rev.rootNamespace = typeof mesh.rootNamespace === "string" ? mesh.rootNamespace : istioNamespace;
             rev.env = { ...stringRecord(values.env), ...stringRecord(values.pilot?.env), ...(rev.env ?? {}) };
             if (typeof spec.version === "string") rev.version = spec.version;
+            for (const tag of arrayOf(values.revisionTags)) if (typeof tag === "string") this.tags.set(tag, rev);
         } else if (chart === "base") {
             const revision = values.defaultRevision === undefined ? "default" : String(values.defaultRevision);
             this.defaultRevisions.push({ revision, namespace: istioNamespace, subject: s });
@@ -218,6 +227,14 @@ export class Inventory {
         if (podLabels.istio !== undefined || podLabels[GATEWAY_LABEL] !== undefined || podLabels["gateway.istio.io/managed"] !== undefined) {
             push(this.gatewayWorkloads, ns, { namespace: ns, labels: podLabels, subject: s });
         }
+    }
+
+    /** A rendered tag injector (`istio-revision-tag-<tag>`): labels `istio.io/tag` and the revision it points at. */
+    private learnFromRevisionTag(s: Subject): void {
+        const labels = stringRecord(s.object.metadata.labels);
+        const tag = labels["istio.io/tag"];
+        const rev = this.revisions.get(labels[REVISION_LABEL] ?? "");
+        if (tag !== undefined && rev !== undefined) this.tags.set(tag, rev);
     }
 
     /** The base chart's `istiod-default-validator` calls `istiod` (revision default) or `istiod-<rev>`. */

@@ -18,12 +18,13 @@ export const discoveryScope: Rule = {
         for (const ns of inventory.namespaces.values()) {
             const discovering = revisions.filter((r) => anySelects(selectorsOf.get(r), ns.labels)).map((r) => r.name);
             const own = ns.labels[REVISION_LABEL];
+            const ownRevision = own === undefined ? undefined : inventory.resolveRevision(own);
             if (discovering.length > 1) {
                 findings.push({ subject: ns.subject, message: `discovered by ${discovering.length} revisions (${discovering.join(", ")}); their discoverySelectors must not overlap` });
-            } else if (own !== undefined && inventory.revisions.has(own) && discovering[0] !== own) {
+            } else if (ownRevision !== undefined && discovering[0] !== ownRevision.name) {
                 findings.push({
                     subject: ns.subject,
-                    message: discovering.length === 0 ? `${REVISION_LABEL}=${own} but no revision discovers it; label it for revision ${own}'s discoverySelectors` : `${REVISION_LABEL}=${own} but discovered by revision ${discovering[0]}`,
+                    message: discovering.length === 0 ? `${REVISION_LABEL}=${own} but no revision discovers it; label it for revision ${ownRevision.name}'s discoverySelectors` : `${REVISION_LABEL}=${own} but discovered by revision ${discovering[0]}`,
                 });
             }
         }

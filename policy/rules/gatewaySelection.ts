@@ -1,4 +1,5 @@
-import type { Inventory } from "../lib/inventory";
+import type { GatewayWorkload, Inventory } from "../lib/inventory";
+import { REVISION_LABEL } from "../lib/labels";
 import { arrayOf, stringRecord, Subject } from "../lib/objects";
 import type { Finding, Rule } from "../lib/rule";
 
@@ -6,6 +7,18 @@ import type { Finding, Rule } from "../lib/rule";
 function bareHost(host: string): string {
     const slash = host.indexOf("/");
     return slash < 0 ? host : host.slice(slash + 1);
+}
+
+/** Whether the gateway pods' own revision ignores Gateway objects of other namespaces. */
+function scopedToNamespace(inventory: Inventory, w: GatewayWorkload): boolean {
+    const rev = w.labels[REVISION_LABEL] ?? inventory.namespaces.get(w.namespace)?.labels[REVISION_LABEL];
+    return rev !== undefined && inventory.resolveRevision(rev)?.env?.PILOT_SCOPE_GATEWAY_TO_NAMESPACE === "true";
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+    const list = map.get(key);
+    if (list === undefined) map.set(key, [value]);
+    else list.push(value);
 }
 
 interface Claim {
@@ -42,12 +55,16 @@ class PortClaims {
 export const gatewaySelection: Rule = {
     id: "MT010",
     name: "gateway-selects-own-workload",
-    description: "A Gateway in a tenant namespace selects the pods of a gateway deployment in that namespace, and no two tenants' Gateways bind the same host on the same port.",
+    description: "A Gateway in a tenant namespace selects the pods of a gateway deployment in that namespace (and no other tenant's, unless gateways are scoped to their namespace), and no two tenants' Gateways bind the same host on the same port.",
     why: "Gateway selectors match gateway pods in every namespace: a tenant could bind another tenant's ingress pods by copying their labels, or claim another tenant's host on a shared port.",
     defaultEnforcement: "mandatory",
     check(inventory: Inventory): Finding[] {
         const findings: Finding[] = [];
         const claims = new Map<number, PortClaims>();
+        const byLabel = new Map<string, GatewayWorkload[]>();
+        for (const list of inventory.gatewayWorkloads.values()) {
+            for (const w of list) for (const [k, v] of Object.entries(w.labels)) push(byLabel, `${k}=${v}`, w);
+        }
         for (const gw of inventory.ofKind("Gateway")) {
             const ns = gw.object.metadata.namespace;
             if (ns === undefined) continue;
@@ -58,6 +75,13 @@ export const gatewaySelection: Rule = {
                 const matches = Object.keys(selector).length > 0 && own.some((w) => Object.entries(selector).every(([k, v]) => w.labels[k] === v));
                 if (!matches) {
                     findings.push({ subject: gw, message: `selector ${JSON.stringify(selector)} matches no gateway deployment in ${ns}; select this tenant's own gateway pods` });
+                }
+                const [first] = Object.entries(selector);
+                const foreign = first === undefined ? [] : (byLabel.get(`${first[0]}=${first[1]}`) ?? []).filter(
+                    (w) => w.namespace !== ns && Object.entries(selector).every(([k, v]) => w.labels[k] === v) && !scopedToNamespace(inventory, w),
+                );
+                if (foreign.length > 0) {
+                    findings.push({ subject: gw, message: `selector ${JSON.stringify(selector)} also selects gateway pods in ${[...new Set(foreign.map((w) => w.namespace))].join(", ")}, whose revision does not set PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true` });
                 }
             }
             for (const server of arrayOf(spec.servers)) {

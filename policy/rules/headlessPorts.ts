@@ -4,11 +4,14 @@ import type { Finding, Rule } from "../lib/rule";
 
 const HTTP_PORT_NAME = /^(http|http2|grpc|grpc-web)(-|$)/;
 
+/** Distinct TCP ports that Istio cannot tell apart by HTTP routing (not named or declared http/http2/grpc). */
 function tcpPorts(svc: Subject): number[] {
-    return arrayOf((svc.object.spec as any)?.ports)
+    const ports = arrayOf((svc.object.spec as any)?.ports)
+        .filter((p) => (p?.protocol ?? "TCP") === "TCP")
         .filter((p) => !(typeof p?.name === "string" && HTTP_PORT_NAME.test(p.name)) && !(typeof p?.appProtocol === "string" && /^(http|http2|grpc)/.test(p.appProtocol)))
         .map((p) => Number(p?.port))
         .filter(Number.isFinite);
+    return [...new Set(ports)];
 }
 
 /** Namespaces whose services the proxies of `ns` import: its default Sidecar's hosts, else its whole usergroup. */

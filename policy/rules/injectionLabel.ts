@@ -25,7 +25,8 @@ export const injectionLabel: Rule = {
             const ns = w.object.metadata.namespace;
             if (podRev === undefined || ns === undefined) continue;
             const nsRev = stringRecord(inventory.namespaces.get(ns)?.labels)[REVISION_LABEL];
-            if (nsRev !== undefined && nsRev !== podRev) {
+            const same = nsRev === podRev || (nsRev !== undefined && inventory.resolveRevision(nsRev) !== undefined && inventory.resolveRevision(nsRev) === inventory.resolveRevision(podRev));
+            if (nsRev !== undefined && !same) {
                 findings.push({ subject: w, message: `pods have ${REVISION_LABEL}=${podRev} but namespace ${ns} has ${REVISION_LABEL}=${nsRev}` });
             }
         }

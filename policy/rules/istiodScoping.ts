@@ -22,15 +22,16 @@ export const istiodScoping: Rule = {
         const findings: Finding[] = [];
         for (const rev of inventory.revisions.values()) {
             const subject = rev.subjects[0];
-            if (rev.mesh === undefined) continue;
-            const selectors = inventory.discoverySelectors(rev);
-            if (selectors === undefined || selectors.length === 0) {
-                findings.push({ subject, message: `revision ${rev.name} has no meshConfig.discoverySelectors, so it discovers every namespace` });
-            }
-            for (const key of EXPORT_DEFAULTS) {
-                const value = rev.mesh[key];
-                if (!(Array.isArray(value) && value.length === 1 && value[0] === ".")) {
-                    findings.push({ subject, message: `revision ${rev.name}: meshConfig.${key} is ${JSON.stringify(value ?? "unset (all namespaces)")}, must be ["."]` });
+            if (rev.mesh !== undefined) {
+                const selectors = inventory.discoverySelectors(rev);
+                if (selectors === undefined || selectors.length === 0) {
+                    findings.push({ subject, message: `revision ${rev.name} has no meshConfig.discoverySelectors, so it discovers every namespace` });
+                }
+                for (const key of EXPORT_DEFAULTS) {
+                    const value = rev.mesh[key];
+                    if (!(Array.isArray(value) && value.length === 1 && value[0] === ".")) {
+                        findings.push({ subject, message: `revision ${rev.name}: meshConfig.${key} is ${JSON.stringify(value ?? "unset (all namespaces)")}, must be ["."]` });
+                    }
                 }
             }
             const flag = rev.env?.ENABLE_ENHANCED_RESOURCE_SCOPING;

@@ -16,6 +16,10 @@ function limitedToHosts(rule: any): boolean {
     return ops.length > 0 && ops.every((op) => arrayOf(op?.hosts).length > 0 && !arrayOf(op?.hosts).includes("*"));
 }
 
+/** A principal pattern that pins one namespace: `<trust domain>/ns/<namespace>/sa/<account or *>`. */
+const PINNED_PRINCIPAL = /^[^*]*\/ns\/[^/*]+\/sa\/[^*]*\*?$|^\*\/ns\/[^/*]+\/sa\/[^*]+$/;
+const EVERYWHERE = new Set(["0.0.0.0/0", "::/0"]);
+
 /** Why an ALLOW rule admits any caller, or undefined when it names its sources. */
 function admitsAnySource(rule: any): string | undefined {
     const from = arrayOf(rule?.from);
@@ -23,8 +27,17 @@ function admitsAnySource(rule: any): string | undefined {
     for (const f of from) {
         const src = f?.source;
         if (!isRecord(src) || Object.keys(src).length === 0) return "a `from` entry without source admits every source";
-        if (arrayOf(src.principals).includes("*")) return 'principals "*" admits every authenticated source';
-        if (arrayOf(src.namespaces).includes("*")) return 'namespaces "*" admits every namespace';
+        const wide = arrayOf(src.principals).find((p) => typeof p === "string" && p.includes("*") && !PINNED_PRINCIPAL.test(p));
+        if (wide !== undefined) return wide === "*" ? 'principals "*" admits every authenticated source' : `principals "${wide}" admits workloads of every namespace`;
+        const wideNs = arrayOf(src.namespaces).find((n) => typeof n === "string" && n.includes("*"));
+        if (wideNs !== undefined) return `namespaces "${wideNs}" admits more than named namespaces`;
+        for (const negative of ["notPrincipals", "notNamespaces", "notIpBlocks", "notRemoteIpBlocks"]) {
+            if (arrayOf(src[negative]).length > 0 && arrayOf(src.principals).length === 0 && arrayOf(src.namespaces).length === 0) {
+                return `${negative} alone admits every source but the listed ones`;
+            }
+        }
+        const open = [...arrayOf(src.ipBlocks), ...arrayOf(src.remoteIpBlocks)].find((b) => EVERYWHERE.has(b));
+        if (open !== undefined && arrayOf(src.principals).length === 0 && arrayOf(src.namespaces).length === 0) return `ipBlocks "${open}" admits every address`;
     }
     return undefined;
 }

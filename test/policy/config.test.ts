@@ -119,11 +119,11 @@ describe("policy/config/{dev,prod}.json", () => {
 describe("MT013 fires only with production: true", () => {
     const mt013 = (config: PackConfig) => evaluate(RULES, unprotectedSubjects(), config).filter((v) => v.rule.id === "MT013").map((v) => v.subject.object.metadata.name).sort();
 
-    it("engine: only `production: true` (not false, a string, or `all`) turns it on", () => {
+    it("engine: only `production: true` (not false or `all`) turns it on, and a string is refused", () => {
         assert.deepEqual(mt013({}), []);
         assert.deepEqual(mt013({ [MT013]: "mandatory" }), []);
         assert.deepEqual(mt013({ [MT013]: { production: false } }), []);
-        assert.deepEqual(mt013({ [MT013]: { production: "true" } }), [], "a string is not true");
+        assert.throws(() => mt013({ [MT013]: { production: "true" } }), /namespaces-protected-in-production\.production: must be a boolean, got "true"/);
         assert.deepEqual(mt013({ [MT013]: { production: true } }), ["app-a", "app-b", "common"]);
         assert.deepEqual(mt013({ [MT013]: { production: true, enforcementLevel: "disabled" } }), []);
     });

@@ -30,29 +30,6 @@ import {
 const RULE_ID = new Map(RULES.map((r) => [r.name, r.id]));
 const PRODUCTION = { "namespaces-protected-in-production": { production: true } };
 
-/**
- * Fixtures whose expectation a rule does not meet today. Each entry names the bug; the fixture's expectation tests are
- * skipped (`it.skip`) until the rule is fixed, while the cross-adapter comparison still runs.
- */
-const KNOWN_RULE_BUGS: Record<string, string> = {
-    // BUG (MT014 headless-service-port-clash, policy/rules/headlessPorts.ts): tcpPorts() keeps UDP ports and does not
-    // deduplicate, so one headless Service exposing 53/TCP and 53/UDP is listed twice under port 53 and reported as
-    // colliding with itself ("collides with  in the view of proxies in app-a": an empty list of others).
-    "headless-service-port-clash/clean-tcp-and-udp-same-port.yaml": "MT014 reports a headless Service serving one port over TCP and UDP as colliding with itself",
-    // GAP (MT002 revision-exists, policy/rules/revisionExists.ts + policy/lib/inventory.ts): the inventory never learns
-    // istiod's `revisionTags` value (nor rendered istio-revision-tag-* webhooks), so a namespace labelled with a revision
-    // tag is reported as naming "no installed revision" although the tag's injector gives its pods blue's sidecar.
-    "revision-exists/clean-revision-tag.yaml": "MT002 does not know revision tags (istiod values.revisionTags)",
-    // GAP (MT012 tenant-isolation-policies, policy/rules/tenantIsolation.ts admitsAnySource): only the exact "*" is
-    // recognised; Istio principals also take prefix/suffix wildcards, and "cluster.local/*" admits every workload of
-    // the trust domain (every tenant), exactly like "*".
-    "tenant-isolation-policies/violating-principals-trust-domain-prefix.yaml": 'MT012 misses wildcard principals such as "cluster.local/*"',
-    // BUG (MT004 istiod-scoping-settings, policy/rules/istiodScoping.ts): `if (rev.mesh === undefined) continue;` skips
-    // the whole revision, including the ENABLE_ENHANCED_RESOURCE_SCOPING check, which needs only env and version. A
-    // revision seen only through its istiod Deployment (chart value configMap: false, mesh config managed elsewhere)
-    // running Istio 1.21.6 without the flag is not reported, although the inventory knows both version and env.
-    "istiod-scoping-settings/violating-rendered-deployment-1.21-without-flag.yaml": "MT004 skips the enhanced-scoping check when the revision's mesh config is not visible",
-};
 
 const fixtures = ruleFixtures();
 
@@ -96,18 +73,11 @@ describe("policy fixtures", () => {
 describe("policy rules over fixtures, through both adapters", () => {
     for (const f of fixtures) {
         describe(f.rel, () => {
-            const bug = KNOWN_RULE_BUGS[f.rel];
             const what = f.expected.length === 0 ? "no finding of any rule" : f.expected.join("; ");
             const assertSubjects = () => assert.deepEqual(subjectKeys(manifestFindings([f.file])), f.expected);
             const assertIds = () => assert.deepEqual(ruleIds(manifestFindings([f.file])), idsOf(f.expected));
-            if (bug !== undefined) {
-                // Skipped: a known rule bug or gap, named in KNOWN_RULE_BUGS above.
-                it.skip(`manifest adapter: exactly ${what} [known bug: ${bug}]`, assertSubjects);
-                it.skip(`manifest adapter: rule ids ${JSON.stringify(idsOf(f.expected))} [known bug: ${bug}]`, assertIds);
-            } else {
-                it(`manifest adapter: exactly ${what}`, assertSubjects);
-                it(`manifest adapter: rule ids ${JSON.stringify(idsOf(f.expected))}`, assertIds);
-            }
+            it(`manifest adapter: exactly ${what}`, assertSubjects);
+            it(`manifest adapter: rule ids ${JSON.stringify(idsOf(f.expected))}`, assertIds);
 
             it("CrossGuard adapter: the same rule ids, subjects and messages", async () => {
                 const viaManifests = manifestFindings([f.file]);
@@ -356,7 +326,7 @@ describe("CrossGuard adapter conversion", () => {
     // compares the whole `<group>/<version>` part of the type token, which is "yaml/v2" or "kustomize/v2" for the v2
     // components, so it never matches: kubernetes:yaml/v2:ConfigGroup and kubernetes:kustomize/v2:Directory become
     // pseudo-objects (apiVersion "yaml/v2", kind "ConfigGroup"). Harmless to today's rules, but not what the code says.
-    it.skip("component resources (yaml/v2 ConfigGroup, kustomize/v2 Directory) are not Kubernetes objects [known bug]", () => {
+    it("component resources (yaml/v2 ConfigGroup, kustomize/v2 Directory) are not Kubernetes objects", () => {
         const opts = { protect: false };
         assert.equal(subjectFromResource({ type: "kubernetes:yaml/v2:ConfigGroup", name: "extras", urn: "urn:x", props: { yaml: "" }, opts }), undefined);
         assert.equal(subjectFromResource({ type: "kubernetes:kustomize/v2:Directory", name: "k", urn: "urn:y", props: { directory: "." }, opts }), undefined);
