@@ -16,8 +16,13 @@ export function stackConfigValues(stack: string): Record<string, string> {
     return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
 
-export function loadStack(stack: string): MeshTenancyConfig {
-    return configFromStack(stackConfigValues(stack), "mesh-tenancy");
+/** A stack's validated config; `mutate` edits the raw values first (e.g. to add a tenant). */
+export function loadStack(stack: string, mutate?: (raw: Record<string, any>) => void): MeshTenancyConfig {
+    const values = stackConfigValues(stack);
+    if (mutate === undefined) return configFromStack(values, "mesh-tenancy");
+    const raw = Object.fromEntries(Object.entries(values).map(([k, v]) => [k.replace(/^mesh-tenancy:/, ""), JSON.parse(v)]));
+    mutate(raw);
+    return configFromStack(Object.fromEntries(Object.entries(raw).map(([k, v]) => [`mesh-tenancy:${k}`, JSON.stringify(v)])), "mesh-tenancy");
 }
 
 /** A small valid raw config covering both isolation modes, shared namespaces, peers, gateways and workload Sidecars. */

@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Builds the end-to-end toolchain from Go modules (see scripts/README.md):
+# pulumi, pulumi-language-nodejs, pulumi-resource-kubernetes, etcd,
+# kube-apiserver, kube-controller-manager and kubectl.
+#
+# Usage: scripts/build-toolchain.sh [TOOL...]   (default: every tool)
+#
+# A binary whose stamp (a hash of its inputs) is current is skipped, and each
+# one is built under a temporary name and then moved into place, so a repeated
+# run does nothing and an interrupted one resumes where it stopped. Progress
+# goes to stderr; the last line of stdout is the bin dir.
+set -euo pipefail
+
+scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+toolchain_dir=$scripts_dir/toolchain
+# shellcheck source=toolchain/versions.env
+. "$toolchain_dir/versions.env"
+
+all_tools=(etcd kube-apiserver kube-controller-manager kubectl pulumi pulumi-resource-kubernetes pulumi-language-nodejs)
+
+log() { printf 'build-toolchain: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+command -v go >/dev/null || die "go is not on PATH"
+
+# The default tools dir is keyed by the Go version and versions.env. Inside it,
+# each binary has a stamp of its own inputs (its wrapper module's go.mod and
+# go.sum, and our own sources), and is rebuilt when they change.
+version_key() {
+	{ go version; cat "$toolchain_dir/versions.env"; } | sha256sum | cut -c1-16
+}
+
+# tool_inputs TOOL: prints the wrapper files that TOOL is built from.
+tool_inputs() {
+	local mod
+	case $1 in
+	etcd) mod=etcd ;;
+	kube-apiserver | kube-controller-manager | kubectl) mod=kubernetes ;;
+	pulumi | pulumi-language-nodejs) mod=pulumi ;;
+	pulumi-resource-kubernetes) mod=pulumi-resource-kubernetes ;;
+	esac
+	printf '%s\n' "$toolchain_dir/$mod/go.mod" "$toolchain_dir/$mod/go.sum"
+	case $1 in
+	pulumi-language-nodejs) find "$toolchain_dir/pulumi/cmd/pulumi-language-nodejs" -type f -name '*.go' | LC_ALL=C sort ;;
+	pulumi-resource-kubernetes) find "$toolchain_dir/pulumi-resource-kubernetes" -type f -name '*.go' | LC_ALL=C sort ;;
+	esac
+}
+
+tool_stamp() {
+	{
+		go version
+		cat "$toolchain_dir/versions.env"
+		declare -f "build_${1//-/_}"
+		case $1 in kube-*) declare -f k8s_ldflags ;; esac
+		tool_inputs "$1" | while read -r f; do printf '%s\n' "${f#"$toolchain_dir"/}"; cat "$f"; done
+	} | sha256sum | cut -c1-64
+}
+
+tools_dir=${MESH_TENANCY_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/mesh-tenancy/tools/$(version_key)}
+bin_dir=$tools_dir/bin
+
+if [ "$#" -gt 0 ]; then
+	tools=("$@")
+	for t in "${tools[@]}"; do
+		case " ${all_tools[*]} " in *" $t "*) ;; *) die "unknown tool '$t' (known: ${all_tools[*]})" ;; esac
+	done
+else
+	tools=("${all_tools[@]}")
+fi
+
+mkdir -p "$bin_dir"
+exec 9>"$tools_dir/.lock"
+flock 9 || die "cannot lock $tools_dir/.lock"
+
+# Committed go.sum files pin every module; -mod=readonly refuses to change them.
+export GOFLAGS="-mod=readonly -buildvcs=false"
+export GOTOOLCHAIN=local
+export CGO_ENABLED=0
+
+tmp_dir=$(mktemp -d)
+trap 'rm -rf "$tmp_dir"' EXIT
+
+k8s_ldflags() {
+	local minor=${KUBERNETES_VERSION#v1.}
+	minor=${minor%%.*}
+	local pkg flags=""
+	for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+		flags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+		flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$KUBERNETES_BUILD_DATE"
+	done
+	printf '%s' "$flags"
+}
+
+# build_TOOL OUTPUT: builds TOOL into the file OUTPUT. Each function is part of
+# its tool's stamp, so editing one rebuilds that tool only.
+build_etcd() {
+	go build -C "$toolchain_dir/etcd" -trimpath -ldflags "-s -w" -o "$1" go.etcd.io/etcd/server/v3
+}
+
+build_kube_apiserver() {
+	go build -C "$toolchain_dir/kubernetes" -trimpath -ldflags "-s -w$(k8s_ldflags)" \
+		-o "$1" k8s.io/kubernetes/cmd/kube-apiserver
+}
+
+build_kube_controller_manager() {
+	go build -C "$toolchain_dir/kubernetes" -trimpath -ldflags "-s -w$(k8s_ldflags)" \
+		-o "$1" k8s.io/kubernetes/cmd/kube-controller-manager
+}
+
+build_kubectl() {
+	go build -C "$toolchain_dir/kubernetes" -trimpath -ldflags "-s -w$(k8s_ldflags)" \
+		-o "$1" k8s.io/kubernetes/cmd/kubectl
+}
+
+build_pulumi() {
+	go build -C "$toolchain_dir/pulumi" -trimpath -tags osusergo,grpcnotrace \
+		-ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+		-o "$1" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+}
+
+build_pulumi_language_nodejs() {
+	go build -C "$toolchain_dir/pulumi" -trimpath -tags osusergo,grpcnotrace \
+		-ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+		-o "$1" ./cmd/pulumi-language-nodejs
+}
+
+build_pulumi_resource_kubernetes() {
+	# The provider's main embeds files generated from schema.json and
+	# terraform-mapping.json; write them into a copy of the wrapper module.
+	local work=$tmp_dir/pulumi-resource-kubernetes src
+	rm -rf "$work"
+	cp -R "$toolchain_dir/pulumi-resource-kubernetes" "$work"
+	(cd "$work" && go mod download github.com/pulumi/pulumi-kubernetes/provider/v4)
+	src=$(cd "$work" && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi-kubernetes/provider/v4)
+	(cd "$work" && go run ./internal/embedgen -src "$src/cmd/pulumi-resource-kubernetes" -out . \
+		-version "$PULUMI_KUBERNETES_VERSION")
+	go build -C "$work" -trimpath \
+		-ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_VERSION" \
+		-o "$1" .
+}
+
+log "bin dir: $bin_dir"
+total_start=$SECONDS
+mkdir -p "$bin_dir/.stamps"
+for tool in "${tools[@]}"; do
+	stamp=$(tool_stamp "$tool")
+	if [ -x "$bin_dir/$tool" ] && [ "$(cat "$bin_dir/.stamps/$tool" 2>/dev/null)" = "$stamp" ]; then
+		log "$tool: up to date, skipping"
+		continue
+	fi
+	log "$tool: building"
+	start=$SECONDS
+	rm -f "$bin_dir/.$tool.tmp."* # left by an interrupted run; we hold the lock
+	tmp_out=$bin_dir/.$tool.tmp.$$
+	if ! "build_${tool//-/_}" "$tmp_out" >&2; then
+		rm -f "$tmp_out"
+		die "$tool: build failed after $((SECONDS - start))s"
+	fi
+	mv -f "$tmp_out" "$bin_dir/$tool"
+	printf '%s\n' "$stamp" >"$bin_dir/.stamps/$tool"
+	log "$tool: built in $((SECONDS - start))s"
+done
+log "done in $((SECONDS - total_start))s"
+printf '%s\n' "$bin_dir"

@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# A throwaway Kubernetes control plane for the end-to-end tests: etcd,
+# kube-apiserver and a kube-controller-manager running only the controllers
+# that need no nodes, all on 127.0.0.1. There are no nodes and no scheduler,
+# so no pod ever runs (see scripts/README.md).
+#
+# Usage: scripts/cluster.sh start|stop|status|env
+#   start   start etcd, kube-apiserver and kube-controller-manager (fresh data
+#           each time), wait until ready, print `export KUBECONFIG=...`
+#   stop    stop them by their PID files; logs are kept
+#   status  print whether each process is running
+#   env     print `export KUBECONFIG=...`
+#
+# Environment:
+#   MESH_TENANCY_CLUSTER_DIR  state dir (default /tmp/mesh-tenancy-cluster)
+#   MESH_TENANCY_BIN          dir holding etcd, kube-apiserver and
+#                             kube-controller-manager (default: whatever
+#                             build-toolchain.sh prints)
+#   MESH_TENANCY_CONTROLLERS  comma-separated kube-controller-manager
+#                             controllers, or "none" to not start it (default:
+#                             $default_controllers below)
+#   MESH_TENANCY_READY_TIMEOUT  seconds to wait for /readyz (default 120)
+set -euo pipefail
+
+scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+state_dir=${MESH_TENANCY_CLUSTER_DIR:-/tmp/mesh-tenancy-cluster}
+ready_timeout=${MESH_TENANCY_READY_TIMEOUT:-120}
+kubeconfig=$state_dir/kubeconfig
+# Controllers that work without nodes: garbage collection (foreground and
+# background deletes finish), namespace deletion, service accounts and their
+# tokens, aggregated cluster roles (admin/edit/view), kube-root-ca.crt config
+# maps and resource quota status. None of them creates pods.
+default_controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,clusterrole-aggregation-controller,root-ca-certificate-publisher-controller,resourcequota-controller
+controllers=${MESH_TENANCY_CONTROLLERS:-$default_controllers}
+processes=(etcd kube-apiserver kube-controller-manager)
+
+log() { printf 'cluster: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+is_running() { # NAME
+	local pid
+	pid=$(cat "$state_dir/$1.pid" 2>/dev/null) || return 1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+stop_one() { # NAME
+	local pid i
+	pid=$(cat "$state_dir/$1.pid" 2>/dev/null) || return 0
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for i in $(seq 1 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			log "$1 (pid $pid) did not stop on TERM, killing"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+		log "stopped $1 (pid $pid)"
+	fi
+	rm -f "$state_dir/$1.pid"
+}
+
+# free_port: prints a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+	local port i
+	for i in $(seq 1 200); do
+		port=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			printf '%s\n' "$port"
+			return 0
+		fi
+	done
+	die "no free port found"
+}
+
+# wait_for NAME URL REGEX CURL_ARGS...: polls URL until its body matches REGEX.
+wait_for() {
+	local name=$1 url=$2 regex=$3 deadline=$((SECONDS + ready_timeout))
+	shift 3
+	until curl -s --max-time 2 "$@" "$url" 2>/dev/null | grep -Eq "$regex"; do
+		is_running "$name" || die "$name exited; last lines of $state_dir/$name.log:
+$(tail -n 20 "$state_dir/$name.log" 2>/dev/null)"
+		[ "$SECONDS" -lt "$deadline" ] || die "$name not ready at $url after ${ready_timeout}s; see $state_dir/$name.log"
+		sleep 0.2
+	done
+}
+
+print_env() { printf 'export KUBECONFIG=%s\n' "$kubeconfig"; }
+
+make_certs() { # DIR
+	local d=$1
+	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=mesh-tenancy-ca \
+		-keyout "$d/ca.key" -out "$d/ca.crt" 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj /CN=kube-apiserver \
+		-keyout "$d/apiserver.key" -out "$d/apiserver.csr" 2>/dev/null
+	printf '%s\n' \
+		'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc' \
+		'extendedKeyUsage=serverAuth' 'keyUsage=critical,digitalSignature,keyEncipherment' >"$d/apiserver.ext"
+	openssl x509 -req -days 3650 -in "$d/apiserver.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+		-extfile "$d/apiserver.ext" -out "$d/apiserver.crt" 2>/dev/null
+	openssl genrsa -out "$d/sa.key" 2048 2>/dev/null
+	openssl rsa -in "$d/sa.key" -pubout -out "$d/sa.pub" 2>/dev/null
+	rm -f "$d/apiserver.csr" "$d/apiserver.ext" "$d/ca.srl"
+}
+
+start() {
+	if is_running etcd || is_running kube-apiserver || is_running kube-controller-manager; then
+		if is_running etcd && is_running kube-apiserver && [ -f "$kubeconfig" ] &&
+			{ [ "$controllers" = none ] || is_running kube-controller-manager; }; then
+			log "already running (state dir $state_dir)"
+			print_env
+			return 0
+		fi
+		log "a previous cluster is half running; stopping it"
+		stop
+	fi
+	command -v openssl >/dev/null || die "openssl is not on PATH"
+	command -v curl >/dev/null || die "curl is not on PATH"
+
+	local bin=${MESH_TENANCY_BIN:-}
+	if [ -z "$bin" ]; then
+		bin=$("$scripts_dir/build-toolchain.sh" etcd kube-apiserver kube-controller-manager kubectl | tail -n 1)
+	fi
+	local t need=(etcd kube-apiserver)
+	[ "$controllers" = none ] || need+=(kube-controller-manager)
+	for t in "${need[@]}"; do
+		[ -x "$bin/$t" ] || die "$bin/$t is missing; run scripts/build-toolchain.sh"
+	done
+
+	local begin=$SECONDS
+	mkdir -p "$state_dir"
+	rm -rf "$state_dir/etcd-data" "$state_dir/pki" "$state_dir/apiserver-cert-dir" "$kubeconfig"
+	mkdir -p "$state_dir/pki" "$state_dir/apiserver-cert-dir"
+	chmod 700 "$state_dir/pki"
+	make_certs "$state_dir/pki"
+	local token
+	token=$(openssl rand -hex 32)
+	printf '%s,admin,admin,"system:masters"\n' "$token" >"$state_dir/pki/tokens.csv"
+
+	local etcd_port etcd_peer_port api_port
+	etcd_port=$(free_port)
+	etcd_peer_port=$(free_port)
+	while [ "$etcd_peer_port" = "$etcd_port" ]; do etcd_peer_port=$(free_port); done
+	log "starting etcd on 127.0.0.1:$etcd_port"
+	setsid "$bin/etcd" \
+		--name default \
+		--data-dir "$state_dir/etcd-data" \
+		--listen-client-urls "http://127.0.0.1:$etcd_port" \
+		--advertise-client-urls "http://127.0.0.1:$etcd_port" \
+		--listen-peer-urls "http://127.0.0.1:$etcd_peer_port" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer_port" \
+		--initial-cluster "default=http://127.0.0.1:$etcd_peer_port" \
+		--unsafe-no-fsync \
+		--log-level warn \
+		</dev/null >"$state_dir/etcd.log" 2>&1 &
+	echo $! >"$state_dir/etcd.pid"
+	wait_for etcd "http://127.0.0.1:$etcd_port/health" '"health": ?"true"'
+	log "etcd ready"
+
+	api_port=$(free_port)
+	log "starting kube-apiserver on 127.0.0.1:$api_port"
+	setsid "$bin/kube-apiserver" \
+		--etcd-servers "http://127.0.0.1:$etcd_port" \
+		--bind-address 127.0.0.1 \
+		--advertise-address 127.0.0.1 \
+		--secure-port "$api_port" \
+		--cert-dir "$state_dir/apiserver-cert-dir" \
+		--tls-cert-file "$state_dir/pki/apiserver.crt" \
+		--tls-private-key-file "$state_dir/pki/apiserver.key" \
+		--client-ca-file "$state_dir/pki/ca.crt" \
+		--token-auth-file "$state_dir/pki/tokens.csv" \
+		--authorization-mode RBAC \
+		--service-cluster-ip-range 10.0.0.0/24 \
+		--service-account-issuer https://kubernetes.default.svc \
+		--service-account-key-file "$state_dir/pki/sa.pub" \
+		--service-account-signing-key-file "$state_dir/pki/sa.key" \
+		--allow-privileged=true \
+		--disable-admission-plugins ServiceAccount \
+		--profiling=false \
+		</dev/null >"$state_dir/kube-apiserver.log" 2>&1 &
+	echo $! >"$state_dir/kube-apiserver.pid"
+
+	local ca_data
+	ca_data=$(base64 -w0 <"$state_dir/pki/ca.crt")
+	umask 077
+	cat >"$kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: mesh-tenancy
+  cluster:
+    server: https://127.0.0.1:$api_port
+    certificate-authority-data: $ca_data
+users:
+- name: admin
+  user:
+    token: $token
+contexts:
+- name: mesh-tenancy
+  context:
+    cluster: mesh-tenancy
+    user: admin
+    namespace: default
+current-context: mesh-tenancy
+EOF
+	wait_for kube-apiserver "https://127.0.0.1:$api_port/readyz" '^ok$' \
+		--cacert "$state_dir/pki/ca.crt" -H "Authorization: Bearer $token"
+	log "kube-apiserver ready at https://127.0.0.1:$api_port"
+
+	if [ "$controllers" != none ]; then
+		log "starting kube-controller-manager ($controllers)"
+		setsid "$bin/kube-controller-manager" \
+			--kubeconfig "$kubeconfig" \
+			--controllers "$controllers" \
+			--leader-elect=false \
+			--secure-port 0 \
+			--use-service-account-credentials=false \
+			--service-account-private-key-file "$state_dir/pki/sa.key" \
+			--root-ca-file "$state_dir/pki/ca.crt" \
+			--service-cluster-ip-range 10.0.0.0/24 \
+			</dev/null >"$state_dir/kube-controller-manager.log" 2>&1 &
+		echo $! >"$state_dir/kube-controller-manager.pid"
+		case ",$controllers," in
+		*,serviceaccount-controller,*)
+			# Ready once it has made the default namespace's service account.
+			wait_for kube-controller-manager \
+				"https://127.0.0.1:$api_port/api/v1/namespaces/default/serviceaccounts/default" '"kind": ?"ServiceAccount"' \
+				--cacert "$state_dir/pki/ca.crt" -H "Authorization: Bearer $token"
+			;;
+		*)
+			sleep 1
+			is_running kube-controller-manager || die "kube-controller-manager exited; see $state_dir/kube-controller-manager.log"
+			;;
+		esac
+		log "kube-controller-manager ready"
+	fi
+	log "cluster ready in $((SECONDS - begin))s (state dir $state_dir)"
+	print_env
+}
+
+stop() {
+	stop_one kube-controller-manager
+	stop_one kube-apiserver
+	stop_one etcd
+	rm -rf "$state_dir/etcd-data"
+}
+
+status() {
+	local name rc=0
+	for name in "${processes[@]}"; do
+		[ "$name" != kube-controller-manager ] || [ -f "$state_dir/$name.pid" ] || continue
+		if is_running "$name"; then
+			printf '%s: running (pid %s)\n' "$name" "$(cat "$state_dir/$name.pid")"
+		else
+			printf '%s: stopped\n' "$name"
+			rc=1
+		fi
+	done
+	return "$rc"
+}
+
+case ${1:-} in
+start) start ;;
+stop) stop ;;
+status) status ;;
+env)
+	[ -f "$kubeconfig" ] || die "no kubeconfig in $state_dir; run '$0 start' first"
+	print_env
+	;;
+*)
+	printf 'usage: %s start|stop|status|env\n' "$0" >&2
+	exit 2
+	;;
+esac

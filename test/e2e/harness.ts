@@ -1,0 +1,54 @@
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+import { ROOT } from "../harness/configs";
+
+export interface Run {
+    code: number;
+    stdout: string;
+    stderr: string;
+    seconds: number;
+}
+
+/** Runs a command to completion; the e2e script has put pulumi, kubectl and the cluster's KUBECONFIG in the env. */
+export function run(command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Run {
+    const start = process.hrtime.bigint();
+    const result = spawnSync(command, args, {
+        cwd: options.cwd ?? ROOT,
+        env: { ...process.env, ...options.env },
+        encoding: "utf8",
+        maxBuffer: 256 * 1024 * 1024,
+        timeout: 15 * 60 * 1000,
+    });
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (result.error) throw result.error;
+    return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr, seconds };
+}
+
+/** Fails with the command's own output when it did not exit as expected. */
+export function expectExit(r: Run, code: number, what: string): Run {
+    if (r.code !== code) {
+        throw new Error(`${what}: exit ${r.code}, expected ${code}\n--- stdout ---\n${r.stdout.slice(-8000)}\n--- stderr ---\n${r.stderr.slice(-4000)}`);
+    }
+    return r;
+}
+
+export function pulumi(args: string[], options: { cwd?: string } = {}): Run {
+    return run("pulumi", [...args, "--non-interactive", "--color", "never"], options);
+}
+
+export function kubectlJson(args: string[]): any {
+    return JSON.parse(expectExit(run("kubectl", [...args, "-o", "json"]), 0, `kubectl ${args.join(" ")}`).stdout);
+}
+
+/** A copy of a stack file with `mutate` applied to its `mesh-tenancy:usergroups`, for `--config-file`. */
+export function stackFileVariant(stack: string, mutate: (usergroups: any[]) => void): string {
+    const file = path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`);
+    const doc = YAML.parse(fs.readFileSync(file, "utf8"));
+    mutate(doc.config["mesh-tenancy:usergroups"]);
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mesh-tenancy-e2e-")), `Pulumi.${stack}.yaml`);
+    fs.writeFileSync(out, YAML.stringify(doc));
+    return out;
+}
