@@ -6,8 +6,6 @@ import { registerObject } from "./objects";
 export interface ControlPlaneArgs {
     /** The usergroup's revision: system namespace, istiod release, STRICT mTLS and root Sidecar. */
     plan: ControlPlanePlan;
-    /** Protect the system namespace from deletion. */
-    protect: boolean;
     /** Do not wait for istiod to become ready (clusters with no nodes). */
     skipAwait: boolean;
     /** Resources istiod needs first: the base chart with the CRDs. */
@@ -21,7 +19,7 @@ export class ControlPlane extends pulumi.ComponentResource {
 
     constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mesh-tenancy:index:ControlPlane", name, {}, opts);
-        const namespace = registerObject(args.plan.namespace, { parent: this, protect: args.protect });
+        const namespace = registerObject(args.plan.namespace, { parent: this, protect: args.plan.protect });
         this.istiod = installChart(args.plan.istiod, args.skipAwait, { parent: this, dependsOn: [namespace, ...args.dependsOn] });
         for (const object of args.plan.objects) {
             registerObject(object, { parent: this, dependsOn: [this.istiod] });

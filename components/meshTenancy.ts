@@ -15,11 +15,10 @@ export class MeshTenancy extends pulumi.ComponentResource {
         super("mesh-tenancy:index:MeshTenancy", name, {}, opts);
         const plan = args.plan;
         const skipAwait = plan.localCluster;
-        const protectSystem = plan.namespaces.some((ns) => ns.protect);
         const base = new IstioBase("istio-base", { release: plan.base, skipAwait }, { parent: this });
         const istiodByUsergroup = new Map<string, pulumi.Resource>();
         for (const cp of plan.controlPlanes) {
-            const controlPlane = new ControlPlane(cp.usergroup, { plan: cp, protect: protectSystem, skipAwait, dependsOn: [base.chart] }, { parent: this });
+            const controlPlane = new ControlPlane(cp.usergroup, { plan: cp, skipAwait, dependsOn: [base.chart] }, { parent: this });
             istiodByUsergroup.set(cp.usergroup, controlPlane.istiod);
         }
         for (const ns of plan.namespaces) {

@@ -45,6 +45,8 @@ export interface ControlPlanePlan {
     revision: string;
     systemNamespace: string;
     namespace: PlannedObject;
+    /** Protect the system namespace from deletion (with the tenants', when `protectNamespaces` is set). */
+    protect: boolean;
     istiod: ChartRelease;
     /** STRICT PeerAuthentication and the root Sidecar, both in the system namespace. */
     objects: PlannedObject[];
@@ -141,6 +143,7 @@ function planControlPlane(config: MeshTenancyConfig, ug: UsergroupConfig, api: R
         systemNamespace: sys,
         discoveredNamespaces: discovered,
         namespace: namespaceObject(sys, "system", ug.name, {}),
+        protect: config.protectNamespaces,
         istiod: {
             resourceName: `${ug.name}-istiod`,
             releaseName: `istiod-${revision}`,
