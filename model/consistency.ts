@@ -72,7 +72,7 @@ export function checkConsistency(config: ParsedConfig): ConfigIssue[] {
         report(["istio", "defaultRevision"], `"${config.istio.defaultRevision}" names no usergroup (known: ${[...usergroupNames.keys()].join(", ") || "none"}); use "" for no default revision`);
     }
 
-    const gatewayHosts = new Map<string, string>();
+    const gatewayHosts = new HostClaims();
     config.usergroups.forEach((ug, u) => {
         const usergroupOf = (ns: string) => namespaces.get(ns)?.usergroup;
         const checkEgress = (entries: string[], path: Path) => {
@@ -113,13 +113,12 @@ export function checkConsistency(config: ParsedConfig): ConfigIssue[] {
                     report(hPath, problem);
                     return;
                 }
-                for (const [other, where] of gatewayHosts) {
-                    if (hostsOverlap(host, other)) {
-                        report(hPath, other === host ? `host "${host}" is already claimed at ${where}` : `host "${host}" overlaps "${other}" claimed at ${where}`);
-                        return;
-                    }
+                const clash = gatewayHosts.find(host);
+                if (clash !== undefined) {
+                    report(hPath, clash.host === host ? `host "${host}" is already claimed at ${clash.where}` : `host "${host}" overlaps "${clash.host}" claimed at ${clash.where}`);
+                    return;
                 }
-                gatewayHosts.set(host, formatPath(hPath));
+                gatewayHosts.add(host, formatPath(hPath));
             });
             if (t.gateway?.tlsCredentialName !== undefined) {
                 const p = dnsSubdomainProblem(t.gateway.tlsCredentialName);
@@ -213,9 +212,27 @@ function dnsSubdomainProblem(name: string): string | undefined {
     return /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) && name.length <= 253 ? undefined : `"${name}" is not a valid Secret name`;
 }
 
-/** Two gateway hosts overlap when they are equal or one is a wildcard covering the other. */
-export function hostsOverlap(a: string, b: string): boolean {
-    if (a === b) return true;
-    const covers = (wild: string, host: string) => wild.startsWith("*.") && host.endsWith(wild.slice(1));
-    return covers(a, b) || covers(b, a);
+/**
+ * Gateway hosts claimed so far. Two hosts overlap when they are equal or a `*.` wildcard covers the other; exact hosts
+ * are looked up by name and only wildcards (few) are scanned, so checking n hosts is not n² work.
+ */
+class HostClaims {
+    private readonly exact = new Map<string, string>();
+    private readonly wildcards: { host: string; where: string }[] = [];
+
+    find(host: string): { host: string; where: string } | undefined {
+        const where = this.exact.get(host);
+        if (where !== undefined) return { host, where };
+        const covering = this.wildcards.find((w) => w.host === host || host.endsWith(w.host.slice(1)) || (host.startsWith("*.") && w.host.endsWith(host.slice(1))));
+        if (covering !== undefined) return covering;
+        if (host.startsWith("*.")) {
+            for (const [other, at] of this.exact) if (other.endsWith(host.slice(1))) return { host: other, where: at };
+        }
+        return undefined;
+    }
+
+    add(host: string, where: string): void {
+        if (host.startsWith("*.")) this.wildcards.push({ host, where });
+        else this.exact.set(host, where);
+    }
 }

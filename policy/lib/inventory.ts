@@ -1,7 +1,7 @@
 import * as YAML from "yaml";
 import { GATEWAY_LABEL, NAMESPACE_NAME_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "./labels";
 import { arrayOf, chartName, HELM_RELEASE_KIND, HelmReleaseSpec, isRecord, KubeObject, stringRecord, Subject } from "./objects";
-import { LabelSelector } from "./selectors";
+import { LabelSelector, selects } from "./selectors";
 
 export interface NamespaceInfo {
     name: string;
@@ -60,6 +60,10 @@ export class Inventory {
     private readonly byKind = new Map<string, Subject[]>();
     private readonly byNamespace = new Map<string, Subject[]>();
     private readonly rootNamespaces = new Map<string, RevisionInfo>();
+    private readonly runningIn = new Map<string, RevisionInfo>();
+    private namespacesByLabel?: Map<string, string[]>;
+    private readonly discovered = new Map<RevisionInfo, ReadonlySet<string>>();
+    private discovering?: Map<string, RevisionInfo[]>;
 
     constructor(subjects: ReadonlyArray<Subject>) {
         this.subjects = subjects;
@@ -76,7 +80,10 @@ export class Inventory {
         for (const s of this.ofKind("Deployment")) this.learnFromDeployment(s);
         for (const s of this.ofKind("ValidatingWebhookConfiguration")) this.learnFromDefaultValidator(s);
         for (const s of this.ofKind("MutatingWebhookConfiguration")) this.learnFromRevisionTag(s);
-        for (const rev of this.revisions.values()) this.rootNamespaces.set(rev.rootNamespace, rev);
+        for (const rev of this.revisions.values()) {
+            this.rootNamespaces.set(rev.rootNamespace, rev);
+            if (!this.runningIn.has(rev.namespace)) this.runningIn.set(rev.namespace, rev);
+        }
     }
 
     ofKind(kind: string): ReadonlyArray<Subject> {
@@ -118,8 +125,60 @@ export class Inventory {
     }
 
     revisionRunningIn(namespace: string): RevisionInfo | undefined {
-        for (const rev of this.revisions.values()) if (rev.namespace === namespace) return rev;
-        return undefined;
+        return this.runningIn.get(namespace);
+    }
+
+    /**
+     * Namespaces (of this object set) that a revision's discoverySelectors select; all of them when it has none.
+     * Candidates come from a label index (a matchLabels pair, or an `In`/`Exists` requirement), so a revision costs
+     * what it selects, not a pass over every namespace.
+     */
+    discoveredBy(rev: RevisionInfo): ReadonlySet<string> {
+        let found = this.discovered.get(rev);
+        if (found !== undefined) return found;
+        const selectors = this.discoverySelectors(rev);
+        if (selectors === undefined || selectors.length === 0) {
+            found = new Set(this.namespaces.keys());
+        } else {
+            const hit = new Set<string>();
+            for (const selector of selectors) {
+                for (const name of this.candidates(selector)) {
+                    if (!hit.has(name) && selects(selector, this.namespaces.get(name)!.labels)) hit.add(name);
+                }
+            }
+            found = hit;
+        }
+        this.discovered.set(rev, found);
+        return found;
+    }
+
+    /** The revisions whose discoverySelectors select a namespace. */
+    revisionsDiscovering(namespace: string): RevisionInfo[] {
+        if (this.discovering === undefined) {
+            this.discovering = new Map();
+            for (const rev of this.revisions.values()) for (const ns of this.discoveredBy(rev)) push(this.discovering, ns, rev);
+        }
+        return this.discovering.get(namespace) ?? [];
+    }
+
+    private candidates(selector: LabelSelector): Iterable<string> {
+        if (this.namespacesByLabel === undefined) {
+            this.namespacesByLabel = new Map();
+            for (const ns of this.namespaces.values()) {
+                for (const [k, v] of Object.entries(ns.labels)) {
+                    push(this.namespacesByLabel, `${k}=${v}`, ns.name);
+                    push(this.namespacesByLabel, k, ns.name);
+                }
+            }
+        }
+        const index = this.namespacesByLabel;
+        const [pair] = Object.entries(selector.matchLabels ?? {});
+        if (pair !== undefined) return index.get(`${pair[0]}=${pair[1]}`) ?? [];
+        for (const req of selector.matchExpressions ?? []) {
+            if (req.operator === "In") return (req.values ?? []).flatMap((v) => index.get(`${req.key}=${v}`) ?? []);
+            if (req.operator === "Exists") return index.get(req.key) ?? [];
+        }
+        return this.namespaces.keys();
     }
 
     /** `tenant`, `shared` or `system` from the role label; a labelled namespace without a role counts as a tenant. */

@@ -1,4 +1,5 @@
 import type { Inventory } from "../lib/inventory";
+import { REVISION_LABEL } from "../lib/labels";
 import { isRecord, stringRecord, Subject } from "../lib/objects";
 import { selectorRelation } from "../lib/selectors";
 import type { Finding, Rule } from "../lib/rule";
@@ -23,7 +24,9 @@ export const defaultSidecar: Rule = {
             if (sidecars.length === 0) continue;
             const defaults = sidecars.filter((s) => workloadSelectorOf(s) === undefined);
             if (defaults.length === 0) {
-                findings.push({ subject: ns.subject, message: `every Sidecar here has a workloadSelector (${sidecars.map((s) => s.object.metadata.name).join(", ")}), so all other pods are unscoped; add one Sidecar without workloadSelector` });
+                const root = inventory.resolveRevision(ns.labels[REVISION_LABEL])?.rootNamespace;
+                const fallback = root !== undefined && inventory.inNamespace(root, "Sidecar").some((s) => workloadSelectorOf(s) === undefined) ? `fall back to the root Sidecar in ${root}` : "are unscoped (they import every namespace)";
+                findings.push({ subject: ns.subject, message: `every Sidecar here has a workloadSelector (${sidecars.map((s) => s.object.metadata.name).join(", ")}), so all other pods ${fallback}; add one Sidecar without workloadSelector for this namespace` });
             } else if (defaults.length > 1) {
                 for (const extra of defaults.slice(1)) {
                     findings.push({ subject: extra, message: `second Sidecar without workloadSelector in ${ns.name} (also ${defaults[0].object.metadata.name}); Istio applies only one` });

@@ -1,6 +1,5 @@
 import { REVISION_LABEL } from "../lib/labels";
 import type { Inventory, RevisionInfo } from "../lib/inventory";
-import { anySelects } from "../lib/selectors";
 import type { Finding, Rule } from "../lib/rule";
 
 export const discoveryScope: Rule = {
@@ -11,12 +10,10 @@ export const discoveryScope: Rule = {
     defaultEnforcement: "mandatory",
     check(inventory: Inventory): Finding[] {
         const findings: Finding[] = [];
-        const revisions = [...inventory.revisions.values()];
-        const selectorsOf = new Map<RevisionInfo, ReturnType<Inventory["discoverySelectors"]>>(revisions.map((r) => [r, inventory.discoverySelectors(r)]));
         const revisionSubject = (r: RevisionInfo) => r.subjects[0];
 
         for (const ns of inventory.namespaces.values()) {
-            const discovering = revisions.filter((r) => anySelects(selectorsOf.get(r), ns.labels)).map((r) => r.name);
+            const discovering = inventory.revisionsDiscovering(ns.name).map((r) => r.name);
             const own = ns.labels[REVISION_LABEL];
             const ownRevision = own === undefined ? undefined : inventory.resolveRevision(own);
             if (discovering.length > 1) {
@@ -28,9 +25,8 @@ export const discoveryScope: Rule = {
                 });
             }
         }
-        for (const rev of revisions) {
-            const sys = inventory.namespaces.get(rev.namespace);
-            if (sys !== undefined && !anySelects(selectorsOf.get(rev), sys.labels)) {
+        for (const rev of inventory.revisions.values()) {
+            if (inventory.namespaces.has(rev.namespace) && !inventory.discoveredBy(rev).has(rev.namespace)) {
                 findings.push({ subject: revisionSubject(rev), message: `revision ${rev.name}'s discoverySelectors do not select its own namespace ${rev.namespace}; its gateways would lose their config` });
             }
         }

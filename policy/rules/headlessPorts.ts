@@ -1,4 +1,5 @@
 import type { Inventory } from "../lib/inventory";
+import { REVISION_LABEL } from "../lib/labels";
 import { arrayOf, Subject } from "../lib/objects";
 import type { Finding, Rule } from "../lib/rule";
 
@@ -14,13 +15,23 @@ function tcpPorts(svc: Subject): number[] {
     return [...new Set(ports)];
 }
 
-/** Namespaces whose services the proxies of `ns` import: its default Sidecar's hosts, else its whole usergroup. */
-function visibleNamespaces(inventory: Inventory, ns: string): Set<string> | "usergroup" {
-    const sidecar = inventory.inNamespace(ns, "Sidecar").find((s) => (s.object.spec as any)?.workloadSelector === undefined);
-    if (sidecar === undefined) return "usergroup";
+/**
+ * Namespaces whose services the default proxies of `ns` import: its selector-less Sidecar's hosts, else its revision's
+ * root Sidecar's (`./` meaning `ns` itself), else everything its revision discovers.
+ */
+function visibleNamespaces(inventory: Inventory, ns: string): ReadonlySet<string> {
+    const isDefault = (s: Subject) => (s.object.spec as any)?.workloadSelector === undefined;
+    const rev = inventory.resolveRevision(inventory.namespaces.get(ns)?.labels[REVISION_LABEL] ?? "");
+    const sidecar = inventory.inNamespace(ns, "Sidecar").find(isDefault) ?? (rev && inventory.inNamespace(rev.rootNamespace, "Sidecar").find(isDefault));
+    if (!sidecar) return rev ? inventory.discoveredBy(rev) : new Set([ns]);
     const visible = new Set<string>([ns]);
     for (const e of arrayOf((sidecar.object.spec as any)?.egress)) {
-        for (const h of arrayOf(e?.hosts)) if (typeof h === "string" && h.includes("/")) visible.add(h.startsWith("./") ? ns : h.slice(0, h.indexOf("/")));
+        for (const h of arrayOf(e?.hosts)) {
+            if (typeof h !== "string" || !h.includes("/")) continue;
+            const target = h.slice(0, h.indexOf("/"));
+            if (target === "*") return rev ? inventory.discoveredBy(rev) : new Set(inventory.namespaces.keys());
+            visible.add(target === "." ? ns : target);
+        }
     }
     return visible;
 }
@@ -47,12 +58,11 @@ export const headlessPorts: Rule = {
         const findings: Finding[] = [];
         for (const viewer of inventory.meshedNamespaces()) {
             const visible = visibleNamespaces(inventory, viewer.name);
-            const usergroup = inventory.usergroupOf(viewer.name);
+            // Walk the smaller side: usually the few namespaces that hold headless services.
+            const seen = visible.size < headless.size ? [...visible].filter((ns) => headless.has(ns)) : [...headless.keys()].filter((ns) => visible.has(ns));
             const byPort = new Map<number, Subject[]>();
-            for (const [ns, services] of headless) {
-                const seen = visible === "usergroup" ? inventory.usergroupOf(ns) === usergroup : visible.has(ns);
-                if (!seen) continue;
-                for (const { svc, ports } of services) for (const port of ports) byPort.set(port, [...(byPort.get(port) ?? []), svc]);
+            for (const ns of seen) {
+                for (const { svc, ports } of headless.get(ns)!) for (const port of ports) byPort.set(port, [...(byPort.get(port) ?? []), svc]);
             }
             for (const [port, services] of byPort) {
                 if (services.length < 2) continue;
