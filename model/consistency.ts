@@ -3,6 +3,7 @@ import { ConfigIssue, formatPath } from "./issues";
 import { parseEgressHost } from "./egress";
 import { dnsLabelProblem, hostnameProblem, labelKeyProblem, labelValueProblem, RESERVED_NAMESPACES } from "./names";
 import { parseIstioVersion, MIN_ISTIO_VERSION } from "./version";
+import { HostClaims } from "../policy/lib/hosts";
 import { selectorRelation } from "../policy/lib/selectors";
 
 /** Labels the program owns on every namespace; users may not set them. */
@@ -72,7 +73,7 @@ export function checkConsistency(config: ParsedConfig): ConfigIssue[] {
         report(["istio", "defaultRevision"], `"${config.istio.defaultRevision}" names no usergroup (known: ${[...usergroupNames.keys()].join(", ") || "none"}); use "" for no default revision`);
     }
 
-    const gatewayHosts = new HostClaims();
+    const gatewayHosts = new HostClaims<string>();
     config.usergroups.forEach((ug, u) => {
         const usergroupOf = (ns: string) => namespaces.get(ns)?.usergroup;
         const checkEgress = (entries: string[], path: Path) => {
@@ -115,7 +116,7 @@ export function checkConsistency(config: ParsedConfig): ConfigIssue[] {
                 }
                 const clash = gatewayHosts.find(host);
                 if (clash !== undefined) {
-                    report(hPath, clash.host === host ? `host "${host}" is already claimed at ${clash.where}` : `host "${host}" overlaps "${clash.host}" claimed at ${clash.where}`);
+                    report(hPath, clash.host === host ? `host "${host}" is already claimed at ${clash.claim}` : `host "${host}" overlaps "${clash.host}" claimed at ${clash.claim}`);
                     return;
                 }
                 gatewayHosts.add(host, formatPath(hPath));
@@ -210,29 +211,4 @@ function checkSelectorLabels(labels: Record<string, string>, path: Path, report:
 
 function dnsSubdomainProblem(name: string): string | undefined {
     return /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) && name.length <= 253 ? undefined : `"${name}" is not a valid Secret name`;
-}
-
-/**
- * Gateway hosts claimed so far. Two hosts overlap when they are equal or a `*.` wildcard covers the other; exact hosts
- * are looked up by name and only wildcards (few) are scanned, so checking n hosts is not n² work.
- */
-class HostClaims {
-    private readonly exact = new Map<string, string>();
-    private readonly wildcards: { host: string; where: string }[] = [];
-
-    find(host: string): { host: string; where: string } | undefined {
-        const where = this.exact.get(host);
-        if (where !== undefined) return { host, where };
-        const covering = this.wildcards.find((w) => w.host === host || host.endsWith(w.host.slice(1)) || (host.startsWith("*.") && w.host.endsWith(host.slice(1))));
-        if (covering !== undefined) return covering;
-        if (host.startsWith("*.")) {
-            for (const [other, at] of this.exact) if (other.endsWith(host.slice(1))) return { host: other, where: at };
-        }
-        return undefined;
-    }
-
-    add(host: string, where: string): void {
-        if (host.startsWith("*.")) this.wildcards.push({ host, where });
-        else this.exact.set(host, where);
-    }
 }

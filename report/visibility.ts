@@ -1,4 +1,5 @@
 import { Inventory, RevisionInfo } from "../policy/lib/inventory";
+import { push } from "../policy/lib/collections";
 import { INJECTION_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "../policy/lib/labels";
 import { arrayOf, Subject } from "../policy/lib/objects";
 import { workloadSelectorOf } from "../policy/rules/defaultSidecar";
@@ -398,10 +399,4 @@ function summarise(inventory: Inventory, namespaces: string[], scopes: Namespace
 
 function describe(s: Subject): string {
     return `${s.object.metadata.namespace}/${s.object.metadata.name}`;
-}
-
-function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-    const list = map.get(key);
-    if (list === undefined) map.set(key, [value]);
-    else list.push(value);
 }

@@ -1,4 +1,5 @@
 import * as YAML from "yaml";
+import { push } from "./collections";
 import { GATEWAY_LABEL, NAMESPACE_NAME_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "./labels";
 import { arrayOf, chartName, HELM_RELEASE_KIND, HelmReleaseSpec, isRecord, KubeObject, stringRecord, Subject } from "./objects";
 import { LabelSelector, selects } from "./selectors";
@@ -304,10 +305,4 @@ export class Inventory {
         const revision = service.name === "istiod" ? "default" : service.name.replace(/^istiod-/, "");
         this.defaultRevisions.push({ revision, namespace: String(service.namespace ?? "istio-system"), subject: s });
     }
-}
-
-function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-    const list = map.get(key);
-    if (list === undefined) map.set(key, [value]);
-    else list.push(value);
 }

@@ -1,4 +1,6 @@
 import type { GatewayWorkload, Inventory } from "../lib/inventory";
+import { push } from "../lib/collections";
+import { HostClaims } from "../lib/hosts";
 import { REVISION_LABEL } from "../lib/labels";
 import { arrayOf, stringRecord, Subject } from "../lib/objects";
 import type { Finding, Rule } from "../lib/rule";
@@ -15,41 +17,9 @@ function scopedToNamespace(inventory: Inventory, w: GatewayWorkload): boolean {
     return rev !== undefined && inventory.resolveRevision(rev)?.env?.PILOT_SCOPE_GATEWAY_TO_NAMESPACE === "true";
 }
 
-function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-    const list = map.get(key);
-    if (list === undefined) map.set(key, [value]);
-    else list.push(value);
-}
-
 interface Claim {
     namespace: string;
     subject: Subject;
-}
-
-/** Hosts bound on one port: exact hosts by name, wildcards in a (short) list; a lookup is not a scan of every host. */
-class PortClaims {
-    private readonly exact = new Map<string, Claim>();
-    private readonly wildcards: { suffix: string; claim: Claim }[] = [];
-
-    /** The claim of another namespace that `host` collides with, if any. */
-    clash(host: string, namespace: string): Claim | undefined {
-        const foreign = (c: Claim | undefined) => (c !== undefined && c.namespace !== namespace ? c : undefined);
-        if (host === "*") return [...this.exact.values(), ...this.wildcards.map((w) => w.claim)].find((c) => c.namespace !== namespace);
-        const exact = foreign(this.exact.get(host));
-        if (exact !== undefined) return exact;
-        const wild = this.wildcards.find((w) => w.claim.namespace !== namespace && (w.suffix === "" || host.endsWith(w.suffix) || (host.startsWith("*.") && (host.slice(1).endsWith(w.suffix) || w.suffix.endsWith(host.slice(1))))));
-        if (wild !== undefined) return wild.claim;
-        if (host.startsWith("*.")) {
-            const suffix = host.slice(1);
-            for (const [h, c] of this.exact) if (c.namespace !== namespace && h.endsWith(suffix)) return c;
-        }
-        return undefined;
-    }
-
-    add(host: string, namespace: string, subject: Subject): void {
-        if (host === "*" || host.startsWith("*.")) this.wildcards.push({ suffix: host === "*" ? "" : host.slice(1), claim: { namespace, subject } });
-        else if (!this.exact.has(host)) this.exact.set(host, { namespace, subject });
-    }
 }
 
 export const gatewaySelection: Rule = {
@@ -60,7 +30,7 @@ export const gatewaySelection: Rule = {
     defaultEnforcement: "mandatory",
     check(inventory: Inventory): Finding[] {
         const findings: Finding[] = [];
-        const claims = new Map<number, PortClaims>();
+        const claims = new Map<number, HostClaims<Claim>>();
         const byLabel = new Map<string, GatewayWorkload[]>();
         for (const list of inventory.gatewayWorkloads.values()) {
             for (const w of list) for (const [k, v] of Object.entries(w.labels)) push(byLabel, `${k}=${v}`, w);
@@ -88,15 +58,15 @@ export const gatewaySelection: Rule = {
                 const port = Number(server?.port?.number);
                 if (!Number.isFinite(port)) continue;
                 let onPort = claims.get(port);
-                if (onPort === undefined) claims.set(port, (onPort = new PortClaims()));
+                if (onPort === undefined) claims.set(port, (onPort = new HostClaims<Claim>()));
                 for (const raw of arrayOf(server?.hosts)) {
                     if (typeof raw !== "string") continue;
                     const host = bareHost(raw);
-                    const clash = onPort.clash(host, ns);
+                    const clash = onPort.find(host, (c) => c.namespace !== ns)?.claim;
                     if (clash !== undefined) {
                         findings.push({ subject: gw, message: `host ${host} on port ${port} is already bound by Gateway ${clash.namespace}/${clash.subject.object.metadata.name}` });
                     }
-                    onPort.add(host, ns, gw);
+                    onPort.add(host, { namespace: ns, subject: gw });
                 }
             }
         }

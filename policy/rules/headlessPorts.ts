@@ -1,5 +1,6 @@
 import type { Inventory } from "../lib/inventory";
 import { REVISION_LABEL } from "../lib/labels";
+import { workloadSelectorOf } from "./defaultSidecar";
 import { arrayOf, Subject } from "../lib/objects";
 import type { Finding, Rule } from "../lib/rule";
 
@@ -20,7 +21,7 @@ function tcpPorts(svc: Subject): number[] {
  * root Sidecar's (`./` meaning `ns` itself), else everything its revision discovers.
  */
 function visibleNamespaces(inventory: Inventory, ns: string): ReadonlySet<string> {
-    const isDefault = (s: Subject) => (s.object.spec as any)?.workloadSelector === undefined;
+    const isDefault = (s: Subject) => workloadSelectorOf(s) === undefined;
     const rev = inventory.resolveRevision(inventory.namespaces.get(ns)?.labels[REVISION_LABEL] ?? "");
     const sidecar = inventory.inNamespace(ns, "Sidecar").find(isDefault) ?? (rev && inventory.inNamespace(rev.rootNamespace, "Sidecar").find(isDefault));
     if (!sidecar) return rev ? inventory.discoveredBy(rev) : new Set([ns]);
