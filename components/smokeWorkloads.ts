@@ -8,7 +8,7 @@ export interface SmokeWorkloadsArgs {
     exportTo: string[];
 }
 
-export const SMOKE_IMAGES = {
+const SMOKE_IMAGES = {
     client: "curlimages/curl:8.11.1",
     echo: "mccutchen/go-httpbin:v2.15.0",
 };

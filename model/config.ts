@@ -116,9 +116,6 @@ export interface MeshTenancyConfig {
     usergroups: UsergroupConfig[];
 }
 
-/** Top-level keys, as written in a stack file under the `mesh-tenancy:` namespace. */
-export const CONFIG_KEYS: ReadonlyArray<string> = Object.keys(configSchema.shape);
-
 function zodIssueMessage(issue: z.core.$ZodIssue): ConfigIssue[] {
     const path = issue.path;
     switch (issue.code) {

@@ -92,7 +92,7 @@ export interface TenancyPlan {
 
 const GATEWAY_RELEASE = "ingressgateway";
 /** Ports the gateway chart's pods listen on: HTTP, HTTPS and the status port load balancers probe. */
-export const GATEWAY_POD_PORTS = [80, 443, 15021];
+const GATEWAY_POD_PORTS = [80, 443, 15021];
 
 export function planTenancy(config: MeshTenancyConfig): TenancyPlan {
     const api = istioApiVersions(config.istio.version);

@@ -31,7 +31,7 @@ export function istiodEnv(version: string): Record<string, string> {
     return env;
 }
 
-export function hasEnhancedResourceScopingFlag(v: IstioVersion): boolean {
+function hasEnhancedResourceScopingFlag(v: IstioVersion): boolean {
     return v.major === 1 && v.minor >= 20 && v.minor <= 24;
 }
 
