@@ -2,7 +2,7 @@ import { Inventory, RevisionInfo } from "../policy/lib/inventory";
 import { push } from "../policy/lib/collections";
 import { INJECTION_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "../policy/lib/labels";
 import { arrayOf, Subject } from "../policy/lib/objects";
-import { workloadSelectorOf } from "../policy/rules/defaultSidecar";
+import { egressHosts, hostNamespace, sidecarImports, workloadSelectorOf } from "../policy/lib/sidecars";
 import { declaredExportTo } from "../policy/rules/exportTo";
 
 /**
@@ -183,37 +183,9 @@ export function injectingRevision(labels: Readonly<Record<string, string>>): str
     return labels[REVISION_LABEL];
 }
 
-/** What a Sidecar's egress hosts import for a proxy in `self`: every discovered namespace, or the named ones. */
-function sidecarImports(sidecar: Subject, self: string): { everything: boolean; named: Set<string> } {
-    const listeners = arrayOf((sidecar.object.spec as any)?.egress);
-    // A Sidecar without egress listeners keeps Istio's default egress: `*/*`.
-    if (listeners.length === 0) return { everything: true, named: new Set() };
-    const named = new Set<string>();
-    let everything = false;
-    for (const listener of listeners) {
-        for (const host of arrayOf(listener?.hosts)) {
-            if (typeof host !== "string") continue;
-            const slash = host.indexOf("/");
-            const ns = slash < 0 ? "*" : host.slice(0, slash);
-            if (ns === "*") everything = true;
-            else if (ns === ".") named.add(self);
-            else if (ns !== "~") named.add(ns);
-        }
-    }
-    return { everything, named };
-}
-
 /** Namespaces a Sidecar's hosts name explicitly (the declared peers), without `.`, `*` and `~`. */
 function namedNamespaces(sidecar: Subject): string[] {
-    const out: string[] = [];
-    for (const listener of arrayOf((sidecar.object.spec as any)?.egress)) {
-        for (const host of arrayOf(listener?.hosts)) {
-            if (typeof host !== "string" || host.indexOf("/") < 0) continue;
-            const ns = host.slice(0, host.indexOf("/"));
-            if (ns !== "." && ns !== "*" && ns !== "~") out.push(ns);
-        }
-    }
-    return out;
+    return egressHosts(sidecar).map(hostNamespace).filter((ns) => ns !== "." && ns !== "*" && ns !== "~");
 }
 
 /** The selector-less Sidecar of a root namespace, looked up once per root namespace. */

@@ -1,15 +1,9 @@
 import type { Inventory } from "../lib/inventory";
 import { REVISION_LABEL } from "../lib/labels";
-import { isRecord, stringRecord, Subject } from "../lib/objects";
+import type { Subject } from "../lib/objects";
 import { selectorRelation } from "../lib/selectors";
+import { workloadSelectorOf } from "../lib/sidecars";
 import type { Finding, Rule } from "../lib/rule";
-
-export function workloadSelectorOf(sidecar: Subject): Record<string, string> | undefined {
-    const ws = (sidecar.object.spec as any)?.workloadSelector;
-    if (!isRecord(ws)) return undefined;
-    const labels = stringRecord(ws.labels);
-    return Object.keys(labels).length > 0 ? labels : undefined;
-}
 
 export const defaultSidecar: Rule = {
     id: "MT005",

@@ -1,6 +1,6 @@
 import type { Inventory } from "../lib/inventory";
 import { REVISION_LABEL } from "../lib/labels";
-import { workloadSelectorOf } from "./defaultSidecar";
+import { sidecarImports, workloadSelectorOf } from "../lib/sidecars";
 import { arrayOf, Subject } from "../lib/objects";
 import type { Finding, Rule } from "../lib/rule";
 
@@ -25,16 +25,9 @@ function visibleNamespaces(inventory: Inventory, ns: string): ReadonlySet<string
     const rev = inventory.resolveRevision(inventory.namespaces.get(ns)?.labels[REVISION_LABEL] ?? "");
     const sidecar = inventory.inNamespace(ns, "Sidecar").find(isDefault) ?? (rev && inventory.inNamespace(rev.rootNamespace, "Sidecar").find(isDefault));
     if (!sidecar) return rev ? inventory.discoveredBy(rev) : new Set([ns]);
-    const visible = new Set<string>([ns]);
-    for (const e of arrayOf((sidecar.object.spec as any)?.egress)) {
-        for (const h of arrayOf(e?.hosts)) {
-            if (typeof h !== "string" || !h.includes("/")) continue;
-            const target = h.slice(0, h.indexOf("/"));
-            if (target === "*") return rev ? inventory.discoveredBy(rev) : new Set(inventory.namespaces.keys());
-            visible.add(target === "." ? ns : target);
-        }
-    }
-    return visible;
+    const imports = sidecarImports(sidecar, ns);
+    if (imports.everything) return rev ? inventory.discoveredBy(rev) : new Set(inventory.namespaces.keys());
+    return new Set([ns, ...imports.named]);
 }
 
 export const headlessPorts: Rule = {

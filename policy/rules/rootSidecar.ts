@@ -1,6 +1,6 @@
 import type { Inventory } from "../lib/inventory";
 import type { Finding, Rule } from "../lib/rule";
-import { workloadSelectorOf } from "./defaultSidecar";
+import { workloadSelectorOf } from "../lib/sidecars";
 
 export const rootSidecar: Rule = {
     id: "MT006",

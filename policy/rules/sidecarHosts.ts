@@ -1,5 +1,5 @@
 import type { Inventory } from "../lib/inventory";
-import { arrayOf } from "../lib/objects";
+import { egressHosts, hostNamespace } from "../lib/sidecars";
 import type { Finding, Rule } from "../lib/rule";
 
 export const sidecarHosts: Rule = {
@@ -14,21 +14,17 @@ export const sidecarHosts: Rule = {
             const ns = sc.object.metadata.namespace;
             if (ns === undefined) continue;
             const usergroup = inventory.usergroupOf(ns);
-            for (const egress of arrayOf((sc.object.spec as any)?.egress)) {
-                for (const host of arrayOf(egress?.hosts)) {
-                    if (typeof host !== "string") continue;
-                    const slash = host.indexOf("/");
-                    const target = slash < 0 ? "*" : host.slice(0, slash);
-                    if (target === "*") {
-                        findings.push({ subject: sc, message: `egress host "${host}" imports from every namespace; name the namespace` });
-                    } else if (target !== "." && target !== "~" && usergroup !== undefined) {
-                        const owner = inventory.usergroupOf(target);
-                        if (owner !== usergroup) {
-                            findings.push({
-                                subject: sc,
-                                message: owner === undefined ? `egress host "${host}" names namespace ${target}, which is not part of usergroup ${usergroup}` : `egress host "${host}" reaches into usergroup ${owner}; this Sidecar belongs to usergroup ${usergroup}`,
-                            });
-                        }
+            for (const host of egressHosts(sc)) {
+                const target = hostNamespace(host);
+                if (target === "*") {
+                    findings.push({ subject: sc, message: `egress host "${host}" imports from every namespace; name the namespace` });
+                } else if (target !== "." && target !== "~" && usergroup !== undefined) {
+                    const owner = inventory.usergroupOf(target);
+                    if (owner !== usergroup) {
+                        findings.push({
+                            subject: sc,
+                            message: owner === undefined ? `egress host "${host}" names namespace ${target}, which is not part of usergroup ${usergroup}` : `egress host "${host}" reaches into usergroup ${owner}; this Sidecar belongs to usergroup ${usergroup}`,
+                        });
                     }
                 }
             }
