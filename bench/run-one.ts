@@ -21,7 +21,7 @@ import { configFromStack } from "../model/stack";
 import { planTenancy } from "../plan";
 import { ResourceLike, subjectFromResource } from "../policy/adapters/crossguard";
 import { evaluate, PackConfig } from "../policy/lib/engine";
-import type { Subject } from "../policy/lib/objects";
+import type { Subject } from "../policy/semantics/objects";
 import { RULES } from "../policy/rules";
 import { visibilityModel } from "../report/visibility";
 import { RecordingMocks, settle } from "../test/harness/mocks";

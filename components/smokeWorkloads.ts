@@ -1,6 +1,6 @@
 import * as kx from "@pulumi/kubernetesx";
 import * as pulumi from "@pulumi/pulumi";
-import { SERVICE_EXPORT_TO_ANNOTATION } from "../policy/lib/labels";
+import { SERVICE_EXPORT_TO_ANNOTATION } from "../policy/semantics/labels";
 
 export interface SmokeWorkloadsArgs {
     namespace: string;

@@ -3,8 +3,8 @@ import { ConfigIssue, formatPath } from "./issues";
 import { parseEgressHost } from "./egress";
 import { dnsLabelProblem, hostnameProblem, labelKeyProblem, labelValueProblem, RESERVED_NAMESPACES } from "./names";
 import { parseIstioVersion, MIN_ISTIO_VERSION } from "./version";
-import { HostClaims } from "../policy/lib/hosts";
-import { selectorRelation } from "../policy/lib/selectors";
+import { HostClaims } from "../policy/semantics/hosts";
+import { selectorRelation } from "../policy/semantics/selectors";
 
 /** Labels the program owns on every namespace; users may not set them. */
 const MANAGED_LABEL_KEYS = new Set(["usergroup", "istio.io/rev", "istio-injection"]);

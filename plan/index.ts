@@ -8,7 +8,7 @@ import {
     REVISION_LABEL,
     ROLE_LABEL,
     USERGROUP_LABEL,
-} from "../policy/lib/labels";
+} from "../policy/semantics/labels";
 import { istioApiVersions, istiodEnv } from "./istio";
 import type { KubeObject, PlannedObject } from "./objects";
 import { NamespaceScope, normaliseHosts, scopeUsergroup } from "./scoping";

@@ -1,6 +1,6 @@
-import type { KubeObject } from "../policy/lib/objects";
+import type { KubeObject } from "../policy/semantics/objects";
 
-export type { KubeObject } from "../policy/lib/objects";
+export type { KubeObject } from "../policy/semantics/objects";
 
 /** An object the program registers, with the Pulumi resource name it is registered under. */
 export interface PlannedObject {

@@ -4,7 +4,7 @@ import * as YAML from "yaml";
 import type { MeshTenancyConfig } from "../model/config";
 import { configFromStack } from "../model/stack";
 import { ChartRelease, plannedObjects, TenancyPlan } from "../plan";
-import { HELM_RELEASE_API_VERSION, HELM_RELEASE_KIND, Origin, Subject } from "../policy/lib/objects";
+import { HELM_RELEASE_API_VERSION, HELM_RELEASE_KIND, Origin, Subject } from "../policy/semantics/objects";
 
 export const ROOT = path.resolve(__dirname, "..");
 

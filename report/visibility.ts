@@ -1,8 +1,8 @@
-import { Inventory, RevisionInfo } from "../policy/lib/inventory";
-import { push } from "../policy/lib/collections";
-import { INJECTION_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "../policy/lib/labels";
-import { arrayOf, Subject } from "../policy/lib/objects";
-import { egressHosts, hostNamespace, sidecarImports, workloadSelectorOf } from "../policy/lib/sidecars";
+import { Inventory, RevisionInfo } from "../policy/semantics/inventory";
+import { push } from "../policy/semantics/collections";
+import { INJECTION_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "../policy/semantics/labels";
+import { arrayOf, Subject } from "../policy/semantics/objects";
+import { egressHosts, hostNamespace, sidecarImports, workloadSelectorOf } from "../policy/semantics/sidecars";
 import { declaredExportTo } from "../policy/rules/exportTo";
 
 /**

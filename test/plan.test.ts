@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { planTenancy, plannedObjects, NamespacePlan, TenancyPlan } from "../plan";
 import { istiodEnv, istioApiVersions } from "../plan/istio";
 import { connectionAllowed, stackOutputs } from "../plan/outputs";
-import { anySelects } from "../policy/lib/selectors";
+import { anySelects } from "../policy/semantics/selectors";
 import { STACKS, loadStack, validConfig } from "./harness/configs";
 
 const ns = (plan: TenancyPlan, name: string): NamespacePlan => {

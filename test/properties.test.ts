@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import fc from "fast-check";
 import { parseConfig } from "../model/config";
 import { planTenancy, plannedObjects } from "../plan";
-import { anySelects } from "../policy/lib/selectors";
+import { anySelects } from "../policy/semantics/selectors";
 import { validRawConfig } from "./harness/generate";
 
 const RUNS = 300;

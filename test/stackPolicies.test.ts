@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { crossGuardPolicies, subjectFromResource } from "../policy/adapters/crossguard";
 import { evaluate, PackConfig } from "../policy/lib/engine";
-import type { Subject } from "../policy/lib/objects";
+import type { Subject } from "../policy/semantics/objects";
 import { RULES } from "../policy/rules";
 import { ALL_STACKS, ROOT, loadStack, validConfig } from "./harness/configs";
 import { registerConfig } from "./harness/program";

@@ -1,6 +1,6 @@
 import type { PolicyConfigSchema, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { describeObject, HELM_RELEASE_API_VERSION, HELM_RELEASE_KIND, isRecord, KubeObject, Subject } from "../lib/objects";
-import { Inventory } from "../lib/inventory";
+import { describeObject, HELM_RELEASE_API_VERSION, HELM_RELEASE_KIND, isRecord, KubeObject, Subject } from "../semantics/objects";
+import { Inventory } from "../semantics/inventory";
 import type { Rule } from "../lib/rule";
 
 /** The sentinels @pulumi/policy puts where a preview value is not yet known. */

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { isRecord, KubeObject, Subject } from "../lib/objects";
+import { isRecord, KubeObject, Subject } from "../semantics/objects";
 
 /** A file that cannot be read as Kubernetes YAML; the message names the file and, where known, the line. */
 export class ManifestError extends Error {

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import { ManifestError, readManifests } from "../adapters/manifests";
 import { evaluate, PackConfig, Violation } from "../lib/engine";
-import { describeObject } from "../lib/objects";
+import { describeObject } from "../semantics/objects";
 import { RULES } from "../rules";
 
 const USAGE = `usage: check [--config FILE] [--json] <file-or-dir>...

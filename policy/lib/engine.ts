@@ -1,5 +1,5 @@
-import { Inventory } from "./inventory";
-import type { Subject } from "./objects";
+import { Inventory } from "../semantics/inventory";
+import type { Subject } from "../semantics/objects";
 import type { EnforcementLevel, Rule, RuleConfig } from "./rule";
 
 /** Per-rule settings as written in a pack config file: a level, or an object with a level and rule options. */

@@ -1,5 +1,5 @@
-import type { Inventory } from "./inventory";
-import type { Subject } from "./objects";
+import type { Inventory } from "../semantics/inventory";
+import type { Subject } from "../semantics/objects";
 
 export type EnforcementLevel = "advisory" | "mandatory" | "disabled";
 

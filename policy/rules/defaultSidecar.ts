@@ -1,8 +1,8 @@
-import type { Inventory } from "../lib/inventory";
-import { REVISION_LABEL } from "../lib/labels";
-import type { Subject } from "../lib/objects";
-import { selectorRelation } from "../lib/selectors";
-import { workloadSelectorOf } from "../lib/sidecars";
+import type { Inventory } from "../semantics/inventory";
+import { REVISION_LABEL } from "../semantics/labels";
+import type { Subject } from "../semantics/objects";
+import { selectorRelation } from "../semantics/selectors";
+import { workloadSelectorOf } from "../semantics/sidecars";
 import type { Finding, Rule } from "../lib/rule";
 
 export const defaultSidecar: Rule = {

@@ -1,5 +1,5 @@
-import { REVISION_LABEL } from "../lib/labels";
-import type { Inventory, RevisionInfo } from "../lib/inventory";
+import { REVISION_LABEL } from "../semantics/labels";
+import type { Inventory, RevisionInfo } from "../semantics/inventory";
 import type { Finding, Rule } from "../lib/rule";
 
 export const discoveryScope: Rule = {

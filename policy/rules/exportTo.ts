@@ -1,6 +1,6 @@
-import type { Inventory } from "../lib/inventory";
-import { SERVICE_EXPORT_TO_ANNOTATION } from "../lib/labels";
-import { arrayOf, stringRecord, Subject } from "../lib/objects";
+import type { Inventory } from "../semantics/inventory";
+import { SERVICE_EXPORT_TO_ANNOTATION } from "../semantics/labels";
+import { arrayOf, stringRecord, Subject } from "../semantics/objects";
 import type { Finding, Rule } from "../lib/rule";
 
 const EXPORTABLE = new Set(["VirtualService", "DestinationRule", "ServiceEntry"]);

@@ -1,8 +1,8 @@
-import type { GatewayWorkload, Inventory } from "../lib/inventory";
-import { push } from "../lib/collections";
-import { HostClaims } from "../lib/hosts";
-import { REVISION_LABEL } from "../lib/labels";
-import { arrayOf, stringRecord, Subject } from "../lib/objects";
+import type { GatewayWorkload, Inventory } from "../semantics/inventory";
+import { push } from "../semantics/collections";
+import { HostClaims } from "../semantics/hosts";
+import { REVISION_LABEL } from "../semantics/labels";
+import { arrayOf, stringRecord, Subject } from "../semantics/objects";
 import type { Finding, Rule } from "../lib/rule";
 
 /** Gateway server host without its `namespace/` prefix. */

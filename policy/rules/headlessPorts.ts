@@ -1,7 +1,7 @@
-import type { Inventory } from "../lib/inventory";
-import { REVISION_LABEL } from "../lib/labels";
-import { sidecarImports, workloadSelectorOf } from "../lib/sidecars";
-import { arrayOf, Subject } from "../lib/objects";
+import type { Inventory } from "../semantics/inventory";
+import { REVISION_LABEL } from "../semantics/labels";
+import { sidecarImports, workloadSelectorOf } from "../semantics/sidecars";
+import { arrayOf, Subject } from "../semantics/objects";
 import type { Finding, Rule } from "../lib/rule";
 
 const HTTP_PORT_NAME = /^(http|http2|grpc|grpc-web)(-|$)/;

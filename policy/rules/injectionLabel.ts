@@ -1,6 +1,6 @@
-import { INJECTION_LABEL, REVISION_LABEL } from "../lib/labels";
-import { Inventory } from "../lib/inventory";
-import { stringRecord } from "../lib/objects";
+import { INJECTION_LABEL, REVISION_LABEL } from "../semantics/labels";
+import { Inventory } from "../semantics/inventory";
+import { stringRecord } from "../semantics/objects";
 import type { Finding, Rule } from "../lib/rule";
 
 export const injectionLabel: Rule = {

@@ -1,4 +1,4 @@
-import type { Inventory } from "../lib/inventory";
+import type { Inventory } from "../semantics/inventory";
 import type { Finding, Rule } from "../lib/rule";
 
 const EXPORT_DEFAULTS = ["defaultServiceExportTo", "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo"];

@@ -1,4 +1,4 @@
-import type { Inventory } from "../lib/inventory";
+import type { Inventory } from "../semantics/inventory";
 import type { Finding, Rule, RuleConfig } from "../lib/rule";
 
 export const protectedNamespaces: Rule = {

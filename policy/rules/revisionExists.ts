@@ -1,5 +1,5 @@
-import { REVISION_LABEL } from "../lib/labels";
-import { Inventory } from "../lib/inventory";
+import { REVISION_LABEL } from "../semantics/labels";
+import { Inventory } from "../semantics/inventory";
 import type { Finding, Rule } from "../lib/rule";
 
 export const revisionExists: Rule = {

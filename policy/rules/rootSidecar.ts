@@ -1,6 +1,6 @@
-import type { Inventory } from "../lib/inventory";
+import type { Inventory } from "../semantics/inventory";
 import type { Finding, Rule } from "../lib/rule";
-import { workloadSelectorOf } from "../lib/sidecars";
+import { workloadSelectorOf } from "../semantics/sidecars";
 
 export const rootSidecar: Rule = {
     id: "MT006",

@@ -1,5 +1,5 @@
-import type { Inventory } from "../lib/inventory";
-import { egressHosts, hostNamespace } from "../lib/sidecars";
+import type { Inventory } from "../semantics/inventory";
+import { egressHosts, hostNamespace } from "../semantics/sidecars";
 import type { Finding, Rule } from "../lib/rule";
 
 export const sidecarHosts: Rule = {

@@ -1,5 +1,5 @@
-import type { Inventory } from "../lib/inventory";
-import { arrayOf, isRecord, Subject } from "../lib/objects";
+import type { Inventory } from "../semantics/inventory";
+import { arrayOf, isRecord, Subject } from "../semantics/objects";
 import type { Finding, Rule } from "../lib/rule";
 
 const WEAK = new Set(["PERMISSIVE", "DISABLE"]);

@@ -1,5 +1,5 @@
-import type { Inventory } from "../lib/inventory";
-import { arrayOf, isRecord, stringRecord, Subject } from "../lib/objects";
+import type { Inventory } from "../semantics/inventory";
+import { arrayOf, isRecord, stringRecord, Subject } from "../semantics/objects";
 import type { Finding, Rule } from "../lib/rule";
 
 /** A NetworkPolicy selecting every pod, for Ingress, with no ingress rule: nothing gets in unless allowed elsewhere. */

@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { readManifests } from "../../policy/adapters/manifests";
 import { evaluate, PackConfig, resolveConfig } from "../../policy/lib/engine";
-import type { Subject } from "../../policy/lib/objects";
+import type { Subject } from "../../policy/semantics/objects";
 import type { Rule } from "../../policy/lib/rule";
 import { RULES } from "../../policy/rules";
 import { crossGuardFindings, FIXTURES, ROOT, subjectKeys } from "./harness";

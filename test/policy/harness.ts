@@ -14,7 +14,7 @@ import * as YAML from "yaml";
 import { crossGuardPolicies } from "../../policy/adapters/crossguard";
 import { readManifests } from "../../policy/adapters/manifests";
 import { evaluate, PackConfig } from "../../policy/lib/engine";
-import { describeObject, HELM_RELEASE_KIND, isRecord, KubeObject } from "../../policy/lib/objects";
+import { describeObject, HELM_RELEASE_KIND, isRecord, KubeObject } from "../../policy/semantics/objects";
 import { RULES } from "../../policy/rules";
 
 export const ROOT = path.resolve(__dirname, "..", "..");

@@ -3,8 +3,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { crossGuardPolicies, subjectFromResource } from "../../policy/adapters/crossguard";
 import { readManifests } from "../../policy/adapters/manifests";
-import { Inventory } from "../../policy/lib/inventory";
-import { describeObject, KubeObject, Subject } from "../../policy/lib/objects";
+import { Inventory } from "../../policy/semantics/inventory";
+import { describeObject, KubeObject, Subject } from "../../policy/semantics/objects";
 import { RULES } from "../../policy/rules";
 import {
     CHECKER_DIR,

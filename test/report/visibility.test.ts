@@ -5,7 +5,7 @@ import { parseConfig } from "../../model/config";
 import { planTenancy, TenancyPlan } from "../../plan";
 import { subjectFromResource } from "../../policy/adapters/crossguard";
 import { readManifests } from "../../policy/adapters/manifests";
-import type { Subject } from "../../policy/lib/objects";
+import type { Subject } from "../../policy/semantics/objects";
 import { loadStackConfig, planSubjects } from "../../report/stack";
 import { NamespaceScope, VisibilityModel, visibilityModel } from "../../report/visibility";
 import { STACKS } from "../harness/configs";
