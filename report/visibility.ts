@@ -2,7 +2,7 @@ import { Inventory, RevisionInfo } from "../policy/semantics/inventory";
 import { push } from "../policy/semantics/collections";
 import { INJECTION_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "../policy/semantics/labels";
 import { arrayOf, Subject } from "../policy/semantics/objects";
-import { egressHosts, hostNamespace, sidecarImports, workloadSelectorOf } from "../policy/semantics/sidecars";
+import { egressHosts, hostNamespace, sidecarImports, workloadSelectorOf } from "../policy/semantics/sidecarScope";
 import { declaredExportTo } from "../policy/rules/exportTo";
 
 /**

@@ -1,5 +1,6 @@
 import type { PolicyConfigSchema, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { describeObject, HELM_RELEASE_API_VERSION, HELM_RELEASE_KIND, isRecord, KubeObject, Subject } from "../semantics/objects";
+import { suppressedCodes } from "../lib/engine";
+import { describeObject, HELM_RELEASE_API_VERSION, HELM_RELEASE_KIND, inNamespaceByDefault, isRecord, KubeObject, Subject } from "../semantics/objects";
 import { Inventory } from "../semantics/inventory";
 import type { Rule } from "../lib/rule";
 
@@ -73,7 +74,8 @@ export function subjectFromResource(resource: ResourceLike): Subject | undefined
         kind: typeof props.kind === "string" ? props.kind : m[2],
         metadata: { ...metadata, name: typeof metadata.name === "string" ? metadata.name : resource.name },
     } as KubeObject;
-    return { object, origin };
+    // The provider puts namespaced objects without a namespace into its default namespace.
+    return { object: inNamespaceByDefault(object, "default"), origin };
 }
 
 /**
@@ -87,11 +89,13 @@ export function crossGuardPolicies(rules: ReadonlyArray<Rule>): StackValidationP
         name: rule.name,
         description: `[${rule.id}] ${rule.description}`,
         enforcementLevel: rule.defaultEnforcement,
-        ...(rule.configSchema ? { configSchema: { properties: rule.configSchema as PolicyConfigSchema["properties"] } } : {}),
+        configSchema: { properties: { ...(rule.configSchema ?? {}), suppress: { type: "string", description: "Comma-separated finding codes of this rule not to report." } } as PolicyConfigSchema["properties"] },
         validateStack(args: StackValidationArgs, reportViolation: (message: string, urn?: string) => void) {
             const config = { enforcementLevel: rule.defaultEnforcement, ...(args.getConfig<Record<string, unknown>>() ?? {}) };
+            const suppress = suppressedCodes(config);
             for (const f of rule.check(inventoryOf(args), config)) {
-                reportViolation(`[${rule.id}] ${f.subject.object.kind} ${describeObject(f.subject.object)}: ${f.message}`, f.subject.origin.urn);
+                if (suppress.has(f.code ?? rule.id)) continue;
+                reportViolation(`[${f.code ?? rule.id}] ${f.subject.object.kind} ${describeObject(f.subject.object)}: ${f.message}`, f.subject.origin.urn);
             }
         },
     }));

@@ -43,7 +43,7 @@ function readConfig(file: string | undefined): PackConfig {
 }
 
 export function formatViolation(v: Violation): string {
-    return `${v.rule.id} ${v.level} ${v.subject.object.kind} ${describeObject(v.subject.object)}: ${v.message}`;
+    return `${v.code} ${v.level} ${v.subject.object.kind} ${describeObject(v.subject.object)}: ${v.message}`;
 }
 
 /** Runs the checker; returns the exit status. */
@@ -80,6 +80,7 @@ export function main(argv: string[], out: (line: string) => void = console.log, 
                 {
                     findings: violations.map((v) => ({
                         id: v.rule.id,
+                        code: v.code,
                         rule: v.rule.name,
                         level: v.level,
                         kind: v.subject.object.kind,

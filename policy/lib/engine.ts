@@ -10,6 +10,8 @@ export interface Violation {
     level: Exclude<EnforcementLevel, "disabled">;
     subject: Subject;
     message: string;
+    /** The kind of finding: a code of the rule's, or its id. */
+    code: string;
 }
 
 const LEVELS = new Set<EnforcementLevel>(["advisory", "mandatory", "disabled"]);
@@ -42,7 +44,7 @@ export function resolveConfig(rules: ReadonlyArray<Rule>, config: PackConfig = {
         const settings: RuleConfig = { ...options, enforcementLevel: own ?? all ?? rule.defaultEnforcement };
         for (const [key, value] of Object.entries(options)) {
             if (key === "enforcementLevel") continue;
-            const schema = rule.configSchema?.[key];
+            const schema = key === "suppress" ? { type: "string" } : rule.configSchema?.[key];
             if (schema === undefined) problems.push(`${rule.name}.${key}: not an option of this rule`);
             else if (typeof value !== schema.type) problems.push(`${rule.name}.${key}: must be a ${schema.type}, got ${JSON.stringify(value)}`);
         }
@@ -50,6 +52,12 @@ export function resolveConfig(rules: ReadonlyArray<Rule>, config: PackConfig = {
     }
     if (problems.length > 0) throw new Error(`invalid policy config:\n  ${problems.join("\n  ")}`);
     return resolved;
+}
+
+/** Codes a rule's config suppresses: `suppress: "MT1502,MT1601"`. */
+export function suppressedCodes(config: RuleConfig): Set<string> {
+    const list = (config as unknown as Record<string, unknown>).suppress;
+    return new Set(typeof list === "string" ? list.split(",").map((c) => c.trim()).filter((c) => c !== "") : []);
 }
 
 /** Runs every enabled rule over the subjects once, sharing one inventory. */
@@ -61,7 +69,9 @@ export function evaluate(rules: ReadonlyArray<Rule>, subjects: ReadonlyArray<Sub
         const ruleConfig = settings.get(rule)!;
         if (ruleConfig.enforcementLevel === "disabled") continue;
         for (const f of rule.check(inventory, ruleConfig)) {
-            violations.push({ rule, level: ruleConfig.enforcementLevel, subject: f.subject, message: f.message });
+            const code = f.code ?? rule.id;
+            if (suppressedCodes(ruleConfig).has(code)) continue;
+            violations.push({ rule, level: ruleConfig.enforcementLevel, subject: f.subject, message: f.message, code });
         }
     }
     return violations;

@@ -7,6 +7,8 @@ export type EnforcementLevel = "advisory" | "mandatory" | "disabled";
 export interface Finding {
     subject: Subject;
     message: string;
+    /** The code of this kind of finding (one of the rule's `codes`); the rule's id when it has only one kind. */
+    code?: string;
 }
 
 /** Settings a rule receives from the pack config (`--policy-pack-config`, or the checker's `--config`). */
@@ -26,6 +28,8 @@ export interface RuleMeta {
     /** Why the rule exists: what breaks without it. */
     why: string;
     defaultEnforcement: EnforcementLevel;
+    /** Each kind of finding the rule reports, by code: what it means. Codes are stable and never reused. */
+    codes?: Record<string, string>;
     /** Extra config the rule reads, as JSON schema properties. */
     configSchema?: Record<string, { type: "boolean" | "string"; description: string }>;
 }

@@ -2,7 +2,7 @@ import type { Inventory } from "../semantics/inventory";
 import { REVISION_LABEL } from "../semantics/labels";
 import type { Subject } from "../semantics/objects";
 import { selectorRelation } from "../semantics/selectors";
-import { workloadSelectorOf } from "../semantics/sidecars";
+import { workloadSelectorOf } from "../semantics/sidecarScope";
 import type { Finding, Rule } from "../lib/rule";
 
 export const defaultSidecar: Rule = {

@@ -1,6 +1,6 @@
 import type { Inventory } from "../semantics/inventory";
 import { REVISION_LABEL } from "../semantics/labels";
-import { sidecarImports, workloadSelectorOf } from "../semantics/sidecars";
+import { sidecarImports, workloadSelectorOf } from "../semantics/sidecarScope";
 import { arrayOf, Subject } from "../semantics/objects";
 import type { Finding, Rule } from "../lib/rule";
 

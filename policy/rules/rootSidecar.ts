@@ -1,6 +1,6 @@
 import type { Inventory } from "../semantics/inventory";
 import type { Finding, Rule } from "../lib/rule";
-import { workloadSelectorOf } from "../semantics/sidecars";
+import { workloadSelectorOf } from "../semantics/sidecarScope";
 
 export const rootSidecar: Rule = {
     id: "MT006",

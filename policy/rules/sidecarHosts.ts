@@ -1,5 +1,5 @@
 import type { Inventory } from "../semantics/inventory";
-import { egressHosts, hostNamespace } from "../semantics/sidecars";
+import { egressHosts, hostNamespace } from "../semantics/sidecarScope";
 import type { Finding, Rule } from "../lib/rule";
 
 export const sidecarHosts: Rule = {

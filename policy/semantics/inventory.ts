@@ -3,6 +3,7 @@ import { push } from "./collections";
 import { GATEWAY_LABEL, NAMESPACE_NAME_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "./labels";
 import { arrayOf, chartName, HELM_RELEASE_KIND, HelmReleaseSpec, isRecord, KubeObject, stringRecord, Subject } from "./objects";
 import { LabelSelector, selects } from "./selectors";
+import { readWorkload, Workload } from "./workloads";
 
 export interface NamespaceInfo {
     name: string;
@@ -43,7 +44,11 @@ export interface GatewayWorkload {
     subject: Subject;
 }
 
-const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"]);
+
+/** istiod's Service is `istiod` for the default revision and `istiod-<rev>` otherwise. */
+function revisionOfService(service: string): string {
+    return service === "istiod" ? "default" : service.replace(/^istiod-/, "");
+}
 
 /**
  * Everything a rule needs to look up, indexed once: objects by kind and by namespace, namespaces with their tenancy
@@ -65,6 +70,8 @@ export class Inventory {
     private namespacesByLabel?: Map<string, string[]>;
     private readonly discovered = new Map<RevisionInfo, ReadonlySet<string>>();
     private discovering?: Map<string, RevisionInfo[]>;
+    private workloadList?: Workload[];
+    private workloadsByNamespace?: Map<string, Workload[]>;
 
     constructor(subjects: ReadonlyArray<Subject>) {
         this.subjects = subjects;
@@ -80,6 +87,8 @@ export class Inventory {
         for (const s of this.ofKind("ConfigMap")) this.learnFromMeshConfigMap(s);
         for (const s of this.ofKind("Deployment")) this.learnFromDeployment(s);
         for (const s of this.ofKind("ValidatingWebhookConfiguration")) this.learnFromDefaultValidator(s);
+        for (const s of this.ofKind("ConfigMap")) this.learnFromInjectorConfigMap(s);
+        for (const s of this.ofKind("MutatingWebhookConfiguration")) this.learnFromInjectorWebhook(s);
         for (const s of this.ofKind("MutatingWebhookConfiguration")) this.learnFromRevisionTag(s);
         for (const rev of this.revisions.values()) {
             this.rootNamespaces.set(rev.rootNamespace, rev);
@@ -98,15 +107,28 @@ export class Inventory {
 
     /** Pod-template labels of a workload object (a Pod's own labels), or undefined for other kinds. */
     static podLabels(object: KubeObject): Record<string, string> | undefined {
-        if (!WORKLOAD_KINDS.has(object.kind)) return undefined;
-        if (object.kind === "Pod") return stringRecord(object.metadata.labels);
-        const spec: Record<string, any> = isRecord(object.spec) ? object.spec : {};
-        const template = object.kind === "CronJob" ? spec.jobTemplate?.spec?.template : spec.template;
-        return stringRecord(template?.metadata?.labels);
+        return readWorkload({ object, origin: {} })?.labels;
     }
 
-    workloads(): Subject[] {
-        return [...WORKLOAD_KINDS].flatMap((k) => [...this.ofKind(k)]);
+    /** Every workload of the object set, read as the pods it makes. */
+    workloads(): ReadonlyArray<Workload> {
+        if (this.workloadList === undefined) {
+            this.workloadList = [];
+            for (const s of this.subjects) {
+                const w = readWorkload(s);
+                if (w !== undefined) this.workloadList.push(w);
+            }
+        }
+        return this.workloadList;
+    }
+
+    /** Workloads of one namespace. */
+    workloadsIn(namespace: string): ReadonlyArray<Workload> {
+        if (this.workloadsByNamespace === undefined) {
+            this.workloadsByNamespace = new Map();
+            for (const w of this.workloads()) push(this.workloadsByNamespace, w.namespace, w);
+        }
+        return this.workloadsByNamespace.get(namespace) ?? [];
     }
 
     /** The revision an `istio.io/rev` value selects: a revision by name, or the revision a tag points at. */
@@ -289,6 +311,33 @@ export class Inventory {
         }
     }
 
+    /** istiod's injector ConfigMap, `istio-sidecar-injector` or `istio-sidecar-injector-<rev>`: a revision lives here. */
+    private learnFromInjectorConfigMap(s: Subject): void {
+        const { name, namespace, labels } = s.object.metadata;
+        if (!/^istio-sidecar-injector(-|$)/.test(name) || namespace === undefined) return;
+        const revName = stringRecord(labels)[REVISION_LABEL] ?? (name === "istio-sidecar-injector" ? "default" : name.slice("istio-sidecar-injector-".length));
+        if (!this.revisions.has(revName)) this.revision(revName, namespace, s);
+    }
+
+    /** istiod's injector webhook configuration (not a tag's): names the revision and the namespace istiod serves from. */
+    private learnFromInjectorWebhook(s: Subject): void {
+        const labels = stringRecord(s.object.metadata.labels);
+        if (labels["istio.io/tag"] !== undefined || !s.object.metadata.name.startsWith("istio-sidecar-injector")) return;
+        for (const hook of arrayOf((s.object as any).webhooks)) {
+            const service = hook?.clientConfig?.service;
+            if (!isRecord(service) || typeof service.name !== "string" || typeof service.namespace !== "string") continue;
+            const revName = labels[REVISION_LABEL] ?? revisionOfService(service.name);
+            if (!this.revisions.has(revName)) this.revision(revName, service.namespace, s);
+            return;
+        }
+    }
+
+    /** The revision an injector webhook calls, from its istiod Service name. */
+    revisionFromWebhook(_config: Subject, hook: any): RevisionInfo | undefined {
+        const name = hook?.clientConfig?.service?.name;
+        return typeof name === "string" ? this.revisions.get(revisionOfService(name)) : undefined;
+    }
+
     /** A rendered tag injector (`istio-revision-tag-<tag>`): labels `istio.io/tag` and the revision it points at. */
     private learnFromRevisionTag(s: Subject): void {
         const labels = stringRecord(s.object.metadata.labels);
@@ -302,7 +351,7 @@ export class Inventory {
         if (s.object.metadata.name !== "istiod-default-validator") return;
         const service = arrayOf((s.object as any).webhooks)[0]?.clientConfig?.service;
         if (!isRecord(service) || typeof service.name !== "string") return;
-        const revision = service.name === "istiod" ? "default" : service.name.replace(/^istiod-/, "");
+        const revision = revisionOfService(service.name);
         this.defaultRevisions.push({ revision, namespace: String(service.namespace ?? "istio-system"), subject: s });
     }
 }

@@ -68,3 +68,25 @@ export function arrayOf(value: unknown): any[] {
 export function describeObject(object: KubeObject): string {
     return object.metadata.namespace ? `${object.metadata.namespace}/${object.metadata.name}` : object.metadata.name;
 }
+
+/**
+ * Kinds that live outside namespaces. Every other kind is namespaced, as kubectl assumes for a kind it has no discovery
+ * for (custom resources are namespaced unless their CRD says Cluster).
+ */
+export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set([
+    "Namespace", "Node", "PersistentVolume", "StorageClass", "CSIDriver", "CSINode", "VolumeAttachment", "PriorityClass",
+    "RuntimeClass", "IngressClass", "GatewayClass", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
+    "APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding", "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding",
+    "CertificateSigningRequest", "ClusterTrustBundle", "FlowSchema", "PriorityLevelConfiguration",
+]);
+
+/**
+ * The object as the API server would store it when applied without a namespace: namespaced kinds land in `namespace`
+ * (kubectl's and istioctl's `-n`, `default` unless given; Pulumi's provider default namespace).
+ */
+export function inNamespaceByDefault(object: KubeObject, namespace: string): KubeObject {
+    if (object.metadata.namespace !== undefined && object.metadata.namespace !== "") return object;
+    if (CLUSTER_SCOPED_KINDS.has(object.kind) || object.kind === HELM_RELEASE_KIND) return object;
+    return { ...object, metadata: { ...object.metadata, namespace } };
+}

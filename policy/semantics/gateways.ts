@@ -1,0 +1,71 @@
+import type { Inventory } from "./inventory";
+import { injectionOf } from "./injection";
+import { arrayOf, isRecord, stringRecord, Subject } from "./objects";
+import { LabelSelector, selects } from "./selectors";
+import type { Workload } from "./workloads";
+
+/**
+ * Gateways. An Istio `Gateway` (networking.istio.io) configures the gateway pods its `selector` matches, in every
+ * namespace, unless the revision running those pods sets `PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true`, in which case only
+ * pods of the Gateway's own namespace. A Kubernetes Gateway API `Gateway` (gateway.networking.k8s.io) has no pod
+ * selector: its controller deploys its pods; its listeners' `allowedRoutes.namespaces` say whose routes may attach
+ * (`Same` by default, `All`, or a `Selector`).
+ */
+
+export const ISTIO_GATEWAY_GROUP = "networking.istio.io";
+export const GATEWAY_API_GROUP = "gateway.networking.k8s.io";
+
+const groupOf = (s: Subject) => s.object.apiVersion.split("/")[0];
+
+export function isIstioGateway(s: Subject): boolean {
+    return s.object.kind === "Gateway" && groupOf(s) === ISTIO_GATEWAY_GROUP;
+}
+
+export function isGatewayApiGateway(s: Subject): boolean {
+    return s.object.kind === "Gateway" && groupOf(s) === GATEWAY_API_GROUP;
+}
+
+/** Pods that can serve as gateways: every workload, plus the pods of gateway chart releases. */
+function gatewayPods(inventory: Inventory): Array<{ namespace: string; labels: Record<string, string>; subject: Subject; workload?: Workload }> {
+    const pods: Array<{ namespace: string; labels: Record<string, string>; subject: Subject; workload?: Workload }> = inventory.workloads().map((w) => ({ namespace: w.namespace, labels: w.labels, subject: w.subject, workload: w }));
+    for (const list of inventory.gatewayWorkloads.values()) for (const g of list) if (g.subject.object.kind !== "Deployment") pods.push({ namespace: g.namespace, labels: g.labels, subject: g.subject });
+    return pods;
+}
+
+/** Whether gateway pods in `namespace` with these labels only take Gateways of their own namespace. */
+export function scopedToNamespace(inventory: Inventory, namespace: string, labels: Record<string, string>, workload?: Workload): boolean {
+    const rev = workload !== undefined ? injectionOf(inventory, workload).revision : inventory.resolveRevision(labels["istio.io/rev"] ?? inventory.namespaces.get(namespace)?.labels["istio.io/rev"] ?? "");
+    return rev?.env?.PILOT_SCOPE_GATEWAY_TO_NAMESPACE === "true";
+}
+
+export interface GatewayBinding {
+    namespace: string;
+    subject: Subject;
+    /** Whether this Gateway's config reaches these pods (false: the pods' revision scopes gateways to their namespace). */
+    effective: boolean;
+}
+
+/** The gateway pods an Istio Gateway's selector matches, with whether it really configures them. */
+export function podsOfGateway(inventory: Inventory, gateway: Subject): GatewayBinding[] {
+    const selector = stringRecord((gateway.object.spec as any)?.selector);
+    if (Object.keys(selector).length === 0) return [];
+    const ns = gateway.object.metadata.namespace ?? "default";
+    return gatewayPods(inventory)
+        .filter((p) => Object.entries(selector).every(([k, v]) => p.labels[k] === v))
+        .map((p) => ({ namespace: p.namespace, subject: p.subject, effective: p.namespace === ns || !scopedToNamespace(inventory, p.namespace, p.labels, p.workload) }));
+}
+
+/** Namespaces whose routes a Gateway API Gateway accepts, over its listeners; `all` when any listener says All. */
+export function routeNamespaces(inventory: Inventory, gateway: Subject): { all: boolean; namespaces: string[] } {
+    const own = gateway.object.metadata.namespace ?? "default";
+    const out = new Set<string>();
+    for (const listener of arrayOf((gateway.object.spec as any)?.listeners)) {
+        const from = listener?.allowedRoutes?.namespaces?.from ?? "Same";
+        if (from === "All") return { all: true, namespaces: [] };
+        if (from === "Selector") {
+            const selector: LabelSelector = isRecord(listener.allowedRoutes.namespaces.selector) ? listener.allowedRoutes.namespaces.selector : {};
+            for (const ns of inventory.namespaces.values()) if (selects(selector, ns.labels)) out.add(ns.name);
+        } else out.add(own);
+    }
+    return { all: false, namespaces: [...out] };
+}

@@ -1,0 +1,150 @@
+import type { Inventory, RevisionInfo } from "./inventory";
+import { INJECTION_LABEL, REVISION_LABEL } from "./labels";
+import { arrayOf, isRecord, stringRecord, Subject } from "./objects";
+import { LabelSelector, selects } from "./selectors";
+import type { Workload } from "./workloads";
+
+/**
+ * Sidecar injection as the API server and Istio's injector decide it. Each revision (and each revision tag) registers
+ * mutating webhooks; the API server calls every webhook whose namespaceSelector matches the pod's namespace labels and
+ * whose objectSelector matches the pod's labels. Istio's charts write two per revision or tag `r`:
+ *
+ * - `r.namespace…`: namespaces labelled `istio.io/rev=r` without `istio-injection`; pods not labelled
+ *   `sidecar.istio.io/inject=false`;
+ * - `r.object…`: namespaces with neither label; pods labelled `istio.io/rev=r` and not `sidecar.istio.io/inject=false`;
+ *
+ * and for the default revision (no revision name, or the tag `default`) the same pair keyed on
+ * `istio-injection=enabled` and on pods labelled `sidecar.istio.io/inject=true`. So `istio-injection` on a namespace
+ * overrides `istio.io/rev`, and a namespace's `istio.io/rev` overrides a pod's. The injector itself then skips pods on
+ * the host network and pods whose `sidecar.istio.io/inject` annotation says false.
+ *
+ * Where the object set holds the injector webhooks themselves they are read as written; otherwise they are derived from
+ * the revisions and tags the set installs, as the charts would render them.
+ */
+
+export const INJECT_LABEL = "sidecar.istio.io/inject";
+
+export interface Injector {
+    /** The revision whose istiod injects (tags resolved). */
+    revision: RevisionInfo;
+    /** The `istio.io/rev` value it answers to: the revision, a tag, or `default`. */
+    via: string;
+    /** Webhook name, as registered or as the chart would render it. */
+    name: string;
+    namespaceSelector: LabelSelector;
+    objectSelector: LabelSelector;
+    /** The MutatingWebhookConfiguration it was read from; undefined when derived. */
+    subject?: Subject;
+}
+
+const NOT_DISABLED = { key: INJECT_LABEL, operator: "NotIn", values: ["false"] };
+
+function chartInjectors(revision: RevisionInfo, via: string): Injector[] {
+    if (via === "default") {
+        return [
+            { revision, via, name: "namespace.sidecar-injector.istio.io", namespaceSelector: { matchExpressions: [{ key: INJECTION_LABEL, operator: "In", values: ["enabled"] }] }, objectSelector: { matchExpressions: [NOT_DISABLED] } },
+            {
+                revision,
+                via,
+                name: "object.sidecar-injector.istio.io",
+                namespaceSelector: { matchExpressions: [{ key: INJECTION_LABEL, operator: "DoesNotExist" }, { key: REVISION_LABEL, operator: "DoesNotExist" }] },
+                objectSelector: { matchExpressions: [{ key: INJECT_LABEL, operator: "In", values: ["true"] }, { key: REVISION_LABEL, operator: "DoesNotExist" }] },
+            },
+        ];
+    }
+    return [
+        {
+            revision,
+            via,
+            name: `${via}.namespace.sidecar-injector.istio.io`,
+            namespaceSelector: { matchExpressions: [{ key: REVISION_LABEL, operator: "In", values: [via] }, { key: INJECTION_LABEL, operator: "DoesNotExist" }] },
+            objectSelector: { matchExpressions: [NOT_DISABLED] },
+        },
+        {
+            revision,
+            via,
+            name: `${via}.object.sidecar-injector.istio.io`,
+            namespaceSelector: { matchExpressions: [{ key: REVISION_LABEL, operator: "DoesNotExist" }, { key: INJECTION_LABEL, operator: "DoesNotExist" }] },
+            objectSelector: { matchExpressions: [NOT_DISABLED, { key: REVISION_LABEL, operator: "In", values: [via] }] },
+        },
+    ];
+}
+
+function selectorOf(value: unknown): LabelSelector {
+    return isRecord(value) ? (value as LabelSelector) : {};
+}
+
+/** Injector webhooks read from MutatingWebhookConfigurations (`*.sidecar-injector.istio.io` webhooks). */
+function registeredInjectors(inventory: Inventory): Injector[] {
+    const out: Injector[] = [];
+    for (const s of inventory.ofKind("MutatingWebhookConfiguration")) {
+        const labels = stringRecord(s.object.metadata.labels);
+        const via = labels["istio.io/tag"] ?? labels[REVISION_LABEL] ?? "default";
+        const revision = inventory.resolveRevision(labels[REVISION_LABEL] ?? via) ?? inventory.resolveRevision(via);
+        for (const hook of arrayOf((s.object as any).webhooks)) {
+            if (typeof hook?.name !== "string" || !hook.name.endsWith("sidecar-injector.istio.io")) continue;
+            const rev = revision ?? inventory.revisionFromWebhook(s, hook);
+            if (rev === undefined) continue;
+            out.push({ revision: rev, via, name: hook.name, namespaceSelector: selectorOf(hook.namespaceSelector), objectSelector: selectorOf(hook.objectSelector), subject: s });
+        }
+    }
+    return out;
+}
+
+const cache = new WeakMap<Inventory, Injector[]>();
+
+/** Every injector webhook of the object set: registered ones, plus the chart's for revisions and tags registering none. */
+export function injectors(inventory: Inventory): Injector[] {
+    let found = cache.get(inventory);
+    if (found !== undefined) return found;
+    found = registeredInjectors(inventory);
+    const registered = new Set(found.map((i) => i.via));
+    const derive = (rev: RevisionInfo, via: string) => {
+        if (!registered.has(via)) found!.push(...chartInjectors(rev, via));
+    };
+    for (const rev of inventory.revisions.values()) derive(rev, rev.name);
+    for (const [tag, rev] of inventory.tags) derive(rev, tag);
+    for (const d of inventory.defaultRevisions) {
+        const rev = d.revision === "" ? undefined : inventory.resolveRevision(d.revision);
+        if (rev !== undefined && rev.name !== "default") derive(rev, "default");
+    }
+    cache.set(inventory, found);
+    return found;
+}
+
+export interface Injection {
+    /** The pods get a sidecar. */
+    meshed: boolean;
+    /** The revision whose injector adds it (the first matching webhook's, where several match). */
+    revision?: RevisionInfo;
+    /** Every webhook the API server would call for these pods: more than one revision is ambiguous. */
+    matched: Injector[];
+    /** Why not meshed, or why meshed by that revision. */
+    reason: string;
+}
+
+/** How the pods of a workload are injected, given their namespace's labels. */
+export function injectionOf(inventory: Inventory, w: Workload): Injection {
+    const nsLabels = inventory.namespaces.get(w.namespace)?.labels ?? {};
+    if (w.hasProxy) {
+        const rev = inventory.resolveRevision(w.labels[REVISION_LABEL] ?? nsLabels[REVISION_LABEL] ?? "default");
+        return { meshed: true, revision: rev, matched: [], reason: "the pod already runs an istio-proxy container" };
+    }
+    const matched = injectors(inventory).filter((i) => selects(i.namespaceSelector, nsLabels) && selects(i.objectSelector, w.labels));
+    if (matched.length === 0) {
+        return { meshed: false, matched, reason: injectionLabelsReason(nsLabels, w.labels) };
+    }
+    const revision = matched[0].revision;
+    if (w.hostNetwork) return { meshed: false, revision, matched, reason: "pods on the host network are never injected" };
+    if (w.annotations[INJECT_LABEL] === "false") return { meshed: false, revision, matched, reason: `annotation ${INJECT_LABEL}: "false" turns injection off` };
+    return { meshed: true, revision, matched, reason: `injected by revision ${revision.name} (webhook ${matched[0].name})` };
+}
+
+function injectionLabelsReason(ns: Record<string, string>, pod: Record<string, string>): string {
+    if (pod[INJECT_LABEL] === "false") return `pod label ${INJECT_LABEL}=false turns injection off`;
+    if (ns[INJECTION_LABEL] === "disabled") return `namespace label ${INJECTION_LABEL}=disabled turns injection off${ns[REVISION_LABEL] !== undefined ? ` (it overrides ${REVISION_LABEL}=${ns[REVISION_LABEL]})` : ""}`;
+    if (ns[INJECTION_LABEL] !== undefined) return `namespace label ${INJECTION_LABEL}=${ns[INJECTION_LABEL]} matches no installed injector`;
+    if (ns[REVISION_LABEL] !== undefined) return `namespace label ${REVISION_LABEL}=${ns[REVISION_LABEL]} names no installed revision or tag`;
+    if (pod[REVISION_LABEL] !== undefined) return `pod label ${REVISION_LABEL}=${pod[REVISION_LABEL]} names no installed revision or tag`;
+    return "neither the namespace nor the pods ask for injection";
+}

@@ -1,0 +1,126 @@
+import { contextOf, meshAdmission, MeshAdmission } from "./authorization";
+import { effectiveExportTo, exportedTo } from "./exportTo";
+import { Injection, injectionOf } from "./injection";
+import type { Inventory, RevisionInfo } from "./inventory";
+import { l3Admission, L3Admission } from "./networkPolicy";
+import type { Subject } from "./objects";
+import { Imports, importsOf } from "./sidecarScope";
+import { SourceSet } from "./sources";
+import { describeWorkload, hypotheticalWorkload, inboundBypass, Workload } from "./workloads";
+
+/**
+ * Effective reachability: for each workload, the control plane that owns it, what its proxy imports, and who can reach
+ * it through the mesh and at L3; and from that, a namespace × namespace matrix of who can call whom. A namespace with
+ * no workload is judged by a stand-in pod with no labels (what its next deployment would get).
+ */
+
+export interface WorkloadView {
+    workload: Workload;
+    injection: Injection;
+    revision?: RevisionInfo;
+    /** What its proxy imports; undefined when it has no proxy. */
+    imports?: Imports;
+    /** Who gets through its sidecar; undefined when it has no proxy (then nothing checks identities). */
+    mesh?: MeshAdmission;
+    l3: L3Admission;
+    /** Sources both layers admit. */
+    admitted: SourceSet;
+}
+
+export interface Call {
+    source: string;
+    destination: string;
+    /** Workload-level reasons: which workload admits the source, and through which objects. */
+    reasons: string[];
+}
+
+const cache = new WeakMap<Inventory, MeshView>();
+
+export function meshView(inventory: Inventory): MeshView {
+    let view = cache.get(inventory);
+    if (view === undefined) cache.set(inventory, (view = new MeshView(inventory)));
+    return view;
+}
+
+export class MeshView {
+    private readonly views = new Map<Workload, WorkloadView>();
+    private readonly stand = new Map<string, Workload>();
+
+    constructor(readonly inventory: Inventory) {}
+
+    view(w: Workload): WorkloadView {
+        let v = this.views.get(w);
+        if (v !== undefined) return v;
+        const injection = injectionOf(this.inventory, w);
+        const revision = injection.revision;
+        const l3 = l3Admission(this.inventory, w);
+        let mesh: MeshAdmission | undefined;
+        let imports: Imports | undefined;
+        let admitted = l3.sources;
+        if (injection.meshed && revision !== undefined) {
+            imports = importsOf(this.inventory, w, revision);
+            mesh = meshAdmission(this.inventory, w, revision, contextOf(this.inventory, revision));
+            const bypass = inboundBypass(w);
+            const meshSources = bypass.all || bypass.ports.length > 0 ? mesh.sources.union(SourceSet.any(`${describeWorkload(w)} sends inbound ${bypass.all ? "traffic" : `ports ${bypass.ports.join(", ")}`} around its sidecar`)) : mesh.sources;
+            admitted = meshSources.intersect(l3.sources);
+        } else {
+            admitted = l3.sources.because(`${describeWorkload(w)} has no sidecar (${injection.reason})`);
+        }
+        v = { workload: w, injection, revision, imports, mesh, l3, admitted };
+        this.views.set(w, v);
+        return v;
+    }
+
+    /** The namespace's workloads, or its stand-in pod when it has none. */
+    workloadsOf(namespace: string): Workload[] {
+        const real = this.inventory.workloadsIn(namespace);
+        if (real.length > 0) return [...real];
+        let w = this.stand.get(namespace);
+        if (w === undefined) {
+            const subject = this.inventory.namespaces.get(namespace)?.subject;
+            if (subject === undefined) return [];
+            this.stand.set(namespace, (w = hypotheticalWorkload(namespace, subject)));
+        }
+        return [w];
+    }
+
+    /** The namespace's default proxy: its stand-in pod, whatever workloads it has. */
+    defaultView(namespace: string): WorkloadView | undefined {
+        const subject = this.inventory.namespaces.get(namespace)?.subject;
+        if (subject === undefined) return undefined;
+        let w = this.stand.get(`default:${namespace}`);
+        if (w === undefined) this.stand.set(`default:${namespace}`, (w = hypotheticalWorkload(namespace, subject)));
+        return this.view(w);
+    }
+
+    /** Whether proxies of `source` can resolve something in `destination`: imported, and a service there exported to them. */
+    canResolve(source: string, destination: string): boolean {
+        const caller = this.defaultView(source);
+        if (caller?.imports === undefined || !caller.imports.namespaces.has(destination)) return false;
+        const services = [...this.inventory.inNamespace(destination, "Service"), ...this.inventory.inNamespace(destination, "ServiceEntry")];
+        if (services.length === 0) return true;
+        return services.some((s: Subject) => exportedTo(effectiveExportTo(s, caller.revision), destination, source));
+    }
+
+    /**
+     * Who can call whom among the meshed namespaces: `source` calls `destination` when the source's proxies import a
+     * service of the destination and some workload there admits the source through its sidecar and its NetworkPolicies.
+     */
+    calls(): Call[] {
+        const out: Call[] = [];
+        for (const source of this.inventory.namespaces.keys()) {
+            const caller = this.defaultView(source);
+            if (caller?.imports === undefined) continue;
+            for (const destination of caller.imports.namespaces) {
+                if (!this.canResolve(source, destination)) continue;
+                const reasons: string[] = [];
+                for (const w of this.workloadsOf(destination)) {
+                    const v = this.view(w);
+                    if (v.admitted.has(source)) reasons.push(`${describeWorkload(w)} admits ${source}: ${v.admitted.why(source).join("; ") || "no policy narrows it"}`);
+                }
+                if (reasons.length > 0) out.push({ source, destination, reasons });
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,83 @@
+import { arrayOf, isRecord, KubeObject, stringRecord, Subject } from "./objects";
+
+/**
+ * Workloads: every object that stamps out pods (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController,
+ * Job, CronJob), read as the pods it makes. Kubernetes takes pod labels, annotations, service account and host
+ * networking from the pod template (CronJob: `jobTemplate.spec.template`).
+ */
+
+const TEMPLATE_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"]);
+export const WORKLOAD_KINDS: ReadonlySet<string> = new Set([...TEMPLATE_KINDS, "CronJob", "Pod"]);
+
+/** Pod annotations that send traffic around the sidecar (Istio's `traffic.sidecar.istio.io/*`). */
+export const INBOUND_EXCLUDE_ANNOTATION = "traffic.sidecar.istio.io/excludeInboundPorts";
+export const INBOUND_INCLUDE_ANNOTATION = "traffic.sidecar.istio.io/includeInboundPorts";
+export const OUTBOUND_EXCLUDE_ANNOTATIONS = ["traffic.sidecar.istio.io/excludeOutboundPorts", "traffic.sidecar.istio.io/excludeOutboundIPRanges", "traffic.sidecar.istio.io/excludeInterfaces"];
+
+export interface Workload {
+    subject: Subject;
+    kind: string;
+    name: string;
+    namespace: string;
+    /** Labels of the pods it makes. */
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    serviceAccount: string;
+    hostNetwork: boolean;
+    /** An already injected pod (it has an `istio-proxy` container). */
+    hasProxy: boolean;
+    /** A stand-in for "any new pod with no labels", used where a namespace holds no workload. */
+    hypothetical?: boolean;
+}
+
+/** The pod template of a workload object, or undefined for other kinds. */
+function podTemplate(object: KubeObject): { metadata?: any; spec?: any } | undefined {
+    if (!WORKLOAD_KINDS.has(object.kind)) return undefined;
+    if (object.kind === "Pod") return { metadata: object.metadata, spec: object.spec };
+    const spec: Record<string, any> = isRecord(object.spec) ? object.spec : {};
+    const template = object.kind === "CronJob" ? spec.jobTemplate?.spec?.template : spec.template;
+    return isRecord(template) ? template : {};
+}
+
+/** Reads a workload object; undefined when the object makes no pods or has no namespace. */
+export function readWorkload(subject: Subject): Workload | undefined {
+    const { object } = subject;
+    const template = podTemplate(object);
+    const namespace = object.metadata.namespace;
+    if (template === undefined || namespace === undefined) return undefined;
+    const spec = isRecord(template.spec) ? template.spec : {};
+    const containers = [...arrayOf(spec.containers), ...arrayOf(spec.initContainers)];
+    return {
+        subject,
+        kind: object.kind,
+        name: object.metadata.name,
+        namespace,
+        labels: stringRecord(template.metadata?.labels),
+        annotations: stringRecord(template.metadata?.annotations),
+        serviceAccount: typeof spec.serviceAccountName === "string" && spec.serviceAccountName !== "" ? spec.serviceAccountName : typeof spec.serviceAccount === "string" && spec.serviceAccount !== "" ? spec.serviceAccount : "default",
+        hostNetwork: spec.hostNetwork === true,
+        hasProxy: containers.some((c) => c?.name === "istio-proxy"),
+    };
+}
+
+/** A pod with no labels in `namespace`: what a namespace's defaults do to a workload nobody has deployed yet. */
+export function hypotheticalWorkload(namespace: string, subject: Subject): Workload {
+    return { subject, kind: "Pod", name: "(any pod)", namespace, labels: {}, annotations: {}, serviceAccount: "default", hostNetwork: false, hasProxy: false, hypothetical: true };
+}
+
+/**
+ * Inbound traffic that skips the proxy, and so skips mesh authorization: ports listed in `excludeInboundPorts`, or every
+ * port when `includeInboundPorts` is set to the empty string.
+ */
+export function inboundBypass(w: Workload): { all: boolean; ports: string[] } {
+    const include = w.annotations[INBOUND_INCLUDE_ANNOTATION];
+    if (include !== undefined && include.trim() === "") return { all: true, ports: [] };
+    const exclude = w.annotations[INBOUND_EXCLUDE_ANNOTATION];
+    const ports = exclude === undefined ? [] : exclude.split(",").map((p) => p.trim()).filter((p) => p !== "");
+    return { all: false, ports };
+}
+
+/** `Kind namespace/name`, or `pods of namespace` for the stand-in. */
+export function describeWorkload(w: Workload): string {
+    return w.hypothetical ? `any new pod in ${w.namespace}` : `${w.kind} ${w.namespace}/${w.name}`;
+}
