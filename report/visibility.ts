@@ -3,7 +3,7 @@ import { push } from "../policy/semantics/collections";
 import { INJECTION_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "../policy/semantics/labels";
 import { arrayOf, Subject } from "../policy/semantics/objects";
 import { egressHosts, hostNamespace, sidecarImports, workloadSelectorOf } from "../policy/semantics/sidecarScope";
-import { declaredExportTo } from "../policy/rules/exportTo";
+import { declaredExportTo } from "../policy/semantics/exportTo";
 
 /**
  * Which namespaces the proxies of each meshed namespace import, at namespace granularity, following Istio:

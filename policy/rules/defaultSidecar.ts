@@ -3,6 +3,8 @@ import { REVISION_LABEL } from "../semantics/labels";
 import type { Subject } from "../semantics/objects";
 import { selectorRelation } from "../semantics/selectors";
 import { workloadSelectorOf } from "../semantics/sidecarScope";
+import { meshView } from "../semantics/reachability";
+import { describeWorkload } from "../semantics/workloads";
 import type { Finding, Rule } from "../lib/rule";
 
 export const defaultSidecar: Rule = {
@@ -11,6 +13,12 @@ export const defaultSidecar: Rule = {
     description: "Each meshed namespace has exactly one Sidecar without workloadSelector (or none at all, relying on the root default), and its workload Sidecars never select the same pods.",
     why: "A namespace whose Sidecars all have selectors leaves every other pod unscoped: it receives the config of every namespace. Two selector-less Sidecars, or two that select the same pods, make Istio pick one arbitrarily.",
     defaultEnforcement: "mandatory",
+    codes: {
+        MT0501: "a meshed namespace has Sidecars but none without workloadSelector",
+        MT0502: "a namespace has two Sidecars without workloadSelector",
+        MT0503: "the pods of a workload match two Sidecars' workloadSelectors",
+        MT0504: "two Sidecars' workloadSelectors are equal or nested, so some pods would match both",
+    },
     check(inventory: Inventory): Finding[] {
         const findings: Finding[] = [];
         for (const ns of inventory.meshedNamespaces()) {
@@ -20,10 +28,10 @@ export const defaultSidecar: Rule = {
             if (defaults.length === 0) {
                 const root = inventory.resolveRevision(ns.labels[REVISION_LABEL])?.rootNamespace;
                 const fallback = root !== undefined && inventory.inNamespace(root, "Sidecar").some((s) => workloadSelectorOf(s) === undefined) ? `fall back to the root Sidecar in ${root}` : "are unscoped (they import every namespace)";
-                findings.push({ subject: ns.subject, message: `every Sidecar here has a workloadSelector (${sidecars.map((s) => s.object.metadata.name).join(", ")}), so all other pods ${fallback}; add one Sidecar without workloadSelector for this namespace` });
+                findings.push({ code: "MT0501", subject: ns.subject, message: `every Sidecar here has a workloadSelector (${sidecars.map((s) => s.object.metadata.name).join(", ")}), so all other pods ${fallback}; add one Sidecar without workloadSelector for this namespace` });
             } else if (defaults.length > 1) {
                 for (const extra of defaults.slice(1)) {
-                    findings.push({ subject: extra, message: `second Sidecar without workloadSelector in ${ns.name} (also ${defaults[0].object.metadata.name}); Istio applies only one` });
+                    findings.push({ code: "MT0502", subject: extra, message: `second Sidecar without workloadSelector in ${ns.name} (also ${defaults[0].object.metadata.name}); Istio applies only one` });
                 }
             }
             const selected = sidecars.map((s) => [s, workloadSelectorOf(s)] as const).filter((p): p is readonly [Subject, Record<string, string>] => p[1] !== undefined);
@@ -31,10 +39,17 @@ export const defaultSidecar: Rule = {
                 for (let j = 0; j < i; j++) {
                     const relation = selectorRelation(selected[i][1], selected[j][1]);
                     if (relation !== "disjoint-or-partial") {
-                        findings.push({ subject: selected[i][0], message: `workloadSelector ${relation === "equal" ? "equals" : "overlaps"} that of Sidecar ${selected[j][0].object.metadata.name}: some pods match both` });
+                        findings.push({ code: "MT0504", subject: selected[i][0], message: `workloadSelector ${relation === "equal" ? "equals" : "overlaps"} that of Sidecar ${selected[j][0].object.metadata.name}: some pods match both` });
                     }
                 }
             }
+        }
+        const view = meshView(inventory);
+        for (const w of inventory.workloads()) {
+            const choice = view.view(w).imports?.choice;
+            if (choice === undefined || choice.how !== "workload" || choice.competing.length === 0) continue;
+            const names = [choice.sidecar!, ...choice.competing].map((s) => s.object.metadata.name).join(", ");
+            findings.push({ code: "MT0503", subject: w.subject, message: `pods of ${describeWorkload(w)} match the workloadSelector of ${choice.competing.length + 1} Sidecars (${names}); Istio applies only one of them` });
         }
         return findings;
     },

@@ -1,22 +1,7 @@
 import type { Inventory } from "../semantics/inventory";
-import { SERVICE_EXPORT_TO_ANNOTATION } from "../semantics/labels";
-import { arrayOf, stringRecord, Subject } from "../semantics/objects";
+import { declaredExportTo, EXPORTABLE_KINDS } from "../semantics/exportTo";
+import { arrayOf } from "../semantics/objects";
 import type { Finding, Rule } from "../lib/rule";
-
-const EXPORTABLE = new Set(["VirtualService", "DestinationRule", "ServiceEntry"]);
-
-/** The exportTo list an object declares, or undefined when it declares none (the mesh default applies). */
-export function declaredExportTo(s: Subject): string[] | undefined {
-    if (EXPORTABLE.has(s.object.kind)) {
-        const list = (s.object.spec as any)?.exportTo;
-        return Array.isArray(list) ? list.filter((v): v is string => typeof v === "string") : undefined;
-    }
-    if (s.object.kind === "Service" && s.object.apiVersion === "v1") {
-        const annotation = stringRecord(s.object.metadata.annotations)[SERVICE_EXPORT_TO_ANNOTATION];
-        return annotation === undefined ? undefined : annotation.split(",").map((v) => v.trim()).filter((v) => v !== "");
-    }
-    return undefined;
-}
 
 export const exportTo: Rule = {
     id: "MT008",
@@ -26,7 +11,7 @@ export const exportTo: Rule = {
     defaultEnforcement: "mandatory",
     check(inventory: Inventory): Finding[] {
         const findings: Finding[] = [];
-        for (const kind of [...EXPORTABLE, "Service"]) {
+        for (const kind of EXPORTABLE_KINDS) {
             for (const s of inventory.ofKind(kind)) {
                 const ns = s.object.metadata.namespace;
                 if (ns === undefined || inventory.roleOf(ns) !== "tenant") continue;

@@ -1,6 +1,5 @@
 import type { Inventory } from "../semantics/inventory";
-import { REVISION_LABEL } from "../semantics/labels";
-import { sidecarImports, workloadSelectorOf } from "../semantics/sidecarScope";
+import { meshView } from "../semantics/reachability";
 import { arrayOf, Subject } from "../semantics/objects";
 import type { Finding, Rule } from "../lib/rule";
 
@@ -16,18 +15,9 @@ function tcpPorts(svc: Subject): number[] {
     return [...new Set(ports)];
 }
 
-/**
- * Namespaces whose services the default proxies of `ns` import: its selector-less Sidecar's hosts, else its revision's
- * root Sidecar's (`./` meaning `ns` itself), else everything its revision discovers.
- */
+/** Namespaces the default proxies of `ns` import (its own only, when it has no proxy). */
 function visibleNamespaces(inventory: Inventory, ns: string): ReadonlySet<string> {
-    const isDefault = (s: Subject) => workloadSelectorOf(s) === undefined;
-    const rev = inventory.resolveRevision(inventory.namespaces.get(ns)?.labels[REVISION_LABEL] ?? "");
-    const sidecar = inventory.inNamespace(ns, "Sidecar").find(isDefault) ?? (rev && inventory.inNamespace(rev.rootNamespace, "Sidecar").find(isDefault));
-    if (!sidecar) return rev ? inventory.discoveredBy(rev) : new Set([ns]);
-    const imports = sidecarImports(sidecar, ns);
-    if (imports.everything) return rev ? inventory.discoveredBy(rev) : new Set(inventory.namespaces.keys());
-    return new Set([ns, ...imports.named]);
+    return meshView(inventory).defaultView(ns)?.imports?.namespaces ?? new Set([ns]);
 }
 
 export const headlessPorts: Rule = {

@@ -13,6 +13,11 @@ import { rootSidecar } from "./rootSidecar";
 import { sidecarHosts } from "./sidecarHosts";
 import { strictMtls } from "./strictMtls";
 import { tenantIsolation } from "./tenantIsolation";
+import { usergroupBoundary } from "./usergroupBoundary";
+import { admissionWithinImporters } from "./admissionWithinImporters";
+import { workloadCoverage } from "./workloadCoverage";
+import { injectorOverlap } from "./injectorOverlap";
+import { rootConfigReach } from "./rootConfigReach";
 
 /** Every rule, in id order. Ids and names are stable: configs and suppressions refer to them. */
 export const RULES: ReadonlyArray<Rule> = [
@@ -30,4 +35,9 @@ export const RULES: ReadonlyArray<Rule> = [
     tenantIsolation,
     protectedNamespaces,
     headlessPorts,
+    usergroupBoundary,
+    admissionWithinImporters,
+    workloadCoverage,
+    injectorOverlap,
+    rootConfigReach,
 ];

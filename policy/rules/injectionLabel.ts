@@ -1,33 +1,41 @@
+import { INJECT_LABEL } from "../semantics/injection";
 import { INJECTION_LABEL, REVISION_LABEL } from "../semantics/labels";
-import { Inventory } from "../semantics/inventory";
-import { stringRecord } from "../semantics/objects";
+import type { Inventory } from "../semantics/inventory";
+import { meshView } from "../semantics/reachability";
+import { describeWorkload } from "../semantics/workloads";
 import type { Finding, Rule } from "../lib/rule";
 
 export const injectionLabel: Rule = {
     id: "MT001",
     name: "revision-label-without-injection-label",
-    description: "A namespace with istio.io/rev has no istio-injection label, and workloads' istio.io/rev matches their namespace's.",
-    why: "istio-injection takes precedence over istio.io/rev: `enabled` injects the default revision instead of the usergroup's, and `disabled` silently turns injection off; a pod revision different from its namespace's joins another usergroup's control plane.",
+    description: "A namespace with istio.io/rev has no istio-injection label, and no pod asks for a revision other than the one its namespace injects.",
+    why: "istio-injection takes precedence over istio.io/rev: `enabled` injects the default revision instead of the usergroup's, and `disabled` silently turns injection off; a pod's own istio.io/rev is ignored where its namespace names a revision, so the pod does not join the control plane it asks for.",
     defaultEnforcement: "mandatory",
+    codes: {
+        MT0101: "a namespace carries both istio.io/rev and istio-injection",
+        MT0102: "a pod asks for a revision its namespace overrides",
+    },
     check(inventory: Inventory): Finding[] {
         const findings: Finding[] = [];
+        const view = meshView(inventory);
         for (const ns of inventory.meshedNamespaces()) {
             const injection = ns.labels[INJECTION_LABEL];
             if (injection !== undefined) {
                 findings.push({
+                    code: "MT0101",
                     subject: ns.subject,
                     message: `namespace has ${REVISION_LABEL}=${ns.labels[REVISION_LABEL]} and ${INJECTION_LABEL}=${injection}; remove ${INJECTION_LABEL}${injection === "disabled" ? " (with it, injection is silently off)" : ""}`,
                 });
             }
         }
         for (const w of inventory.workloads()) {
-            const podRev = Inventory.podLabels(w.object)?.[REVISION_LABEL];
-            const ns = w.object.metadata.namespace;
-            if (podRev === undefined || ns === undefined) continue;
-            const nsRev = stringRecord(inventory.namespaces.get(ns)?.labels)[REVISION_LABEL];
-            const same = nsRev === podRev || (nsRev !== undefined && inventory.resolveRevision(nsRev) !== undefined && inventory.resolveRevision(nsRev) === inventory.resolveRevision(podRev));
-            if (nsRev !== undefined && !same) {
-                findings.push({ subject: w, message: `pods have ${REVISION_LABEL}=${podRev} but namespace ${ns} has ${REVISION_LABEL}=${nsRev}` });
+            const podRev = w.labels[REVISION_LABEL];
+            if (podRev === undefined || w.labels[INJECT_LABEL] === "false") continue;
+            const v = view.view(w);
+            if (!v.injection.meshed || v.revision === undefined) continue;
+            const asked = inventory.resolveRevision(podRev);
+            if (asked !== v.revision) {
+                findings.push({ code: "MT0102", subject: w.subject, message: `pods of ${describeWorkload(w)} have ${REVISION_LABEL}=${podRev} but are injected by revision ${v.revision.name}: ${v.injection.reason}` });
             }
         }
         return findings;

@@ -1,5 +1,6 @@
+import { INJECT_LABEL } from "../semantics/injection";
 import { REVISION_LABEL } from "../semantics/labels";
-import { Inventory } from "../semantics/inventory";
+import type { Inventory } from "../semantics/inventory";
 import type { Finding, Rule } from "../lib/rule";
 
 export const revisionExists: Rule = {
@@ -8,17 +9,20 @@ export const revisionExists: Rule = {
     description: "Every istio.io/rev value on a namespace or pod template names an istiod revision (or revision tag) installed in the same stack or manifest set.",
     why: "A revision label that matches no injector leaves pods without sidecars (or, with a failing webhook, unschedulable), and no error says so.",
     defaultEnforcement: "mandatory",
+    codes: { MT0201: "a namespace names no installed revision", MT0202: "a pod template names no installed revision" },
     check(inventory: Inventory): Finding[] {
         const known = [...inventory.revisions.keys(), ...[...inventory.tags.keys()].map((t) => `tag ${t}`)];
         const missing = (rev: string) => inventory.resolveRevision(rev) === undefined;
         const findings: Finding[] = [];
         for (const ns of inventory.meshedNamespaces()) {
             const rev = ns.labels[REVISION_LABEL];
-            if (missing(rev)) findings.push({ subject: ns.subject, message: `${REVISION_LABEL}=${rev} names no installed revision (installed: ${known.join(", ") || "none"})` });
+            if (missing(rev)) findings.push({ code: "MT0201", subject: ns.subject, message: `${REVISION_LABEL}=${rev} names no installed revision (installed: ${known.join(", ") || "none"})` });
         }
         for (const w of inventory.workloads()) {
-            const rev = Inventory.podLabels(w.object)?.[REVISION_LABEL];
-            if (rev !== undefined && missing(rev)) findings.push({ subject: w, message: `pod template ${REVISION_LABEL}=${rev} names no installed revision (installed: ${known.join(", ") || "none"})` });
+            const rev = w.labels[REVISION_LABEL];
+            // istiod and gateways label their own pods with their revision and opt out of injection.
+            if (rev === undefined || w.labels[INJECT_LABEL] === "false" || !missing(rev)) continue;
+            findings.push({ code: "MT0202", subject: w.subject, message: `pod template ${REVISION_LABEL}=${rev} names no installed revision (installed: ${known.join(", ") || "none"})` });
         }
         return findings;
     },

@@ -25,11 +25,9 @@ export function isGatewayApiGateway(s: Subject): boolean {
     return s.object.kind === "Gateway" && groupOf(s) === GATEWAY_API_GROUP;
 }
 
-/** Pods that can serve as gateways: every workload, plus the pods of gateway chart releases. */
+/** Pods that can serve as gateways: every workload (gateway chart releases included). */
 function gatewayPods(inventory: Inventory): Array<{ namespace: string; labels: Record<string, string>; subject: Subject; workload?: Workload }> {
-    const pods: Array<{ namespace: string; labels: Record<string, string>; subject: Subject; workload?: Workload }> = inventory.workloads().map((w) => ({ namespace: w.namespace, labels: w.labels, subject: w.subject, workload: w }));
-    for (const list of inventory.gatewayWorkloads.values()) for (const g of list) if (g.subject.object.kind !== "Deployment") pods.push({ namespace: g.namespace, labels: g.labels, subject: g.subject });
-    return pods;
+    return inventory.workloads().map((w) => ({ namespace: w.namespace, labels: w.labels, subject: w.subject, workload: w }));
 }
 
 /** Whether gateway pods in `namespace` with these labels only take Gateways of their own namespace. */

@@ -118,6 +118,13 @@ export class Inventory {
                 const w = readWorkload(s);
                 if (w !== undefined) this.workloadList.push(w);
             }
+            // A gateway chart release stands for the pods its Deployment will run.
+            for (const list of this.gatewayWorkloads.values()) {
+                for (const g of list) {
+                    if (g.subject.object.kind !== HELM_RELEASE_KIND) continue;
+                    this.workloadList.push({ subject: g.subject, kind: "gateway chart", name: g.subject.object.metadata.name, namespace: g.namespace, labels: g.labels, annotations: {}, serviceAccount: g.labels.app, hostNetwork: false, hasProxy: false });
+                }
+            }
         }
         return this.workloadList;
     }
@@ -256,7 +263,10 @@ export class Inventory {
             const ns = s.object.metadata.namespace ?? "default";
             const name = typeof values.name === "string" && values.name !== "" ? values.name : s.object.metadata.name;
             const extra = stringRecord(values.labels);
-            const labels = { ...extra, app: extra.app ?? name, istio: extra.istio ?? name.replace(/^istio-/, "") };
+            // The chart's pod template: its selector labels, the user's labels, and the injection opt-in with the
+            // revision the release names.
+            const revision: Record<string, string> = typeof values.revision === "string" && values.revision !== "" ? { [REVISION_LABEL]: values.revision } : {};
+            const labels = { "sidecar.istio.io/inject": "true", ...revision, ...extra, app: extra.app ?? name, istio: extra.istio ?? name.replace(/^istio-/, "") };
             push(this.gatewayWorkloads, ns, { namespace: ns, labels, subject: s });
         }
     }

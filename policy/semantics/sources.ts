@@ -55,6 +55,11 @@ export class SourceSet {
         return [...(this.reasons.get(namespace) ?? []), ...(this.cofinite ? (this.reasons.get(ANY_OTHER) ?? []) : [])];
     }
 
+    /** Why namespaces the object set does not name are in the set (empty when they are not). */
+    whyOthers(): ReadonlyArray<string> {
+        return this.cofinite ? (this.reasons.get(ANY_OTHER) ?? []) : [];
+    }
+
     /** The members among `namespaces` (a finite universe, such as the object set's namespaces). */
     within(namespaces: Iterable<string>): string[] {
         const out: string[] = [];

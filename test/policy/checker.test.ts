@@ -21,7 +21,7 @@ function check(...argv: string[]): Run {
 const rel = (p: string) => path.relative(ROOT, p);
 const fixture = (...parts: string[]) => rel(path.join(FIXTURES, ...parts));
 
-const LINE = /^(MT\d{3}) (mandatory|advisory) (\S+) (\S+): (.+)$/;
+const LINE = /^(MT\d{3,4}) (mandatory|advisory) (\S+) (\S+): (.+)$/;
 const SUMMARY = /^(\d+) mandatory, (\d+) advisory findings? in (\d+) objects from (\d+) files?$/;
 
 /** The checker resolves relative paths against the working directory; the fixtures are named from the repo root. */

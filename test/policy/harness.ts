@@ -247,7 +247,7 @@ export function ruleIds(findings: ReadonlyArray<Finding>): string[] {
     return [...new Set(findings.map((f) => f.id))].sort();
 }
 
-const MESSAGE = /^\[(MT\d{3})\] (\S+) (\S+): ([\s\S]*)$/;
+const MESSAGE = /^\[(MT\d{3,4})\] (\S+) (\S+): ([\s\S]*)$/;
 
 export function parseCrossGuardMessage(message: string): Pick<Finding, "id" | "kind" | "target" | "message"> {
     const m = MESSAGE.exec(message);
@@ -300,7 +300,7 @@ export async function runPack(resources: ReadonlyArray<PulumiResource>, packConf
 export function manifestFindings(paths: ReadonlyArray<string>, packConfig: PackConfig = {}): Finding[] {
     const { subjects } = readManifests(paths);
     return evaluate(RULES, subjects, packConfig).map((v) => ({
-        id: v.rule.id,
+        id: v.code,
         kind: v.subject.object.kind,
         target: describeObject(v.subject.object),
         message: v.message,

@@ -1,0 +1,30 @@
+import { podsOfGateway, isIstioGateway } from "../semantics/gateways";
+import type { Inventory } from "../semantics/inventory";
+import type { Subject } from "../semantics/objects";
+import type { Workload } from "../semantics/workloads";
+
+/** Tenant and shared namespaces with their usergroup: what the tenancy rules judge. */
+export function managedNamespaces(inventory: Inventory): Array<{ name: string; usergroup: string; role: "tenant" | "shared" }> {
+    const out: Array<{ name: string; usergroup: string; role: "tenant" | "shared" }> = [];
+    for (const ns of inventory.namespaces.keys()) {
+        const role = inventory.roleOf(ns);
+        const usergroup = inventory.usergroupOf(ns);
+        if ((role === "tenant" || role === "shared") && usergroup !== undefined) out.push({ name: ns, usergroup, role });
+    }
+    return out;
+}
+
+const gatewayCache = new WeakMap<Inventory, Set<Subject>>();
+
+/** Whether a workload's pods are an ingress gateway configured by an Istio Gateway of their own namespace. */
+export function gatewayWorkload(inventory: Inventory, w: Workload): boolean {
+    let pods = gatewayCache.get(inventory);
+    if (pods === undefined) {
+        pods = new Set();
+        for (const gw of inventory.ofKind("Gateway").filter(isIstioGateway)) {
+            for (const b of podsOfGateway(inventory, gw)) if (b.effective && b.namespace === gw.object.metadata.namespace) pods.add(b.subject);
+        }
+        gatewayCache.set(inventory, pods);
+    }
+    return pods.has(w.subject);
+}
