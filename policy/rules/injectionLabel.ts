@@ -35,7 +35,7 @@ export const injectionLabel: Rule = {
             if (!v.injection.meshed || v.revision === undefined) continue;
             const asked = inventory.resolveRevision(podRev);
             if (asked !== v.revision) {
-                findings.push({ code: "MT0102", subject: w.subject, message: `pods of ${describeWorkload(w)} have ${REVISION_LABEL}=${podRev} but are injected by revision ${v.revision.name}: ${v.injection.reason}` });
+                findings.push({ code: "MT0102", subject: w.subject, message: `pods of ${describeWorkload(w)} have ${REVISION_LABEL}=${podRev}, which their namespace's labels override: revision ${v.revision.name} injects them (webhook ${v.injection.matched[0]?.name ?? "?"})` });
             }
         }
         return findings;

@@ -94,7 +94,7 @@ export class SourceSet {
     }
 
     minus(other: SourceSet): SourceSet {
-        return this.intersect(other.complement().withReasonsFrom(this));
+        return this.intersect(other.complement());
     }
 
     /** The same set with every member explained by `reason` too. */
@@ -104,10 +104,6 @@ export class SourceSet {
         for (const n of this.cofinite ? [] : this.names) reasons.set(n, [...(this.reasons.get(n) ?? []), reason]);
         for (const [k, v] of this.reasons) if (!reasons.has(k)) reasons.set(k, v);
         return new SourceSet(this.cofinite, this.names, reasons);
-    }
-
-    private withReasonsFrom(other: SourceSet): SourceSet {
-        return new SourceSet(this.cofinite, this.names, other.reasons);
     }
 
     /** `every namespace`, `every namespace except a, b`, or `a, b`. */

@@ -65,7 +65,7 @@ describe("check CLI: main()", () => {
         const run = inRoot(() => check(fixture("revision-label-without-injection-label", "violating-pod-revision-mismatch.yaml")));
         assert.equal(run.status, 1);
         assert.deepEqual(run.out, [
-            "MT001 mandatory Deployment app-a/web: pods have istio.io/rev=green but namespace app-a has istio.io/rev=blue",
+            "MT0102 mandatory Deployment app-a/web: pods of Deployment app-a/web have istio.io/rev=green, which their namespace's labels override: revision blue injects them (webhook blue.namespace.sidecar-injector.istio.io)",
             run.out[1],
         ]);
         assert.match(run.out[1], /^1 mandatory, 0 advisory finding in \d+ objects from 1 file$/);
@@ -210,7 +210,7 @@ describe("check CLI: as a subprocess", function () {
     it("exit status 1 on a violating fixture, 0 on a clean one, 2 on broken YAML, end to end", () => {
         const violating = run(fixture("tenant-isolation-policies", "violating-principals-star.yaml"));
         assert.equal(violating.status, 1, violating.stderr);
-        assert.match(violating.stdout, /^MT012 mandatory AuthorizationPolicy app-a\/allow-mesh: ALLOW policy admits any source: principals "\*" admits every authenticated source$/m);
+        assert.match(violating.stdout, /^MT1202 mandatory Deployment app-a\/web: Deployment app-a\/web admits every namespace through its sidecar: AuthorizationPolicy app-a\/allow-mesh rule 1$/m);
         assert.match(violating.stdout, /^1 mandatory, 0 advisory finding in \d+ objects from 1 file$/m);
 
         const clean = run(rel(HELM_TEMPLATE_DIR));
