@@ -1,26 +1,18 @@
 import { Inventory, RevisionInfo } from "../policy/semantics/inventory";
 import { push } from "../policy/semantics/collections";
 import { INJECTION_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "../policy/semantics/labels";
-import { arrayOf, Subject } from "../policy/semantics/objects";
-import { egressHosts, hostNamespace, sidecarImports, workloadSelectorOf } from "../policy/semantics/sidecarScope";
-import { declaredExportTo } from "../policy/semantics/exportTo";
+import type { Subject } from "../policy/semantics/objects";
+import { egressHosts, hostNamespace, SidecarChoice, sidecarImports, workloadSelectorOf } from "../policy/semantics/sidecarScope";
+import { effectiveExportTo, exportedTo } from "../policy/semantics/exportTo";
+import { meshView, WorkloadView } from "../policy/semantics/reachability";
+import { configIn } from "../policy/semantics/revisions";
 
 /**
- * Which namespaces the proxies of each meshed namespace import, at namespace granularity, following Istio:
- *
- * - istiod only sees namespaces its revision's `discoverySelectors` select (none: every namespace);
- * - a sidecar proxy imports what its Sidecar's egress hosts name (`ns/…`; `./…` for its own namespace; a `*` namespace
- *   for everything; `~/…` for nothing), among the namespaces its revision discovers;
- * - its Sidecar is the first workload Sidecar of its namespace that selects it, else the namespace's selector-less
- *   Sidecar, else the selector-less Sidecar of the revision's root namespace (with `./` read as the proxy's own
- *   namespace), else none: the proxy imports everything its revision discovers. Istio's `doGetSidecarScope`
- *   (pilot/pkg/model/push_context.go) falls back to the root Sidecar for pods that no workload Sidecar selects even
- *   when their namespace has workload Sidecars; without a root Sidecar those pods are unscoped;
- * - a service is visible to a proxy when its namespace is imported and the service is exported to the proxy's
- *   namespace: its `networking.istio.io/exportTo` annotation (ServiceEntry: `spec.exportTo`), else the revision's
- *   `meshConfig.defaultServiceExportTo`, else Istio's default `*`.
- *
- * Everything is computed from indexes built once; the work is linear in the objects plus the size of the answer.
+ * Which namespaces the proxies of each meshed namespace import, at namespace granularity. Every Istio question (which
+ * revision injects the namespace's pods, which Sidecar scopes them, what that Sidecar imports among the namespaces the
+ * revision discovers, what each Service is exported to) is answered by the semantics model in policy/semantics; this
+ * module only arranges the answers per namespace and usergroup and compares them with the minimum a namespace needs.
+ * A service is visible to a proxy when its namespace is imported and it is exported to the proxy's namespace.
  */
 
 /** How the pods of a namespace that no workload Sidecar selects are scoped. */
@@ -147,12 +139,18 @@ export function visibilityFromInventory(inventory: Inventory): VisibilityModel {
         sharedByUsergroup,
         services: servicesByNamespace(inventory),
         position,
-        rootSidecars: new Map(),
     };
     const scopes: NamespaceScope[] = [];
+    const view = meshView(inventory);
     for (const ns of inventory.namespaces.values()) {
-        const revision = injectingRevision(ns.labels);
-        if (revision !== undefined) scopes.push(scopeOf(context, ns.name, revision));
+        const standIn = view.defaultView(ns.name)!;
+        if (standIn.injection.meshed && standIn.revision !== undefined) scopes.push(scopeOf(context, ns.name, standIn));
+        else {
+            // istio-injection takes precedence over istio.io/rev, as the injector webhooks' selectors do.
+            const injection = ns.labels[INJECTION_LABEL];
+            const asked = injection === "enabled" ? "default" : injection === undefined ? ns.labels[REVISION_LABEL] : undefined;
+            if (asked !== undefined) scopes.push(uninstalledScope(context, ns.name, asked));
+        }
     }
     const namespaceInfo: VisibilityModel["namespaceInfo"] = {};
     for (const name of namespaces) {
@@ -172,15 +170,6 @@ interface Context {
     services: Map<string, ServiceEntryInfo[]> | undefined;
     /** Position of each namespace in object order, to list namespaces in that order without rescanning it. */
     position: Map<string, number>;
-    rootSidecars: Map<string, Subject | undefined>;
-}
-
-/** The revision whose injector handles the namespace's pods; `istio-injection` takes precedence over `istio.io/rev`. */
-export function injectingRevision(labels: Readonly<Record<string, string>>): string | undefined {
-    const injection = labels[INJECTION_LABEL];
-    if (injection === "disabled") return undefined;
-    if (injection === "enabled") return "default";
-    return labels[REVISION_LABEL];
 }
 
 /** Namespaces a Sidecar's hosts name explicitly (the declared peers), without `.`, `*` and `~`. */
@@ -188,95 +177,79 @@ function namedNamespaces(sidecar: Subject): string[] {
     return egressHosts(sidecar).map(hostNamespace).filter((ns) => ns !== "." && ns !== "*" && ns !== "~");
 }
 
-/** The selector-less Sidecar of a root namespace, looked up once per root namespace. */
-function rootSidecar(context: Context, root: string): Subject | undefined {
-    if (!context.rootSidecars.has(root)) {
-        context.rootSidecars.set(root, context.inventory.inNamespace(root, "Sidecar").find((s) => workloadSelectorOf(s) === undefined));
-    }
-    return context.rootSidecars.get(root);
-}
-
-/** The discovered namespaces a Sidecar imports, in object order. */
-function restrict(imported: { everything: boolean; named: Set<string> }, discovered: { list: string[]; set: ReadonlySet<string> }, inOrder: (items: string[]) => string[]): string[] {
-    if (imported.everything) return discovered.list;
-    return inOrder([...imported.named].filter((ns) => discovered.set.has(ns)));
-}
-
-function scopeOf(context: Context, self: string, revisionName: string): NamespaceScope {
-    const { inventory, discovery, sharedByUsergroup, services } = context;
-    const inOrder = (items: string[]) => items.sort((a, b) => context.position.get(a)! - context.position.get(b)!);
-    const usergroup = inventory.usergroupOf(self);
-    const role = inventory.roleOf(self);
-    const rev = inventory.revisions.get(revisionName);
-    const notes: string[] = [];
-    const sidecars = inventory.inNamespace(self, "Sidecar");
-    const defaults = sidecars.filter((s) => workloadSelectorOf(s) === undefined);
-    const workloads = sidecars.filter((s) => workloadSelectorOf(s) !== undefined);
-
+/** The minimum a namespace's proxies need: itself, the namespaces its Sidecars name, its shared namespaces, its system namespace. */
+function minimumOf(context: Context, self: string, systemNamespace: string | undefined): Set<string> {
     const minimum = new Set<string>([self]);
-    for (const s of sidecars) for (const ns of namedNamespaces(s)) minimum.add(ns);
-    for (const ns of usergroup !== undefined ? (sharedByUsergroup.get(usergroup) ?? []) : []) minimum.add(ns);
-    if (rev !== undefined) minimum.add(rev.namespace);
+    for (const s of context.inventory.inNamespace(self, "Sidecar")) for (const ns of namedNamespaces(s)) minimum.add(ns);
+    const usergroup = context.inventory.usergroupOf(self);
+    for (const ns of usergroup !== undefined ? (context.sharedByUsergroup.get(usergroup) ?? []) : []) minimum.add(ns);
+    if (systemNamespace !== undefined) minimum.add(systemNamespace);
+    return minimum;
+}
 
-    let scoping: Scoping = "unscoped";
-    let scopedBy: Subject | undefined;
-    if (defaults.length > 0) {
-        scoping = "namespace-sidecar";
-        scopedBy = defaults[0];
-        if (defaults.length > 1) notes.push(`${defaults.length} Sidecars without workloadSelector (${defaults.map((s) => s.object.metadata.name).join(", ")}); Istio applies one of them, this report assumes ${scopedBy.object.metadata.name}`);
-    } else if (rev !== undefined) {
-        scopedBy = rootSidecar(context, rev.rootNamespace);
-        if (scopedBy !== undefined) scoping = "root-sidecar";
+/** A namespace that asks for a revision the object set does not install: no pod there gets a proxy. */
+function uninstalledScope(context: Context, self: string, revisionName: string): NamespaceScope {
+    const min = [...minimumOf(context, self, undefined)];
+    return {
+        namespace: self,
+        usergroup: context.inventory.usergroupOf(self),
+        role: context.inventory.roleOf(self),
+        revision: revisionName,
+        revisionInstalled: false,
+        scoping: "unscoped",
+        discovered: [],
+        imports: [],
+        defaultImports: [],
+        workloadSidecars: [],
+        minimum: min,
+        excess: [],
+        missing: min,
+        notes: [`revision ${revisionName} is not installed in this object set: no pod here gets a proxy`],
+    };
+}
+
+const SCOPING: Record<SidecarChoice["how"], Scoping> = { workload: "namespace-sidecar", namespace: "namespace-sidecar", root: "root-sidecar", none: "unscoped" };
+
+function scopeOf(context: Context, self: string, standIn: WorkloadView): NamespaceScope {
+    const { inventory, discovery, services } = context;
+    const inOrder = (items: Iterable<string>) => [...items].sort((a, b) => context.position.get(a)! - context.position.get(b)!);
+    const rev = standIn.revision!;
+    const choice = standIn.imports!.choice;
+    const notes: string[] = [];
+    const sidecars = configIn(inventory, rev, self, "Sidecar");
+    const workloads = sidecars.filter((s) => workloadSelectorOf(s) !== undefined);
+    const minimum = minimumOf(context, self, rev.namespace);
+    const scopedBy = choice.sidecar;
+    if (choice.competing.length > 0) {
+        notes.push(`${choice.competing.length + 1} Sidecars apply to the same pods (${[scopedBy!, ...choice.competing].map((s) => s.object.metadata.name).join(", ")}); Istio applies one of them, this report assumes ${scopedBy!.object.metadata.name}`);
     }
-    if (scoping === "unscoped" && rev !== undefined) {
+    if (choice.how === "none") {
         notes.push(
             workloads.length > 0
                 ? `every Sidecar here has a workloadSelector (${workloads.map((s) => s.object.metadata.name).join(", ")}) and the root namespace has no default Sidecar: all other pods import everything their revision discovers`
                 : "no Sidecar here and no default Sidecar in the root namespace: its proxies import everything their revision discovers",
         );
     }
-
-    if (rev === undefined) {
-        notes.push(`revision ${revisionName} is not installed in this object set: no pod here gets a proxy`);
-        const min = [...minimum];
-        return {
-            namespace: self,
-            usergroup,
-            role,
-            revision: revisionName,
-            revisionInstalled: false,
-            scoping,
-            ...(scopedBy !== undefined ? { scopedBy: describe(scopedBy) } : {}),
-            discovered: [],
-            imports: [],
-            defaultImports: [],
-            workloadSidecars: [],
-            minimum: min,
-            excess: [],
-            missing: min,
-            notes,
-        };
-    }
-
     const discovered = discovery(rev);
     if (!discovered.set.has(self)) notes.push(`revision ${rev.name} does not discover ${self}: its proxies get no config for their own namespace`);
-    const defaultImports = scopedBy === undefined ? discovered.list : restrict(sidecarImports(scopedBy, self), discovered, inOrder);
+    const defaultImports = inOrder(standIn.imports!.namespaces);
     const imported = new Set(defaultImports);
     const workloadSidecars = workloads.map((s) => {
-        const imports = restrict(sidecarImports(s, self), discovered, inOrder);
+        const own = sidecarImports(s, self);
+        const imports = own.everything ? discovered.list : inOrder([...own.named].filter((ns) => discovered.set.has(ns)));
         for (const ns of imports) imported.add(ns);
         return { sidecar: s.object.metadata.name, selector: workloadSelectorOf(s)!, imports };
     });
-    const imports = imported.size === defaultImports.length ? defaultImports : inOrder([...imported]);
+    const imports = imported.size === defaultImports.length ? defaultImports : inOrder(imported);
     const min = [...minimum];
     return {
         namespace: self,
-        usergroup,
-        role,
+        usergroup: inventory.usergroupOf(self),
+        role: inventory.roleOf(self),
         revision: rev.name,
         revisionInstalled: true,
         systemNamespace: rev.namespace,
-        scoping,
+        scoping: SCOPING[choice.how],
         ...(scopedBy !== undefined ? { scopedBy: describe(scopedBy) } : {}),
         discovered: discovered.list,
         imports,
@@ -292,8 +265,7 @@ function scopeOf(context: Context, self: string, revisionName: string): Namespac
 
 interface ServiceEntryInfo {
     name: string;
-    /** Declared exportTo, or undefined for the mesh default. */
-    exportTo: string[] | undefined;
+    subject: Subject;
 }
 
 function servicesByNamespace(inventory: Inventory): Map<string, ServiceEntryInfo[]> | undefined {
@@ -304,24 +276,13 @@ function servicesByNamespace(inventory: Inventory): Map<string, ServiceEntryInfo
             const ns = s.object.metadata.namespace;
             if (ns === undefined) continue;
             any = true;
-            push(out, ns, { name: s.object.metadata.name, exportTo: declaredExportTo(s) });
+            push(out, ns, { name: s.object.metadata.name, subject: s });
         }
     }
     return any ? out : undefined;
 }
 
-function exportedTo(exportTo: ReadonlyArray<string>, owner: string, viewer: string): boolean {
-    for (const target of exportTo) {
-        if (target === "*") return true;
-        if (target === "." && owner === viewer) return true;
-        if (target === viewer) return true;
-    }
-    return false;
-}
-
 function serviceVisibility(self: string, imports: string[], services: Map<string, ServiceEntryInfo[]>, rev: RevisionInfo): ServiceVisibility {
-    const meshDefault = arrayOf(rev.mesh?.defaultServiceExportTo).filter((v): v is string => typeof v === "string");
-    const fallback = meshDefault.length > 0 ? meshDefault : ["*"];
     const visible: string[] = [];
     const notExported: string[] = [];
     const namespaces: string[] = [];
@@ -329,7 +290,7 @@ function serviceVisibility(self: string, imports: string[], services: Map<string
         let seen = false;
         for (const svc of services.get(ns) ?? []) {
             const id = `${ns}/${svc.name}`;
-            if (exportedTo(svc.exportTo ?? fallback, ns, self)) {
+            if (exportedTo(effectiveExportTo(svc.subject, rev), ns, self)) {
                 visible.push(id);
                 seen = true;
             } else {
