@@ -4,7 +4,8 @@ import { Injection, injectionOf } from "./injection";
 import type { Inventory, RevisionInfo } from "./inventory";
 import { l3Admission, L3Admission } from "./networkPolicy";
 import type { Subject } from "./objects";
-import { Imports, importsOf } from "./sidecarScope";
+import { configIn } from "./revisions";
+import { Imports, importsOf, workloadSelectorOf } from "./sidecarScope";
 import { SourceSet } from "./sources";
 import { describeWorkload, hypotheticalWorkload, inboundBypass, Workload } from "./workloads";
 
@@ -93,30 +94,50 @@ export class MeshView {
         return this.view(w);
     }
 
-    /** Whether proxies of `source` can resolve something in `destination`: imported, and a service there exported to them. */
-    canResolve(source: string, destination: string): boolean {
-        const caller = this.defaultView(source);
-        if (caller?.imports === undefined || !caller.imports.namespaces.has(destination)) return false;
+    /**
+     * The proxies a namespace can run: its default (a pod no workload Sidecar selects), its workloads, and for each
+     * workload Sidecar a pod it selects, deployed or not.
+     */
+    callers(namespace: string): WorkloadView[] {
+        const standIn = this.defaultView(namespace);
+        if (standIn?.revision === undefined || standIn.imports === undefined) return [];
+        const out = [standIn, ...this.inventory.workloadsIn(namespace).map((w) => this.view(w))];
+        for (const sc of configIn(this.inventory, standIn.revision, namespace, "Sidecar")) {
+            const selector = workloadSelectorOf(sc);
+            if (selector === undefined) continue;
+            const key = `selected:${namespace}/${sc.object.metadata.name}`;
+            let w = this.stand.get(key);
+            if (w === undefined) this.stand.set(key, (w = { ...hypotheticalWorkload(namespace, sc), labels: { ...selector }, name: `(pods of Sidecar ${sc.object.metadata.name})` }));
+            out.push(this.view(w));
+        }
+        return out.filter((v) => v.imports !== undefined);
+    }
+
+    /** Whether a proxy can resolve something in `destination`: it imports it, and a service there is exported to it. */
+    canResolve(caller: WorkloadView, destination: string): boolean {
+        if (caller.imports === undefined || !caller.imports.namespaces.has(destination)) return false;
+        const source = caller.workload.namespace;
         const services = [...this.inventory.inNamespace(destination, "Service"), ...this.inventory.inNamespace(destination, "ServiceEntry")];
         if (services.length === 0) return true;
         return services.some((s: Subject) => exportedTo(effectiveExportTo(s, caller.revision), destination, source));
     }
 
     /**
-     * Who can call whom among the meshed namespaces: `source` calls `destination` when the source's proxies import a
-     * service of the destination and some workload there admits the source through its sidecar and its NetworkPolicies.
+     * Who can call whom: `source` calls `destination` when one of the source's proxies imports a service of the
+     * destination exported to it, and some workload there admits the source through its sidecar and its NetworkPolicies.
      */
     calls(): Call[] {
         const out: Call[] = [];
         for (const source of this.inventory.namespaces.keys()) {
-            const caller = this.defaultView(source);
-            if (caller?.imports === undefined) continue;
-            for (const destination of caller.imports.namespaces) {
-                if (!this.canResolve(source, destination)) continue;
+            const destinations = new Map<string, string>();
+            for (const caller of this.callers(source)) {
+                for (const d of caller.imports!.namespaces) if (!destinations.has(d) && this.canResolve(caller, d)) destinations.set(d, describeWorkload(caller.workload));
+            }
+            for (const [destination, via] of destinations) {
                 const reasons: string[] = [];
                 for (const w of this.workloadsOf(destination)) {
                     const v = this.view(w);
-                    if (v.admitted.has(source)) reasons.push(`${describeWorkload(w)} admits ${source}: ${v.admitted.why(source).join("; ") || "no policy narrows it"}`);
+                    if (v.admitted.has(source)) reasons.push(`${via} resolves it; ${describeWorkload(w)} admits ${source}: ${v.admitted.why(source).join("; ") || "no policy narrows it"}`);
                 }
                 if (reasons.length > 0) out.push({ source, destination, reasons });
             }

@@ -1,0 +1,309 @@
+import * as assert from "node:assert/strict";
+import { contextOf, meshAdmission, ruleSources } from "../../policy/semantics/authorization";
+import { effectiveExportTo, exportedTo } from "../../policy/semantics/exportTo";
+import { isGatewayApiGateway, isIstioGateway, podsOfGateway } from "../../policy/semantics/gateways";
+import { injectionOf } from "../../policy/semantics/injection";
+import { Inventory } from "../../policy/semantics/inventory";
+import { l3Admission } from "../../policy/semantics/networkPolicy";
+import type { KubeObject, Subject } from "../../policy/semantics/objects";
+import { meshView } from "../../policy/semantics/reachability";
+import { readBy } from "../../policy/semantics/revisions";
+import { importsOf, sidecarFor } from "../../policy/semantics/sidecarScope";
+import { SourceSet } from "../../policy/semantics/sources";
+import { hypotheticalWorkload, Workload } from "../../policy/semantics/workloads";
+
+/**
+ * One clean two-usergroup tenancy (blue: app-a, app-b, shared common; green: app-x), each test adding or changing one
+ * object. Expectations follow Istio's and Kubernetes' documented behaviour.
+ */
+const ns = (name: string, labels: Record<string, string>): KubeObject => ({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels } });
+const istiod = (rev: string, namespace: string, extra: Record<string, unknown> = {}): KubeObject => ({
+    apiVersion: "mesh-tenancy.io/v1",
+    kind: "HelmRelease",
+    metadata: { name: `istiod-${rev}`, namespace },
+    spec: { chart: "istiod", version: "1.31.0", values: { revision: rev, global: { istioNamespace: namespace }, meshConfig: { rootNamespace: namespace, trustDomain: "cluster.local", discoverySelectors: [{ matchLabels: { usergroup: rev } }], defaultServiceExportTo: ["."], ...extra } } },
+});
+const deployment = (name: string, namespace: string, labels: Record<string, string> = { app: name }, annotations: Record<string, string> = {}, spec: Record<string, unknown> = {}): KubeObject => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name, namespace },
+    spec: { template: { metadata: { labels, annotations }, spec: { serviceAccountName: name, containers: [{ name, image: "x" }], ...spec } } },
+});
+const sidecar = (name: string, namespace: string, spec: Record<string, unknown>, labels?: Record<string, string>): KubeObject => ({ apiVersion: "networking.istio.io/v1", kind: "Sidecar", metadata: { name, namespace, ...(labels ? { labels } : {}) }, spec });
+const policy = (name: string, namespace: string, spec: Record<string, unknown>, annotations?: Record<string, string>, labels?: Record<string, string>): KubeObject => ({
+    apiVersion: "security.istio.io/v1",
+    kind: "AuthorizationPolicy",
+    metadata: { name, namespace, ...(annotations ? { annotations } : {}), ...(labels ? { labels } : {}) },
+    spec,
+});
+const netpol = (name: string, namespace: string, spec: Record<string, unknown>): KubeObject => ({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name, namespace }, spec });
+
+function base(): KubeObject[] {
+    return [
+        ns("istio-blue", { usergroup: "blue", "mesh-tenancy.io/role": "system" }),
+        ns("istio-green", { usergroup: "green", "mesh-tenancy.io/role": "system" }),
+        istiod("blue", "istio-blue"),
+        istiod("green", "istio-green"),
+        ns("app-a", { usergroup: "blue", "istio.io/rev": "blue", "mesh-tenancy.io/role": "tenant" }),
+        ns("app-b", { usergroup: "blue", "istio.io/rev": "blue", "mesh-tenancy.io/role": "tenant" }),
+        ns("common", { usergroup: "blue", "istio.io/rev": "blue", "mesh-tenancy.io/role": "shared" }),
+        ns("app-x", { usergroup: "green", "istio.io/rev": "green", "mesh-tenancy.io/role": "tenant" }),
+        sidecar("default", "istio-blue", { egress: [{ hosts: ["./*", "istio-blue/*"] }] }),
+        sidecar("default", "app-a", { egress: [{ hosts: ["./*", "istio-blue/*", "common/*"] }] }),
+        deployment("web", "app-a"),
+    ];
+}
+
+function inventoryOf(objects: KubeObject[]): Inventory {
+    return new Inventory(objects.map((object): Subject => ({ object, origin: {} })));
+}
+
+function workload(inv: Inventory, name: string, namespace = "app-a"): Workload {
+    const w = inv.workloadsIn(namespace).find((x) => x.name === name);
+    assert.ok(w, `no workload ${namespace}/${name}`);
+    return w;
+}
+
+const rev = (inv: Inventory, name: string) => inv.revisions.get(name)!;
+
+describe("semantics: injection (which revision meshes a pod)", () => {
+    const meshedBy = (objects: KubeObject[], name = "web", namespace = "app-a") => {
+        const inv = inventoryOf(objects);
+        const i = injectionOf(inv, workload(inv, name, namespace));
+        return i.meshed ? i.revision!.name : `no: ${i.reason}`;
+    };
+
+    it("the namespace's istio.io/rev picks the injector", () => {
+        assert.equal(meshedBy(base()), "blue");
+    });
+
+    it("istio-injection=disabled beside istio.io/rev turns injection off", () => {
+        const objects = base();
+        objects[4] = ns("app-a", { usergroup: "blue", "istio.io/rev": "blue", "istio-injection": "disabled" });
+        assert.match(meshedBy(objects), /^no: namespace label istio-injection=disabled/);
+    });
+
+    it("the pod label and the pod annotation sidecar.istio.io/inject=false opt out; host networking is never injected", () => {
+        assert.match(meshedBy([...base(), deployment("job", "app-a", { app: "job", "sidecar.istio.io/inject": "false" })], "job"), /^no: pod label/);
+        assert.match(meshedBy([...base(), deployment("job", "app-a", { app: "job" }, { "sidecar.istio.io/inject": "false" })], "job"), /^no: annotation/);
+        assert.match(meshedBy([...base(), deployment("job", "app-a", { app: "job" }, {}, { hostNetwork: true })], "job"), /^no: pods on the host network/);
+    });
+
+    it("a namespace's istio.io/rev overrides a pod's; in an unlabelled namespace the pod's label picks the revision", () => {
+        assert.equal(meshedBy([...base(), deployment("odd", "app-a", { app: "odd", "istio.io/rev": "green" })], "odd"), "blue");
+        const objects = [...base(), ns("plain", {}), deployment("pinned", "plain", { app: "pinned", "istio.io/rev": "green" }), deployment("bare", "plain")];
+        assert.equal(meshedBy(objects, "pinned", "plain"), "green");
+        assert.match(meshedBy(objects, "bare", "plain"), /^no: neither the namespace nor the pods ask for injection/);
+    });
+
+    it("reads the pod template of every workload kind (CronJob: jobTemplate)", () => {
+        const cron: KubeObject = { apiVersion: "batch/v1", kind: "CronJob", metadata: { name: "nightly", namespace: "app-a" }, spec: { jobTemplate: { spec: { template: { metadata: { labels: { "sidecar.istio.io/inject": "false" } }, spec: {} } } } } };
+        assert.match(meshedBy([...base(), cron], "nightly"), /^no: pod label/);
+    });
+
+    it("learns a revision from its injector ConfigMap alone", () => {
+        const objects = base().filter((o) => o.metadata.name !== "istiod-green");
+        objects.push({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "istio-sidecar-injector-green", namespace: "istio-green", labels: { "istio.io/rev": "green" } }, data: { config: "{}" } });
+        const inv = inventoryOf(objects);
+        assert.equal(inv.revisions.get("green")?.namespace, "istio-green");
+    });
+
+    it("reports every injector webhook that matches: two revisions on one namespace", () => {
+        const hook: KubeObject = {
+            apiVersion: "admissionregistration.k8s.io/v1",
+            kind: "MutatingWebhookConfiguration",
+            metadata: { name: "istio-sidecar-injector-green", labels: { "istio.io/rev": "green" } },
+            webhooks: [{ name: "rev.namespace.sidecar-injector.istio.io", clientConfig: { service: { name: "istiod-green", namespace: "istio-green" } }, namespaceSelector: { matchLabels: { usergroup: "blue" } } }],
+        } as KubeObject;
+        const inv = inventoryOf([...base(), hook]);
+        assert.deepEqual([...new Set(injectionOf(inv, workload(inv, "web")).matched.map((i) => i.revision.name))].sort(), ["blue", "green"]);
+    });
+});
+
+describe("semantics: config ownership and Sidecar scope", () => {
+    it("a config object labelled for another revision is invisible; one labelled with a tag of this revision is read", () => {
+        const foreign = { object: policy("p", "app-a", {}, undefined, { "istio.io/rev": "green" }), origin: {} };
+        const inv = inventoryOf(base());
+        assert.equal(readBy(inv, foreign, rev(inv, "blue")), false);
+        assert.equal(readBy(inv, foreign, rev(inv, "green")), false, "green does not discover app-a");
+        inv.tags.set("stable", rev(inv, "blue"));
+        assert.equal(readBy(inv, { object: policy("p", "app-a", {}, undefined, { "istio.io/rev": "stable" }), origin: {} }, rev(inv, "blue")), true);
+    });
+
+    it("picks the workload Sidecar that selects the pods, else the namespace's, else the root's, else none", () => {
+        const objects = [...base(), sidecar("web-only", "app-a", { workloadSelector: { labels: { app: "web" } }, egress: [{ hosts: ["./*"] }] }), deployment("other", "app-a"), deployment("b", "app-b")];
+        const inv = inventoryOf(objects);
+        const blue = rev(inv, "blue");
+        assert.equal(sidecarFor(inv, workload(inv, "web"), blue).sidecar?.object.metadata.name, "web-only");
+        assert.equal(sidecarFor(inv, workload(inv, "other"), blue).how, "namespace");
+        assert.equal(sidecarFor(inv, workload(inv, "b", "app-b"), blue).how, "root");
+        assert.deepEqual([...importsOf(inv, workload(inv, "b", "app-b"), blue).namespaces], ["app-b", "istio-blue"], "root Sidecar's ./ is the proxy's own namespace");
+        const noRoot = inventoryOf(objects.filter((o) => !(o.kind === "Sidecar" && o.metadata.namespace === "istio-blue")).concat(deployment("c", "app-b")));
+        assert.equal(sidecarFor(noRoot, workload(noRoot, "c", "app-b"), rev(noRoot, "blue")).how, "none");
+        assert.deepEqual([...importsOf(noRoot, workload(noRoot, "c", "app-b"), rev(noRoot, "blue")).namespaces].sort(), ["app-a", "app-b", "common", "istio-blue"], "unscoped: everything blue discovers, nothing of green");
+    });
+
+    it("a Sidecar without egress imports everything the revision discovers, whatever the root Sidecar says", () => {
+        const objects = base().filter((o) => !(o.kind === "Sidecar" && o.metadata.namespace === "app-a"));
+        objects.push(sidecar("default", "app-a", { outboundTrafficPolicy: { mode: "REGISTRY_ONLY" } }));
+        const inv = inventoryOf(objects);
+        const imports = importsOf(inv, workload(inv, "web"), rev(inv, "blue"));
+        assert.equal(imports.everything, true);
+        assert.equal(imports.namespaces.has("app-x"), false);
+    });
+
+    it("two workload Sidecars selecting the same pods compete", () => {
+        const objects = [...base(), sidecar("one", "app-a", { workloadSelector: { labels: { app: "web" } }, egress: [{ hosts: ["./*"] }] }), sidecar("two", "app-a", { workloadSelector: { labels: { app: "web" } }, egress: [{ hosts: ["./*"] }] })];
+        const inv = inventoryOf(objects);
+        assert.equal(sidecarFor(inv, workload(inv, "web"), rev(inv, "blue")).competing.length, 1);
+    });
+});
+
+describe("semantics: exportTo", () => {
+    it("declared values win; otherwise the revision's mesh default; otherwise Istio's `*`", () => {
+        const inv = inventoryOf(base());
+        const svc = (annotations?: Record<string, string>): Subject => ({ object: { apiVersion: "v1", kind: "Service", metadata: { name: "s", namespace: "app-a", ...(annotations ? { annotations } : {}) } }, origin: {} });
+        assert.deepEqual(effectiveExportTo(svc(), rev(inv, "blue")), ["."]);
+        assert.deepEqual(effectiveExportTo(svc({ "networking.istio.io/exportTo": "app-b, common" }), rev(inv, "blue")), ["app-b", "common"]);
+        const vs: Subject = { object: { apiVersion: "networking.istio.io/v1", kind: "VirtualService", metadata: { name: "v", namespace: "app-a" }, spec: {} }, origin: {} };
+        assert.deepEqual(effectiveExportTo(vs, rev(inv, "blue")), ["*"], "defaultVirtualServiceExportTo unset");
+        assert.equal(exportedTo(["."], "app-a", "app-a"), true);
+        assert.equal(exportedTo(["."], "app-a", "app-b"), false);
+        assert.equal(exportedTo(["~"], "app-a", "app-a"), false);
+        assert.equal(exportedTo(["*"], "app-a", "app-x"), true);
+    });
+});
+
+describe("semantics: mesh admission (AuthorizationPolicy)", () => {
+    const admits = (extra: KubeObject[], name = "web") => {
+        const inv = inventoryOf([...base(), ...extra]);
+        return meshAdmission(inv, workload(inv, name), rev(inv, "blue")).sources;
+    };
+    const allowFrom = (source: Record<string, unknown>) => policy("allow", "app-a", { rules: [{ from: [{ source }] }] });
+
+    it("no ALLOW policy admits everyone; an ALLOW policy without rules admits no one", () => {
+        assert.equal(admits([]).isAny, true);
+        assert.equal(admits([policy("allow-nothing", "app-a", {})]).isEmpty, true);
+    });
+
+    it("dry-run and AUDIT policies enforce nothing", () => {
+        assert.equal(admits([policy("a", "app-a", { rules: [{ from: [{ source: { namespaces: ["app-a"] } }] }] }, { "istio.io/dry-run": "true" })]).isAny, true);
+        assert.equal(admits([policy("a", "app-a", { action: "AUDIT", rules: [{}] })]).isAny, true);
+    });
+
+    it("principals pin namespaces by trust domain; wildcards and other trust domains are read as Istio matches them", () => {
+        assert.deepEqual([...admits([allowFrom({ principals: ["cluster.local/ns/app-b/sa/client"] })].slice()).names], ["app-b"]);
+        assert.deepEqual([...admits([allowFrom({ principals: ["cluster.local/ns/app-b/sa/*"] })]).names], ["app-b"]);
+        assert.equal(admits([allowFrom({ principals: ["other.domain/ns/app-b/sa/client"] })]).isEmpty, true);
+        assert.equal(admits([allowFrom({ principals: ["cluster.local/*"] })]).cofinite, true);
+        assert.equal(admits([allowFrom({ principals: ["*/ns/app-b/sa/client"] })]).has("app-b"), true);
+        assert.equal(admits([allowFrom({ principals: ["*/ns/app-b/sa/client"] })]).has("app-x"), false);
+        assert.equal(admits([allowFrom({ principals: ["cluster.local/ns/app-*"] })]).cofinite, true, "a namespace prefix admits namespaces created later");
+    });
+
+    it("address blocks and request principals admit every namespace; beside a principal they narrow nothing away", () => {
+        assert.equal(admits([allowFrom({ ipBlocks: ["10.0.0.0/8"] })]).isAny, true);
+        assert.equal(admits([allowFrom({ requestPrincipals: ["*"] })]).isAny, true);
+        assert.deepEqual([...admits([allowFrom({ ipBlocks: ["10.0.0.0/8"], namespaces: ["app-b"] })]).names], ["app-b"]);
+    });
+
+    it("a rule without from admits everyone, even narrowed by `to`; `when` on source.namespace narrows", () => {
+        assert.equal(admits([policy("a", "app-a", { rules: [{ to: [{ operation: { methods: ["GET"] } }] }] })]).isAny, true);
+        assert.deepEqual([...admits([policy("a", "app-a", { rules: [{ when: [{ key: "source.namespace", values: ["common"] }] }] })]).names], ["common"]);
+    });
+
+    it("DENY refuses only the sources every request of which it matches; notNamespaces denies the rest", () => {
+        const denyAllBut = policy("deny", "app-a", { action: "DENY", rules: [{ from: [{ source: { notNamespaces: ["app-a", "app-b"] } }] }] });
+        const s = admits([denyAllBut]);
+        assert.equal(s.has("app-b"), true);
+        assert.equal(s.has("app-x"), false);
+        assert.equal(s.has("never-seen"), false);
+        const denyPath = policy("deny", "app-a", { action: "DENY", rules: [{ from: [{ source: { namespaces: ["app-x"] } }], to: [{ operation: { paths: ["/admin"] } }] }] });
+        assert.equal(admits([denyPath]).has("app-x"), true, "only /admin is refused");
+    });
+
+    it("selectors, the root namespace and targetRefs decide which workloads a policy covers", () => {
+        assert.equal(admits([policy("a", "app-a", { selector: { matchLabels: { app: "other" } }, rules: [] })]).isAny, true, "selects other pods");
+        assert.equal(admits([policy("a", "istio-blue", { rules: [] })]).isEmpty, true, "root namespace policy applies to every workload");
+        assert.equal(admits([policy("a", "app-a", { targetRefs: [{ kind: "Service", group: "", name: "web" }], rules: [] })]).isAny, true, "Service targets bind waypoints, not sidecars");
+    });
+
+    it("possible vs certain matching of a rule", () => {
+        const ctx = contextOf(inventoryOf(base()), undefined);
+        const rule = { from: [{ source: { principals: ["cluster.local/ns/app-b/sa/one"] } }] };
+        assert.equal(ruleSources(rule, ctx, "possible").sources.has("app-b"), true);
+        assert.equal(ruleSources(rule, ctx, "certain").sources.has("app-b"), false);
+    });
+});
+
+describe("semantics: L3 admission (NetworkPolicy)", () => {
+    const l3 = (extra: KubeObject[]) => {
+        const inv = inventoryOf([...base(), ...extra]);
+        return l3Admission(inv, workload(inv, "web")).sources;
+    };
+    it("a pod no ingress policy selects accepts everything; an egress-only policy does not isolate ingress", () => {
+        assert.equal(l3([]).isAny, true);
+        assert.equal(l3([netpol("e", "app-a", { podSelector: {}, policyTypes: ["Egress"] })]).isAny, true);
+    });
+    it("one all-pod policy with allow rules isolates: only its sources get in", () => {
+        const s = l3([netpol("allow", "app-a", { podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "app-b" } } }] }] })]);
+        assert.deepEqual([...s.names], ["app-b"]);
+        assert.equal(s.cofinite, false);
+    });
+    it("a rule without from, `namespaceSelector: {}` and ipBlocks admit every namespace; podSelector alone the own one", () => {
+        assert.equal(l3([netpol("n", "app-a", { podSelector: {}, ingress: [{ ports: [{ port: 80 }] }] })]).isAny, true);
+        assert.equal(l3([netpol("n", "app-a", { podSelector: {}, ingress: [{ from: [{ namespaceSelector: {} }] }] })]).isAny, true);
+        assert.equal(l3([netpol("n", "app-a", { podSelector: {}, ingress: [{ from: [{ ipBlock: { cidr: "10.0.0.0/8" } }] }] })]).isAny, true);
+        assert.deepEqual([...l3([netpol("n", "app-a", { podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }] })]).names], ["app-a"]);
+    });
+    it("a selector that only excludes labels also admits namespaces the object set does not hold", () => {
+        const s = l3([netpol("n", "app-a", { podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchExpressions: [{ key: "usergroup", operator: "NotIn", values: ["green"] }] } }] }] })]);
+        assert.equal(s.cofinite, true);
+        assert.equal(s.has("app-x"), false);
+    });
+});
+
+describe("semantics: gateways", () => {
+    it("a Gateway API Gateway is not an Istio Gateway", () => {
+        const api: Subject = { object: { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: "g", namespace: "app-a" } }, origin: {} };
+        assert.equal(isIstioGateway(api), false);
+        assert.equal(isGatewayApiGateway(api), true);
+    });
+    it("an Istio Gateway configures matching pods of other namespaces unless their revision scopes gateways to their namespace", () => {
+        const gw: KubeObject = { apiVersion: "networking.istio.io/v1", kind: "Gateway", metadata: { name: "g", namespace: "app-b" }, spec: { selector: { istio: "ingress" } } };
+        const pods = deployment("ingress", "app-a", { istio: "ingress" });
+        const open = inventoryOf([...base(), pods, gw]);
+        assert.deepEqual(podsOfGateway(open, { object: gw, origin: {} }).map((b) => b.effective), [true]);
+        const scoped = [...base(), pods, gw];
+        scoped[2] = { ...istiod("blue", "istio-blue") };
+        (scoped[2].spec as any).values.pilot = { env: { PILOT_SCOPE_GATEWAY_TO_NAMESPACE: "true" } };
+        assert.deepEqual(podsOfGateway(inventoryOf(scoped), { object: gw, origin: {} }).map((b) => b.effective), [false]);
+    });
+});
+
+describe("semantics: sets and reachability", () => {
+    it("set algebra keeps cofinite sets cofinite", () => {
+        const any = SourceSet.any("r");
+        assert.equal(any.minus(SourceSet.of(["a"])).has("a"), false);
+        assert.equal(any.minus(SourceSet.of(["a"])).has("b"), true);
+        assert.deepEqual([...SourceSet.of(["a", "b"]).intersect(SourceSet.allExcept(["b"])).names], ["a"]);
+        assert.equal(SourceSet.of(["a"]).union(SourceSet.allExcept(["a", "b"])).has("a"), true);
+    });
+    it("a namespace with no workload is judged by a stand-in pod with no labels", () => {
+        const inv = inventoryOf(base());
+        const view = meshView(inv);
+        assert.equal(view.workloadsOf("app-b")[0].hypothetical, true);
+        assert.equal(view.view(hypotheticalWorkload("app-b", inv.namespaces.get("app-b")!.subject)).injection.meshed, true);
+    });
+    it("calls need both an import and admission", () => {
+        const objects = [...base(), policy("allow", "app-a", { rules: [{ from: [{ source: { namespaces: ["app-b"] } }] }] })];
+        objects.push(sidecar("default", "app-b", { egress: [{ hosts: ["./*", "app-a/*"] }] }));
+        objects.push({ apiVersion: "v1", kind: "Service", metadata: { name: "private", namespace: "app-a" } });
+        const calls = meshView(inventoryOf(objects)).calls().map((c) => `${c.source}->${c.destination}`);
+        assert.ok(!calls.includes("app-b->app-a"), "app-a's Services are private by the mesh default");
+        objects.push({ apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "app-a", annotations: { "networking.istio.io/exportTo": ".,app-b" } } });
+        const after = meshView(inventoryOf(objects)).calls().map((c) => `${c.source}->${c.destination}`);
+        assert.ok(after.includes("app-b->app-a"));
+        assert.ok(!after.includes("common->app-a"), "common imports nothing of app-a");
+    });
+});
