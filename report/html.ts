@@ -21,6 +21,13 @@ export function renderHtml(report: ScopeReport): string {
     body.push(summaryTable(report));
     const groups = columnGroups(report);
     for (const g of report.usergroups) body.push(matrix(report, g, groups));
+    body.push(`<h1 class="second">Who can call whom</h1>`);
+    body.push(
+        `<p class="lead">A cell is marked when a proxy of the row's namespace resolves a service of the column's namespace (its Sidecar imports it and the service is exported to it) ` +
+            `and a workload there admits the row's namespace through its sidecar (AuthorizationPolicies) and at L3 (NetworkPolicies). Hover a cell for the workloads and objects behind it. ` +
+            `Calls across usergroups: <b class="${crossCalls(report) > 0 ? "bad" : "good"}">${crossCalls(report)}</b>.</p>`,
+    );
+    for (const g of report.usergroups) body.push(callMatrix(report, g, groups));
     body.push(
         `<footer><p>Imports: namespaces whose services and config the namespace's proxies receive: the revision must discover the namespace and the proxy's Sidecar must name it ` +
             `(its own selector-less Sidecar, else the root namespace's; workload Sidecars count for the pods they select). ` +
@@ -76,8 +83,35 @@ table { border-collapse: collapse; }
 .badge { display: inline-block; padding: 0 6px; border-radius: 10px; font-size: 11px; font-weight: bold; margin-left: 6px; }
 .badge.bad { background: #ffebe9; color: #b3261e; border: 1px solid #ff8182; }
 .notes { color: #57606a; margin: 6px 0 0; padding-left: 18px; }
+h1.second { margin-top: 36px; }
 footer { margin-top: 28px; color: #57606a; font-size: 12px; max-width: 1100px; }
 `;
+
+function crossCalls(report: ScopeReport): number {
+    return report.calls.filter((c) => groupOf(report, c.source) !== groupOf(report, c.destination)).length;
+}
+
+/** Per usergroup: rows are its meshed namespaces, columns its namespaces and, folded, every other usergroup. */
+function callMatrix(report: ScopeReport, g: UsergroupRow, groups: ColumnGroups): string {
+    const mine = groups.members.get(g.usergroup) ?? [];
+    const others = [...groups.members.entries()].filter(([ug]) => ug !== g.usergroup);
+    const calls = new Map<string, string[]>();
+    for (const c of report.calls) calls.set(`${c.source}\u0000${c.destination}`, c.reasons);
+    const head = [`<th></th>`, ...mine.map((n) => `<th class="col mine"><div>${esc(n)}${roleTag(report, n)}</div></th>`), ...others.map(([ug, list]) => `<th class="col fold"><div>${esc(ug === NO_USERGROUP ? "no usergroup" : ug)} (${list.length})</div></th>`)];
+    const rows = g.namespaces.map((r) => {
+        const cells = mine.map((d) => {
+            const reasons = calls.get(`${r.namespace}\u0000${d}`);
+            return reasons === undefined ? `<td><span class="c ref" title="${esc(`${r.namespace} cannot call ${d}`)}">${REFUSED}</span></td>` : `<td><span class="c ${d === r.namespace ? "own" : "imp"}" title="${esc(reasons.join("\n"))}">${IMPORTED}</span></td>`;
+        });
+        const folded = others.map(([, list]) => {
+            const across = list.filter((d) => calls.has(`${r.namespace}\u0000${d}`));
+            const title = across.length === 0 ? "no call" : across.map((d) => `${d}: ${calls.get(`${r.namespace}\u0000${d}`)!.join("; ")}`).join("\n");
+            return `<td><span class="c fold ${across.length > 0 ? "exc" : "ref"}" title="${esc(title)}">${across.length}</span></td>`;
+        });
+        return `<tr><th>${esc(r.namespace)}${roleTag(report, r.namespace)}</th>${cells.join("")}${folded.join("")}</tr>`;
+    });
+    return `<h2>usergroup ${esc(g.usergroup)}: who can call whom</h2><table class="matrix calls"><thead><tr>${head.join("")}</tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
 
 function legend(): string {
     const item = (cls: string, sym: string, text: string) => `<span class="item"><span class="c ${cls}">${sym}</span>${esc(text)}</span>`;

@@ -1,4 +1,5 @@
 import type { TenancyPlan } from "../plan";
+import type { Call } from "../policy/semantics/reachability";
 import { NamespaceScope, NO_USERGROUP, reduction, VisibilityModel } from "./visibility";
 
 /** Where the objects came from. */
@@ -50,6 +51,8 @@ export interface ScopeReport {
     /** Whether service visibility (imported and exported) was computed: the object set holds Services. */
     hasServices: boolean;
     usergroups: UsergroupRow[];
+    /** Who can call whom, from the same objects (Sidecar imports, exportTo, AuthorizationPolicies, NetworkPolicies). */
+    calls: Call[];
     /** Over every meshed namespace. */
     totals: { meshed: number; imports: number; defaultImports: number; reduction: number; excess: number; unscoped: number };
 }
@@ -101,6 +104,7 @@ export function buildReport(model: VisibilityModel, source: ReportSource, servic
         namespaceInfo: model.namespaceInfo,
         total,
         hasServices: model.hasServices,
+        calls: model.calls,
         usergroups,
         totals: {
             meshed: model.scopes.length,
@@ -161,6 +165,7 @@ export function renderText(report: ScopeReport): string {
         }
         out.push(`  ${g.namespaces.length} meshed namespace${g.namespaces.length === 1 ? "" : "s"}: ${g.imports} of ${g.defaultImports} imports (reduction ${percent(g.reduction)}), excess over minimum ${g.excess}${g.unscoped > 0 ? `, ${g.unscoped} unscoped` : ""}`);
     }
+    out.push("", ...renderCalls(report));
     const t = report.totals;
     out.push("");
     out.push(`All ${t.meshed} meshed namespaces: ${t.imports} of ${t.defaultImports} imports (reduction ${percent(t.reduction)}), excess over minimum ${t.excess}${t.unscoped > 0 ? `, ${t.unscoped} unscoped` : ""}.`);
@@ -171,4 +176,18 @@ function columns(rows: string[][]): string[] {
     const widths: number[] = [];
     for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
     return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join("  ").trimEnd());
+}
+
+/** Who can call whom, as text: one line per source namespace, calls across usergroups flagged. */
+function renderCalls(report: ScopeReport): string[] {
+    const bySource = new Map<string, Call[]>();
+    for (const c of report.calls) bySource.set(c.source, [...(bySource.get(c.source) ?? []), c]);
+    const usergroup = (ns: string) => report.namespaceInfo[ns]?.usergroup;
+    const out = ["Who can call whom (a proxy of the source resolves a service of the destination, and a workload there admits the source through its sidecar and its NetworkPolicies):"];
+    if (bySource.size === 0) out.push("  nobody can call anybody");
+    for (const [source, calls] of bySource) {
+        const targets = calls.map((c) => (usergroup(c.destination) !== usergroup(source) ? `${c.destination} (ACROSS USERGROUPS)` : c.destination));
+        out.push(`  ${source} -> ${targets.join(", ")}`);
+    }
+    return out;
 }

@@ -4,7 +4,7 @@ import { INJECTION_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_L
 import type { Subject } from "../policy/semantics/objects";
 import { egressHosts, hostNamespace, SidecarChoice, sidecarImports, workloadSelectorOf } from "../policy/semantics/sidecarScope";
 import { effectiveExportTo, exportedTo } from "../policy/semantics/exportTo";
-import { meshView, WorkloadView } from "../policy/semantics/reachability";
+import { Call, meshView, WorkloadView } from "../policy/semantics/reachability";
 import { configIn } from "../policy/semantics/revisions";
 
 /**
@@ -99,6 +99,8 @@ export interface VisibilityModel {
     usergroups: UsergroupScope[];
     /** Whether the object set holds Services or ServiceEntries, so that service visibility was computed. */
     hasServices: boolean;
+    /** Who can call whom: source namespace, destination namespace, and the workload-level reasons. */
+    calls: Call[];
 }
 
 /** `(total - imported) / total`: the share of the default config scope a namespace does not import. */
@@ -158,7 +160,7 @@ export function visibilityFromInventory(inventory: Inventory): VisibilityModel {
         const role = inventory.roleOf(name);
         namespaceInfo[name] = { ...(usergroup !== undefined ? { usergroup } : {}), ...(role !== undefined ? { role } : {}) };
     }
-    return { namespaces, namespaceInfo, scopes, usergroups: summarise(inventory, namespaces, scopes), hasServices: context.services !== undefined };
+    return { namespaces, namespaceInfo, scopes, usergroups: summarise(inventory, namespaces, scopes), hasServices: context.services !== undefined, calls: view.calls() };
 }
 
 interface Context {
