@@ -441,7 +441,7 @@ export function main(argv: string[]): number {
             summary.rows++;
             const differs = r.overlay ? r.tenancy.length > 0 || r.tenancyNs.length > 0 : (r.istio.length > 0) !== (r.tenancy.length > 0) || (r.istio.length > 0) !== (r.tenancyNs.length > 0);
             const e = caseExplanations[r.object];
-            let cls = e?.class ?? (differs ? "" : r.istio.length > 0 ? "agree" : "");
+            let cls: string = e?.class ?? (differs ? "" : r.istio.length > 0 ? "agree" : "");
             let text = e?.text ?? "";
             if (differs) {
                 summary.differences++;
