@@ -14,8 +14,9 @@
  *             kubectl and `istioctl analyze` (without `-n`) do.
  *
  * The explanation of every difference lives in `explanations.json` beside this file, keyed by case and object; a
- * difference without one is marked UNEXPLAINED, and an explanation whose recorded checker answer no longer holds is
- * marked CHANGED, so the table can be re-run after the checker changes.
+ * difference without one is marked UNEXPLAINED, and an explanation written when the checker did (or did not) report
+ * the object is marked CHANGED once that no longer holds, so the table can be re-run after the checker changes. Exit
+ * status 1 while any difference is unexplained or any row CHANGED.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -408,7 +409,7 @@ export function main(argv: string[]): number {
             "false-alarm (checker finding, wrong), agree (both report the object), granularity (both see the problem, reported on different objects), overlay (on objects the comparison added).",
         "",
     );
-    const summary = { rows: 0, differences: 0, explained: 0, unexplained: 0, changed: 0 };
+    const summary = { rows: 0, differences: 0, explained: 0, unexplained: 0, changed: 0, renamed: 0 };
     const byClass = new Map<string, number>();
     let caseIndex = 0;
     for (const c of selected) {
@@ -443,18 +444,23 @@ export function main(argv: string[]): number {
             const e = caseExplanations[r.object];
             let cls: string = e?.class ?? (differs ? "" : r.istio.length > 0 ? "agree" : "");
             let text = e?.text ?? "";
+            // An explanation holds while the checker still does (or still does not) report the object; other rule ids
+            // for the same answer (rules renamed or split) are shown but keep the explanation.
+            const presenceChanged = e !== undefined && (e.checkerSaid.length > 0) !== (r.tenancy.length > 0);
+            const idsChanged = e !== undefined && JSON.stringify(uniq(e.checkerSaid)) !== JSON.stringify(uniq(r.tenancy));
+            if (presenceChanged) {
+                summary.changed++;
+                text = `CHANGED (explained for checker ${cell(e!.checkerSaid)}): ${text}`;
+            } else if (idsChanged) {
+                summary.renamed++;
+                text = `${text} (written for checker ${cell(e!.checkerSaid)})`;
+            }
             if (differs) {
                 summary.differences++;
                 if (e === undefined) {
                     summary.unexplained++;
                     cls = "UNEXPLAINED";
-                } else if (JSON.stringify(uniq(e.checkerSaid)) !== JSON.stringify(uniq(r.tenancy))) {
-                    summary.changed++;
-                    text = `CHANGED (explained for checker ${cell(e.checkerSaid)}): ${text}`;
-                } else summary.explained++;
-            } else if (e !== undefined && JSON.stringify(uniq(e.checkerSaid)) !== JSON.stringify(uniq(r.tenancy))) {
-                summary.changed++;
-                text = `CHANGED (explained for checker ${cell(e.checkerSaid)}): ${text}`;
+                } else if (!presenceChanged) summary.explained++;
             }
             if (cls) byClass.set(cls, (byClass.get(cls) ?? 0) + 1);
             lines.push(`| ${r.overlay ? "(added) " : ""}${r.object} | ${cell(r.istio)} | ${cell(r.raw)} | ${cell(r.tenancy)} | ${cell(r.tenancyNs)} | ${cls} | ${text.replace(/\|/g, "\\|")} |`);
@@ -464,13 +470,13 @@ export function main(argv: string[]): number {
         if (msgs.length > 0) lines.push("<details><summary>checker messages (+ns run)</summary>", "", ...msgs, "", "</details>", "");
     }
     lines.push("## Summary", "");
-    lines.push(`${selected.length} cases, ${summary.rows} objects, ${summary.differences} differences: ${summary.explained} explained, ${summary.changed} with a changed checker answer, ${summary.unexplained} unexplained.`, "");
+    lines.push(`${selected.length} cases, ${summary.rows} objects, ${summary.differences} differences: ${summary.explained} explained, ${summary.unexplained} unexplained; ${summary.changed} rows where the checker's answer changed since the explanation was written (CHANGED), ${summary.renamed} where only its rule ids did.`, "");
     lines.push(`By class: ${[...byClass].sort().map(([k, n]) => `${k} ${n}`).join(", ")}.`, "");
     lines.push(`Inputs written under \`${work}\`.`);
     const text = lines.join("\n") + "\n";
     if (opts.out) fs.writeFileSync(opts.out, text);
     else process.stdout.write(text);
-    return summary.unexplained > 0 ? 1 : 0;
+    return summary.unexplained > 0 || summary.changed > 0 ? 1 : 0;
 }
 
 if (require.main === module) {
