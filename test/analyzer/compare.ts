@@ -400,7 +400,7 @@ export function main(argv: string[]): number {
     const istioRef = gitHead(istio) ?? (fs.existsSync(path.join(istio, "ISTIO_COMMIT")) ? fs.readFileSync(path.join(istio, "ISTIO_COMMIT"), "utf8").trim() : "unknown");
     const lines: string[] = [];
     lines.push(`# Istio analyzer test data through the checker`, "");
-    lines.push(`Istio ${istioRef}, checker ${gitHead(repo) ?? "unknown"}; produced by \`npm run -s analyzer:compare -- <istio checkout>\`.`, "");
+    lines.push(`Istio ${istioRef}; checker \`${opts.checker.join(" ")}\` run in this repository at ${gitHead(repo) ?? "unknown"}; produced by \`npm run -s analyzer:compare -- <istio checkout>\`.`, "");
     lines.push(
         "Columns: **istioctl** = the messages Istio's analyzer tests expect for the object (codes from messages.yaml); " +
             "**raw** = the checker on the files as they are; **tenancy** = with tenancy labels and a clean tenancy around them; " +
