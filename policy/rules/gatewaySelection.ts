@@ -10,6 +10,11 @@ function bareHost(host: string): string {
     return slash < 0 ? host : host.slice(slash + 1);
 }
 
+/** Two Istio Gateways of one namespace aimed at the same pods: equal selectors. */
+function sameTarget(a: Subject, b: Subject): boolean {
+    return JSON.stringify(stringRecord((a.object.spec as any)?.selector)) === JSON.stringify(stringRecord((b.object.spec as any)?.selector));
+}
+
 interface Claim {
     namespace: string;
     subject: Subject;
@@ -63,7 +68,8 @@ export const gatewaySelection: Rule = {
                 for (const raw of arrayOf(server?.hosts)) {
                     if (typeof raw !== "string") continue;
                     const host = bareHost(raw);
-                    const clash = onPort.find(host, (c) => c.namespace !== ns)?.claim;
+                    // Across namespaces any clash counts; within one, only Gateways that configure the same pods.
+                    const clash = onPort.find(host, (c) => c.subject !== gw && (c.namespace !== ns || sameTarget(c.subject, gw)))?.claim;
                     if (clash !== undefined) {
                         findings.push({ code: "MT1003", subject: gw, message: `host ${host} on port ${port} is already bound by Gateway ${clash.namespace}/${clash.subject.object.metadata.name}` });
                     }

@@ -127,7 +127,8 @@ export interface Injection {
 export function injectionOf(inventory: Inventory, w: Workload): Injection {
     const nsLabels = inventory.namespaces.get(w.namespace)?.labels ?? {};
     if (w.hasProxy) {
-        const rev = inventory.resolveRevision(w.labels[REVISION_LABEL] ?? nsLabels[REVISION_LABEL] ?? "default");
+        const named = w.labels[REVISION_LABEL] ?? nsLabels[REVISION_LABEL];
+        const rev = named !== undefined ? inventory.resolveRevision(named) : inventory.resolveRevision("default") ?? (inventory.revisions.size === 1 ? [...inventory.revisions.values()][0] : undefined);
         return { meshed: true, revision: rev, matched: [], reason: "the pod already runs an istio-proxy container" };
     }
     const matched = injectors(inventory).filter((i) => selects(i.namespaceSelector, nsLabels) && selects(i.objectSelector, w.labels));
@@ -136,7 +137,8 @@ export function injectionOf(inventory: Inventory, w: Workload): Injection {
     }
     const revision = matched[0].revision;
     if (w.hostNetwork) return { meshed: false, revision, matched, reason: "pods on the host network are never injected" };
-    if (w.annotations[INJECT_LABEL] === "false") return { meshed: false, revision, matched, reason: `annotation ${INJECT_LABEL}: "false" turns injection off` };
+    // The injector reads the label first; the annotation of the same name counts only where the label is absent.
+    if (w.labels[INJECT_LABEL] === undefined && w.annotations[INJECT_LABEL] === "false") return { meshed: false, revision, matched, reason: `annotation ${INJECT_LABEL}: "false" turns injection off` };
     return { meshed: true, revision, matched, reason: `injected by revision ${revision.name} (webhook ${matched[0].name})` };
 }
 

@@ -86,6 +86,7 @@ export class Inventory {
         for (const s of this.ofKind(HELM_RELEASE_KIND)) this.learnFromRelease(s);
         for (const s of this.ofKind("ConfigMap")) this.learnFromMeshConfigMap(s);
         for (const s of this.ofKind("Deployment")) this.learnFromDeployment(s);
+        for (const s of this.ofKind("Pod")) if (stringRecord(s.object.metadata.labels).app === "istiod") this.learnFromDeployment(s);
         for (const s of this.ofKind("ValidatingWebhookConfiguration")) this.learnFromDefaultValidator(s);
         for (const s of this.ofKind("ConfigMap")) this.learnFromInjectorConfigMap(s);
         for (const s of this.ofKind("MutatingWebhookConfiguration")) this.learnFromInjectorWebhook(s);
@@ -167,7 +168,12 @@ export class Inventory {
         let found = this.discovered.get(rev);
         if (found !== undefined) return found;
         const selectors = this.discoverySelectors(rev);
-        if (selectors === undefined || selectors.length === 0) {
+        if (rev.mesh === undefined) {
+            // Known only from its injector or its pods: its mesh config is not in the object set. Take it to discover
+            // the namespaces that ask for it (and its own), rather than guess every namespace.
+            const names = new Set([rev.name, ...[...this.tags].filter(([, r]) => r === rev).map(([t]) => t)]);
+            found = new Set([...this.namespaces.values()].filter((ns) => ns.name === rev.namespace || names.has(ns.labels[REVISION_LABEL] ?? "")).map((ns) => ns.name));
+        } else if (selectors === undefined || selectors.length === 0) {
             found = new Set(this.namespaces.keys());
         } else {
             const hit = new Set<string>();
@@ -301,7 +307,8 @@ export class Inventory {
             this.learnGatewayWorkload(s, podLabels);
             return;
         }
-        const containers = arrayOf((s.object.spec as any)?.template?.spec?.containers);
+        const podSpec = s.object.kind === "Pod" ? (s.object.spec as any) : (s.object.spec as any)?.template?.spec;
+        const containers = arrayOf(podSpec?.containers);
         const discovery = containers.find((c) => c?.name === "discovery") ?? containers[0];
         const env: Record<string, string> = {};
         for (const e of arrayOf(discovery?.env)) if (typeof e?.name === "string" && typeof e?.value === "string") env[e.name] = e.value;
