@@ -101,6 +101,16 @@ describe("plan", () => {
             assert.equal(p.base.namespace, "istio-ug2");
         });
 
+        it("leaves the CRDs to the base chart unless they are managed apart", () => {
+            assert.equal((plan.base.values as any).base, undefined, "crds: chart passes no base.* value");
+            const external = planTenancy(validConfig((r) => (r.istio.crds = "external")));
+            const base = (external.base.values as any).base;
+            assert.equal(base.enableCRDTemplates, true);
+            assert.ok(base.excludedCRDs.includes("sidecars.networking.istio.io"));
+            assert.equal(base.excludedCRDs.length, 15);
+            assert.throws(() => validConfig((r) => (r.istio.crds = "none")), /istio\.crds: must be one of "chart", "external"/);
+        });
+
         it("takes charts from a local directory or an OCI mirror when configured", () => {
             const local = planTenancy(validConfig((r) => (r.istio.chartDirectory = "./test/charts/")));
             assert.equal(local.controlPlanes[0].istiod.chart, "./test/charts/istiod");
