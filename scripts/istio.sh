@@ -42,7 +42,7 @@ crds() {
 		--field-manager mesh-tenancy-istio-crds -o name -f -)
 	# shellcheck disable=SC2086 # one argument per CRD
 	"$bin/kubectl" wait --for condition=established --timeout=60s $names >/dev/null
-	log "$(printf '%s\n' "$names" | wc -l) CRDs of istioctl $("$bin/istioctl" version --remote=false --short 2>/dev/null || echo '?') established in $((SECONDS - begin))s"
+	log "$(printf '%s\n' "$names" | wc -l) CRDs (istioctl $("$bin/istioctl" version --remote=false --short 2>/dev/null | sed 's/.*: //')) established in $((SECONDS - begin))s"
 }
 
 case ${1:-} in
