@@ -21,6 +21,11 @@ const istioSchema = z.strictObject({
     chartDirectory: z.string().optional(),
     defaultRevision: z.string().default(""),
     trustDomain: nonEmpty.default("cluster.local"),
+    /**
+     * Who installs Istio's CRDs: `chart` (the base chart, as Istio's own install does) or `external` (the cluster's
+     * CRDs are managed apart, e.g. applied from `istioctl manifest generate`; the base chart renders none).
+     */
+    crds: z.enum(["chart", "external"]).default("chart"),
 });
 
 const gatewaySchema = z.strictObject({
@@ -100,6 +105,7 @@ export interface IstioConfig {
     chartSource: ChartSource;
     defaultRevision: string;
     trustDomain: string;
+    crds: "chart" | "external";
 }
 
 export interface UsergroupConfig extends Omit<Parsed["usergroups"][number], "systemNamespace" | "tenants"> {
@@ -198,7 +204,7 @@ function normalise(parsed: Parsed): MeshTenancyConfig {
         chartDirectory !== undefined ? { directory: chartDirectory } : { repository: chartRepository ?? DEFAULT_CHART_REPOSITORY };
     return {
         ...parsed,
-        istio: { version: istio.version, defaultRevision: istio.defaultRevision, trustDomain: istio.trustDomain, chartSource },
+        istio: { version: istio.version, defaultRevision: istio.defaultRevision, trustDomain: istio.trustDomain, crds: istio.crds, chartSource },
         usergroups: parsed.usergroups.map((ug) => ({
             ...ug,
             systemNamespace: ug.systemNamespace ?? ug.name,

@@ -9,7 +9,7 @@ import {
     ROLE_LABEL,
     USERGROUP_LABEL,
 } from "../policy/semantics/labels";
-import { istioApiVersions, istiodEnv } from "./istio";
+import { ISTIO_CRD_NAMES, istioApiVersions, istiodEnv } from "./istio";
 import type { KubeObject, PlannedObject } from "./objects";
 import { NamespaceScope, normaliseHosts, scopeUsergroup } from "./scoping";
 
@@ -109,7 +109,9 @@ export function planTenancy(config: MeshTenancyConfig): TenancyPlan {
 /**
  * The base chart renders the CRDs and, when a default revision is named, the cluster-wide `istiod-default-validator`
  * pointing at that revision's istiod; it goes into that revision's system namespace, or else into the system namespace
- * of the alphabetically first usergroup so that reordering usergroups does not move it.
+ * of the alphabetically first usergroup so that reordering usergroups does not move it. With `crds: external` it renders
+ * no CRD (`base.excludedCRDs` names them all, which both the official chart and the stand-in honour); with `chart` the
+ * values are exactly what they would be without the key.
  */
 function planBase(config: MeshTenancyConfig): ChartRelease {
     const byName = [...config.usergroups].sort((a, b) => a.name.localeCompare(b.name));
@@ -123,6 +125,7 @@ function planBase(config: MeshTenancyConfig): ChartRelease {
         values: {
             defaultRevision: config.istio.defaultRevision,
             global: { istioNamespace: home.systemNamespace },
+            ...(config.istio.crds === "external" ? { base: { enableCRDTemplates: true, excludedCRDs: [...ISTIO_CRD_NAMES] } } : {}),
         },
     };
 }

@@ -43,3 +43,25 @@ export function istioApiVersions(version: string): { networking: string; securit
         security: v1 ? "security.istio.io/v1" : "security.istio.io/v1beta1",
     };
 }
+
+/**
+ * Every CustomResourceDefinition the official base chart renders (1.30 and 1.31 ship these 15; older releases a subset,
+ * and a name the chart does not render is harmless in `base.excludedCRDs`).
+ */
+export const ISTIO_CRD_NAMES: readonly string[] = [
+    "authorizationpolicies.security.istio.io",
+    "destinationrules.networking.istio.io",
+    "envoyfilters.networking.istio.io",
+    "gateways.networking.istio.io",
+    "peerauthentications.security.istio.io",
+    "proxyconfigs.networking.istio.io",
+    "requestauthentications.security.istio.io",
+    "serviceentries.networking.istio.io",
+    "sidecars.networking.istio.io",
+    "telemetries.telemetry.istio.io",
+    "trafficextensions.extensions.istio.io",
+    "virtualservices.networking.istio.io",
+    "wasmplugins.extensions.istio.io",
+    "workloadentries.networking.istio.io",
+    "workloadgroups.networking.istio.io",
+];

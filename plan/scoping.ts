@@ -55,8 +55,8 @@ export function scopeUsergroup(ug: UsergroupConfig): Map<string, NamespaceScope>
 }
 
 /**
- * Egress hosts in canonical form: `./*` first, then the system namespace, then the rest sorted; the own namespace
- * written as `.`, duplicates and hosts covered by a `namespace/*` entry dropped.
+ * Egress hosts in canonical form: `./*` first, then the system namespace (unless it is the own one), then the rest
+ * sorted; the own namespace written as `.`, duplicates and hosts covered by a `namespace/*` entry dropped.
  */
 export function normaliseHosts(self: string, systemNamespace: string, entries: string[]): string[] {
     const wholeNamespaces = new Set<string>([".", systemNamespace]);
@@ -74,5 +74,7 @@ export function normaliseHosts(self: string, systemNamespace: string, entries: s
     for (const host of specific) {
         if (!wholeNamespaces.has(host.slice(0, host.indexOf("/")))) rest.push(host);
     }
-    return ["./*", `${systemNamespace}/*`, ...rest.sort()];
+    // In the system namespace itself (the root Sidecar) `./*` is that namespace: naming it twice is what Istio's
+    // validation warns about (IST0133 "duplicated egress host").
+    return self === systemNamespace ? ["./*", ...rest.sort()] : ["./*", `${systemNamespace}/*`, ...rest.sort()];
 }

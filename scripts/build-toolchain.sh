@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the end-to-end toolchain from Go modules (see scripts/README.md):
 # pulumi, pulumi-language-nodejs, pulumi-resource-kubernetes, etcd,
-# kube-apiserver, kube-controller-manager and kubectl.
+# kube-apiserver, kube-controller-manager, kubectl, istioctl, pilot-discovery
+# and xds-probe; istioctl-1.30 and pilot-discovery-1.30 only when named.
 #
-# Usage: scripts/build-toolchain.sh [TOOL...]   (default: every tool)
+# Usage: scripts/build-toolchain.sh [TOOL...]   (default: every default tool)
 #
 # A binary whose stamp (a hash of its inputs) is current is skipped, and each
 # one is built under a temporary name and then moved into place, so a repeated
@@ -15,8 +16,14 @@ scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 toolchain_dir=$scripts_dir/toolchain
 # shellcheck source=toolchain/versions.env
 . "$toolchain_dir/versions.env"
+# shellcheck source=toolchain/istio.env
+. "$toolchain_dir/istio.env"
 
-all_tools=(etcd kube-apiserver kube-controller-manager kubectl pulumi pulumi-resource-kubernetes pulumi-language-nodejs)
+default_tools=(etcd kube-apiserver kube-controller-manager kubectl pulumi pulumi-resource-kubernetes pulumi-language-nodejs
+	istioctl pilot-discovery xds-probe)
+# Built only when asked for by name: a second Istio costs about as much again.
+optional_tools=(istioctl-1.30 pilot-discovery-1.30)
+all_tools=("${default_tools[@]}" "${optional_tools[@]}")
 
 log() { printf 'build-toolchain: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -38,11 +45,16 @@ tool_inputs() {
 	kube-apiserver | kube-controller-manager | kubectl) mod=kubernetes ;;
 	pulumi | pulumi-language-nodejs) mod=pulumi ;;
 	pulumi-resource-kubernetes) mod=pulumi-resource-kubernetes ;;
+	istioctl | pilot-discovery) mod=istio ;;
+	istioctl-1.30 | pilot-discovery-1.30) mod=istio-1.30 ;;
+	xds-probe) mod=xds-probe ;;
 	esac
 	printf '%s\n' "$toolchain_dir/$mod/go.mod" "$toolchain_dir/$mod/go.sum"
 	case $1 in
 	pulumi-language-nodejs) find "$toolchain_dir/pulumi/cmd/pulumi-language-nodejs" -type f -name '*.go' | LC_ALL=C sort ;;
 	pulumi-resource-kubernetes) find "$toolchain_dir/pulumi-resource-kubernetes" -type f -name '*.go' | LC_ALL=C sort ;;
+	xds-probe) find "$toolchain_dir/xds-probe" -type f -name '*.go' | LC_ALL=C sort ;;
+	istioctl* | pilot-discovery*) printf '%s\n' "$toolchain_dir/istio.env" ;;
 	esac
 }
 
@@ -51,7 +63,7 @@ tool_stamp() {
 		go version
 		cat "$toolchain_dir/versions.env"
 		declare -f "build_${1//-/_}"
-		case $1 in kube-*) declare -f k8s_ldflags ;; esac
+		case $1 in kube-*) declare -f k8s_ldflags ;; istioctl* | pilot-discovery*) declare -f istio_build ;; esac
 		tool_inputs "$1" | while read -r f; do printf '%s\n' "${f#"$toolchain_dir"/}"; cat "$f"; done
 	} | sha256sum | cut -c1-64
 }
@@ -65,7 +77,7 @@ if [ "$#" -gt 0 ]; then
 		case " ${all_tools[*]} " in *" $t "*) ;; *) die "unknown tool '$t' (known: ${all_tools[*]})" ;; esac
 	done
 else
-	tools=("${all_tools[@]}")
+	tools=("${default_tools[@]}")
 fi
 
 mkdir -p "$bin_dir"
@@ -137,6 +149,35 @@ build_pulumi_resource_kubernetes() {
 	go build -C "$work" -trimpath \
 		-ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$PULUMI_KUBERNETES_VERSION" \
 		-o "$1" .
+}
+
+# istio_build MODULE VERSION REVISION PACKAGE OUTPUT: Istio's release build
+# tags (vtprotobuf marshalling, no protoc-gen-validate) and version stamps.
+istio_build() {
+	local v=istio.io/istio/pkg/version
+	nice -n 10 go build -C "$toolchain_dir/$1" -trimpath -tags vtprotobuf,disable_pgv \
+		-ldflags "-s -w -X $v.buildVersion=$2 -X $v.buildGitRevision=$3 -X $v.buildStatus=Clean" \
+		-o "$5" "$4"
+}
+
+build_istioctl() {
+	istio_build istio "$ISTIO_VERSION" "$ISTIO_GIT_REVISION" istio.io/istio/istioctl/cmd/istioctl "$1"
+}
+
+build_pilot_discovery() {
+	istio_build istio "$ISTIO_VERSION" "$ISTIO_GIT_REVISION" istio.io/istio/pilot/cmd/pilot-discovery "$1"
+}
+
+build_istioctl_1.30() {
+	istio_build istio-1.30 "$ISTIO_1_30_VERSION" "$ISTIO_1_30_GIT_REVISION" istio.io/istio/istioctl/cmd/istioctl "$1"
+}
+
+build_pilot_discovery_1.30() {
+	istio_build istio-1.30 "$ISTIO_1_30_VERSION" "$ISTIO_1_30_GIT_REVISION" istio.io/istio/pilot/cmd/pilot-discovery "$1"
+}
+
+build_xds_probe() {
+	nice -n 10 go build -C "$toolchain_dir/xds-probe" -trimpath -tags vtprotobuf,disable_pgv -ldflags "-s -w" -o "$1" .
 }
 
 log "bin dir: $bin_dir"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end suite: the real Pulumi engine, Kubernetes provider and policy pack against a fresh local control plane.
-# Builds or reuses the toolchain, starts etcd + kube-apiserver in a private state dir, runs test/e2e, stops them.
+# Builds or reuses the toolchain, starts etcd + kube-apiserver in a private state dir, applies Istio's official CRDs,
+# runs test/e2e (which also starts a real istiod per usergroup), stops them.
 set -euo pipefail
 scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$scripts_dir/.."
@@ -23,6 +24,8 @@ cleanup() {
 }
 trap cleanup EXIT
 "$scripts_dir/cluster.sh" start >/dev/null
+# Stack `local` leaves the CRDs to the cluster (istio.crds: external): Istio's own, with their schemas.
+"$scripts_dir/istio.sh" crds
 
 npx mocha --no-config -r ts-node/register/transpile-only --extension ts --bail --timeout 1200000 'test/e2e/**/*.e2e.ts'
 echo "e2e: finished in $((SECONDS - start))s" >&2

@@ -16,6 +16,8 @@ if ! "$scripts_dir/cluster.sh" status >/dev/null 2>&1; then
 	rm -rf "${PULUMI_BACKEND_URL#file://}" && mkdir -p "${PULUMI_BACKEND_URL#file://}"
 fi
 
+# Stack `local` leaves Istio's CRDs to the cluster (istio.crds: external); apply Istio's own (idempotent).
+"$scripts_dir/istio.sh" crds
 pulumi stack select --create local --non-interactive
 pulumi up --yes --skip-preview --non-interactive --stack local \
 	--policy-pack policy --policy-pack-config policy/config/dev.json

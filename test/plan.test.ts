@@ -60,7 +60,8 @@ describe("plan", () => {
             const root = objects.find((o) => o.kind === "Sidecar")!;
             assert.equal(root.metadata.namespace, "usergroup-1");
             assert.equal(spec(root).workloadSelector, undefined);
-            assert.deepEqual(spec(root).egress[0].hosts, ["./*", "usergroup-1/*", "common-services/*"]);
+            // `./*` is the system namespace here; naming it again is a duplicate Istio's validation warns about (IST0133).
+            assert.deepEqual(spec(root).egress[0].hosts, ["./*", "common-services/*"]);
         });
 
         it("sets ENABLE_ENHANCED_RESOURCE_SCOPING on 1.20 to 1.24 only", () => {
@@ -99,6 +100,16 @@ describe("plan", () => {
             assert.equal((p.base.values as any).defaultRevision, "usergroup-2");
             assert.equal((p.base.values as any).global.istioNamespace, "istio-ug2");
             assert.equal(p.base.namespace, "istio-ug2");
+        });
+
+        it("leaves the CRDs to the base chart unless they are managed apart", () => {
+            assert.equal((plan.base.values as any).base, undefined, "crds: chart passes no base.* value");
+            const external = planTenancy(validConfig((r) => (r.istio.crds = "external")));
+            const base = (external.base.values as any).base;
+            assert.equal(base.enableCRDTemplates, true);
+            assert.ok(base.excludedCRDs.includes("sidecars.networking.istio.io"));
+            assert.equal(base.excludedCRDs.length, 15);
+            assert.throws(() => validConfig((r) => (r.istio.crds = "none")), /istio\.crds: must be one of "chart", "external"/);
         });
 
         it("takes charts from a local directory or an OCI mirror when configured", () => {

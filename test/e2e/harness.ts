@@ -13,12 +13,13 @@ export interface Run {
 }
 
 /** Runs a command to completion; the e2e script has put pulumi, kubectl and the cluster's KUBECONFIG in the env. */
-export function run(command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Run {
+export function run(command: string, args: string[], options: { cwd?: string; env?: Record<string, string>; input?: string } = {}): Run {
     const start = process.hrtime.bigint();
     const result = spawnSync(command, args, {
         cwd: options.cwd ?? ROOT,
         env: { ...process.env, ...options.env },
         encoding: "utf8",
+        input: options.input,
         maxBuffer: 256 * 1024 * 1024,
         timeout: 15 * 60 * 1000,
     });
