@@ -267,9 +267,24 @@ export function grantOfficialRbac(values: Record<string, any>, suffix = ""): str
     return rbac.map((o) => `${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}`);
 }
 
-/** The live objects the report needs to predict what proxies receive: namespaces, Services, Sidecars, mesh ConfigMaps. */
+/**
+ * The live objects the report needs to predict what proxies receive (namespaces, Services, Sidecars, mesh ConfigMaps)
+ * and, for who can call whom, what admits them (AuthorizationPolicies, NetworkPolicies, workloads, injector webhooks).
+ */
 export function liveSubjects(): Subject[] {
-    return ["namespaces", "services", "sidecars.networking.istio.io", "serviceentries.networking.istio.io", "configmaps"]
+    return [
+        "namespaces",
+        "services",
+        "sidecars.networking.istio.io",
+        "serviceentries.networking.istio.io",
+        "configmaps",
+        "authorizationpolicies.security.istio.io",
+        "networkpolicies.networking.k8s.io",
+        "deployments.apps",
+        "statefulsets.apps",
+        "daemonsets.apps",
+        "mutatingwebhookconfigurations.admissionregistration.k8s.io",
+    ]
         .flatMap((r) => kubectlJson(["get", r, "-A"]).items)
         .map((object: any) => ({ object, origin: {} }));
 }

@@ -6,6 +6,8 @@ import * as YAML from "yaml";
 import { planTenancy, plannedObjects, KubeObject } from "../../plan";
 import { ROOT, loadStack } from "../harness/configs";
 import { SERVICE_EXPORT_TO_ANNOTATION } from "../../policy/semantics/labels";
+import { stackOutputs } from "../../plan/outputs";
+import { visibilityModel } from "../../report/visibility";
 import { expectExit, kubectlJson, pulumi, run, Run, stackFileVariant } from "./harness";
 import { binary, BUILTIN_CLUSTERS, compareViews, grantOfficialRbac, Istiod, istioBuild, istioOperatorFor, liveSubjects, probe, receivedServices, renderOfficial, rssMb, sleep, startIstiod, viewTable } from "./istio";
 
@@ -136,6 +138,17 @@ describe("the real engine against a local control plane", function () {
         assert.ok(new Set(rows.map((r) => r.namespace)).size >= plan.namespaces.length, "every planned namespace was probed");
         assert.deepEqual(rows.flatMap((r) => r.otherClusters), [], "clusters that are neither Services nor built in");
         assert.deepEqual(mismatches, []);
+    });
+
+    it("7b. the report's who-can-call-whom matrix over the objects read back equals the program's expectedConnectivity", () => {
+        const expected = stackOutputs(plan).expectedConnectivity.allow;
+        const managed = new Set(Object.keys(expected));
+        const actual: Record<string, string[]> = {};
+        for (const call of visibilityModel(liveSubjects()).calls) {
+            if (managed.has(call.source) && managed.has(call.destination)) (actual[call.source] ??= []).push(call.destination);
+        }
+        const sorted = (m: Record<string, string[]>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, [...v].sort()]).sort());
+        assert.deepEqual(sorted(actual), sorted(expected));
     });
 
     it("8. another usergroup's namespace receives nothing of this usergroup through its own istiod; 15010 answers anyone", () => {
