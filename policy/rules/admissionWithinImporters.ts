@@ -33,10 +33,14 @@ export const admissionWithinImporters: Rule = {
             }
             for (const d of imported) if (d !== ns) push(importers, d, ns);
         }
+        const systemNamespaces = new Map<string, string[]>();
+        for (const n of inventory.namespaces.keys()) {
+            const ug = inventory.usergroupOf(n);
+            if (ug !== undefined && inventory.roleOf(n) === "system") push(systemNamespaces, ug, n);
+        }
         const findings: Finding[] = [];
         for (const { name: ns, usergroup } of managedNamespaces(inventory)) {
-            const allowed = new Set([ns, ...(importers.get(ns) ?? [])]);
-            for (const n of inventory.namespaces.keys()) if (inventory.usergroupOf(n) === usergroup && inventory.roleOf(n) === "system") allowed.add(n);
+            const allowed = new Set([ns, ...(importers.get(ns) ?? []), ...(systemNamespaces.get(usergroup) ?? [])]);
             const sameGroup = (n: string) => inventory.usergroupOf(n) === usergroup;
             for (const w of view.workloadsOf(ns)) {
                 if (gatewayWorkload(inventory, w)) continue;

@@ -74,6 +74,12 @@ function globMatches(pattern: string, value: string): boolean {
  */
 function principalNamespaces(pattern: string, ctx: Context, mode: Mode): SourceSet {
     if (pattern === "*") return SourceSet.any();
+    const pinned = pinnedNamespace(pattern, ctx);
+    if (pinned !== undefined) {
+        // `<td>/ns/<ns>/sa/<account>` names one namespace; `…/sa/*` covers all of its principals.
+        if (pinned === null) return SourceSet.none();
+        return mode === "possible" || pattern.endsWith("/sa/*") ? SourceSet.of([pinned]) : SourceSet.none();
+    }
     const forNamespace = (ns: string): boolean => {
         return [...ctx.trustDomains].some((td) => {
             const stem = `${td}/ns/${ns}/sa/`;
@@ -94,6 +100,21 @@ function principalNamespaces(pattern: string, ctx: Context, mode: Mode): SourceS
         return SourceSet.allExcept(ctx.namespaces.filter((ns) => !forNamespace(ns)));
     }
     return SourceSet.of(ctx.namespaces.filter(forNamespace));
+}
+
+/**
+ * The one namespace a principal pattern can match when it spells out the trust domain and namespace
+ * (`<td>/ns/<ns>/sa/<account or prefix*>`); null when its trust domain is not the revision's; undefined when the
+ * pattern does not pin a namespace this way.
+ */
+function pinnedNamespace(pattern: string, ctx: Context): string | null | undefined {
+    if (pattern.startsWith("*")) return undefined;
+    const m = /^([^/*]+)\/ns\/([^/*]+)\/sa\/([^/]*)$/.exec(pattern);
+    if (m === null) return undefined;
+    const account = m[3];
+    if (account.includes("*") && !account.endsWith("*")) return undefined;
+    if (account.slice(0, -1).includes("*")) return undefined;
+    return ctx.trustDomains.has(m[1]) ? m[2] : null;
 }
 
 /** Whether a principal pattern can match namespaces the object set does not hold (it does not pin a namespace). */
@@ -233,8 +254,15 @@ export function policiesFor(inventory: Inventory, w: Workload, rev: RevisionInfo
     return candidates.filter((p) => appliesTo(p, w, rev.rootNamespace)).map(policyRef);
 }
 
+const contexts = new WeakMap<Inventory, Map<RevisionInfo | undefined, Context>>();
+
+/** What matching needs to know: the object set's namespaces (to enumerate wildcards) and the revision's trust domains. */
 export function contextOf(inventory: Inventory, rev: RevisionInfo | undefined): Context {
-    return { namespaces: [...inventory.namespaces.keys()], trustDomains: trustDomainsOf(rev) };
+    let byRevision = contexts.get(inventory);
+    if (byRevision === undefined) contexts.set(inventory, (byRevision = new Map()));
+    let ctx = byRevision.get(rev);
+    if (ctx === undefined) byRevision.set(rev, (ctx = { namespaces: [...inventory.namespaces.keys()], trustDomains: trustDomainsOf(rev) }));
+    return ctx;
 }
 
 /** Who can get a request through the workload's sidecar. */

@@ -197,6 +197,13 @@ export class Inventory {
         return this.discovering.get(namespace) ?? [];
     }
 
+    /** Namespaces of the object set a label selector selects, found through the label index. */
+    namespacesSelectedBy(selector: LabelSelector): string[] {
+        const out: string[] = [];
+        for (const name of this.candidates(selector)) if (selects(selector, this.namespaces.get(name)!.labels)) out.push(name);
+        return [...new Set(out)];
+    }
+
     private candidates(selector: LabelSelector): Iterable<string> {
         if (this.namespacesByLabel === undefined) {
             this.namespacesByLabel = new Map();

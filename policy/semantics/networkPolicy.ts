@@ -48,7 +48,7 @@ function peerSources(inventory: Inventory, peer: Record<string, any>, ownNamespa
             const refused = [...inventory.namespaces.values()].filter((ns) => !selects(selector, ns.labels)).map((ns) => ns.name);
             return SourceSet.allExcept(refused, label);
         }
-        return SourceSet.of([...inventory.namespaces.values()].filter((ns) => selects(selector, ns.labels)).map((ns) => ns.name), label);
+        return SourceSet.of(inventory.namespacesSelectedBy(selector), label);
     }
     if (isRecord(peer.podSelector)) return SourceSet.of([ownNamespace], `${name} podSelector`);
     return SourceSet.any(`${name} peer without selector`);
