@@ -3,7 +3,7 @@ import { localClusterTransform, MeshTenancy } from "./components";
 import { ConfigError } from "./model/issues";
 import { configFromStack } from "./model/stack";
 import { planTenancy } from "./plan";
-import { stackOutputs } from "./plan/outputs";
+import { programOutputs } from "./plan/outputs";
 
 function loadPlan() {
     try {
@@ -21,7 +21,5 @@ if (plan.localCluster) {
 }
 new MeshTenancy("mesh", { plan });
 
-const outputs = stackOutputs(plan);
-export const usergroups = outputs.usergroups;
-export const namespaces = outputs.namespaces;
-export const expectedConnectivity = outputs.expectedConnectivity;
+// A summary by default: every preview and update prints the outputs, and a per-namespace listing drowns the diff.
+export = programOutputs(plan, pulumi.getStack());

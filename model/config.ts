@@ -83,6 +83,8 @@ const configSchema = z.strictObject({
     localCluster: z.boolean().default(false),
     /** A client and an echo server in every tenant namespace, to verify isolation by hand. */
     smokeWorkloads: z.boolean().default(false),
+    /** Every namespace's scoping and the expected connectivity as stack outputs, besides the summary. */
+    detailedOutputs: z.boolean().default(false),
     usergroups: z.array(usergroupSchema).min(1, { error: "must list at least one usergroup" }),
 });
 
@@ -120,6 +122,7 @@ export interface MeshTenancyConfig {
     protectNamespaces: boolean;
     localCluster: boolean;
     smokeWorkloads: boolean;
+    detailedOutputs: boolean;
     usergroups: UsergroupConfig[];
 }
 

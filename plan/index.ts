@@ -88,6 +88,8 @@ export interface TenancyPlan {
     controlPlanes: ControlPlanePlan[];
     namespaces: NamespacePlan[];
     localCluster: boolean;
+    /** Export every namespace's scoping and the expected connectivity, not only the summary. */
+    detailedOutputs: boolean;
 }
 
 const GATEWAY_RELEASE = "ingressgateway";
@@ -103,7 +105,7 @@ export function planTenancy(config: MeshTenancyConfig): TenancyPlan {
         const tenants = ug.tenants.map((t) => planNamespace(config, ug, t.name, "tenant", scopes, api, t));
         return [...shared, ...tenants];
     });
-    return { base: planBase(config), controlPlanes, namespaces, localCluster: config.localCluster };
+    return { base: planBase(config), controlPlanes, namespaces, localCluster: config.localCluster, detailedOutputs: config.detailedOutputs };
 }
 
 /**

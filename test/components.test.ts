@@ -110,20 +110,31 @@ describe("components under mocks", function () {
     });
 
     for (const stack of STACKS) {
-        it(`runs index.ts with stacks/Pulumi.${stack}.yaml and exports the plan's outputs`, async () => {
+        it(`runs index.ts with stacks/Pulumi.${stack}.yaml and exports a summary of what it registered`, async () => {
             const { mocks, exports } = await runProgram(stack);
-            assert.ok(mocks.byType("kubernetes:core/v1:Namespace").length >= 4);
-            const usergroups = await promiseOf(exports.usergroups);
-            const namespaces = await promiseOf(exports.namespaces);
-            assert.ok(Object.keys(usergroups).length >= 1);
-            for (const [name, ns] of Object.entries<any>(namespaces)) {
-                assert.ok(mocks.registrations.some((r) => r.name === `${name}-ns`), name);
-                assert.equal(ns.sidecarEgressHosts[0], "./*");
+            const namespaces = mocks.byType("kubernetes:core/v1:Namespace");
+            assert.ok(namespaces.length >= 4);
+            assert.deepEqual(Object.keys(exports).sort(), ["details", "revisions", "summary"]);
+            const { summary, revisions } = exports;
+            assert.equal(summary.usergroups, Object.keys(revisions).length);
+            assert.equal(summary.usergroups + summary.tenants + summary.sharedNamespaces, namespaces.length);
+            assert.equal(summary.gateways, mocks.byType("mesh-tenancy:index:TenantGateway").length);
+            for (const [usergroup, r] of Object.entries<any>(revisions)) {
+                assert.ok(namespaces.some((n) => n.inputs.metadata.name === r.systemNamespace), `${usergroup}: ${r.systemNamespace}`);
             }
-            const protectedCount = mocks.byType("kubernetes:core/v1:Namespace").filter((r) => r.protect).length;
+            const protectedCount = namespaces.filter((r) => r.protect).length;
             assert.equal(protectedCount > 0, stack === "prod");
         });
     }
+
+    it("exports every namespace's scoping when the stack sets detailedOutputs", async () => {
+        const { mocks, exports } = await runProgram("dev", { "mesh-tenancy:detailedOutputs": "true" });
+        assert.deepEqual(Object.keys(exports).sort(), ["details", "expectedConnectivity", "namespaces", "revisions", "summary", "usergroups"]);
+        for (const [name, ns] of Object.entries<any>(exports.namespaces)) {
+            assert.ok(mocks.registrations.some((r) => r.name === `${name}-ns`), name);
+            assert.equal(ns.sidecarEgressHosts[0], "./*");
+        }
+    });
 
     it("the local-cluster transform skips readiness waits and deletes in the background", () => {
         const deployment = localClusterTransform({ type: "kubernetes:apps/v1:Deployment", name: "d", custom: true, props: { metadata: { name: "d" } }, opts: {} })!;
@@ -133,7 +144,3 @@ describe("components under mocks", function () {
         assert.equal(localClusterTransform({ type: "kubernetes:helm.sh/v4:Chart", name: "c", custom: false, props: {}, opts: {} }), undefined);
     });
 });
-
-function promiseOf<T>(value: T | { apply: unknown }): Promise<T> {
-    return Promise.resolve(value as T);
-}
