@@ -3,6 +3,7 @@ import { localClusterTransform } from "../components";
 import { Registration } from "./harness/mocks";
 import { STACKS, validConfig } from "./harness/configs";
 import { registerConfig, runProgram } from "./harness/program";
+import { planTenancy, plannedObjects } from "../plan";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 
@@ -98,6 +99,20 @@ describe("components under mocks", function () {
         assert.equal(crd?.opts.retainOnDelete, true);
         const other = await base.transforms[0]({ type: "kubernetes:core/v1:ServiceAccount", name: "x", custom: true, props: {}, opts: {} });
         assert.equal(other, undefined);
+    });
+
+    it("forces server-side apply on every planned object, and on nothing else", async () => {
+        const mocks = await registerConfig(validConfig((r) => (r.smokeWorkloads = true)));
+        const planned = plannedObjects(planTenancy(validConfig((r) => (r.smokeWorkloads = true))));
+        const custom = mocks.registrations.filter((r) => r.custom && r.type.startsWith("kubernetes:") && !r.type.startsWith(CHART));
+        const forced = custom.filter((r) => r.inputs.metadata?.annotations?.["pulumi.com/patchForce"] === "true");
+        const key = (kind: string, ns: string | undefined, name: string) => `${kind} ${ns ?? ""}/${name}`;
+        assert.deepEqual(
+            forced.map((r) => key(r.inputs.kind ?? r.type.slice(r.type.lastIndexOf(":") + 1), r.inputs.metadata.namespace, r.inputs.metadata.name)).sort(),
+            planned.map((o) => key(o.kind, o.metadata.namespace, o.metadata.name)).sort(),
+        );
+        const smoke = custom.filter((r) => r.inputs.metadata?.name?.startsWith("smoke-"));
+        assert.ok(smoke.length > 0 && smoke.every((r) => r.inputs.metadata.annotations?.["pulumi.com/patchForce"] === undefined), "smoke workloads stand for tenants' own");
     });
 
     it("builds smoke workloads with kubernetesx when asked, exporting the echo Service to importers", async () => {
