@@ -11,6 +11,9 @@ export interface MeshTenancyArgs {
 
 /** The whole multi-tenant mesh: base, one control plane per usergroup, and every tenant and shared namespace. */
 export class MeshTenancy extends pulumi.ComponentResource {
+    /** Every tenant and shared namespace's component, by namespace name. */
+    readonly namespaces = new Map<string, TenantNamespace>();
+
     constructor(name: string, args: MeshTenancyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mesh-tenancy:index:MeshTenancy", name, {}, opts);
         const plan = args.plan;
@@ -22,7 +25,7 @@ export class MeshTenancy extends pulumi.ComponentResource {
             istiodByUsergroup.set(cp.usergroup, controlPlane.istiod);
         }
         for (const ns of plan.namespaces) {
-            new TenantNamespace(ns.name, { plan: ns, istiod: istiodByUsergroup.get(ns.usergroup)!, skipAwait }, { parent: this });
+            this.namespaces.set(ns.name, new TenantNamespace(ns.name, { plan: ns, istiod: istiodByUsergroup.get(ns.usergroup)!, skipAwait }, { parent: this }));
         }
         this.registerOutputs({});
     }

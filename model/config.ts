@@ -60,6 +60,11 @@ const tenantSchema = z.strictObject({
     quota: z.record(z.string(), quantity).optional(),
     /** Extra namespace labels (never `usergroup`, `istio.io/rev` or `istio-injection`). */
     labels: stringMap.default({}),
+    /**
+     * First step of retiring the tenant on purpose: its objects lose their protection and are left for the namespace
+     * deletion to take, so that its isolation goes only with its namespace (README, "Retiring a tenant").
+     */
+    retire: z.boolean().default(false),
 });
 
 const usergroupSchema = z.strictObject({

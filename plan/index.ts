@@ -45,7 +45,10 @@ export interface ControlPlanePlan {
     revision: string;
     systemNamespace: string;
     namespace: PlannedObject;
-    /** Protect the system namespace from deletion (with the tenants', when `protectNamespaces` is set). */
+    /**
+     * Protect the system namespace and everything in it (istiod, mTLS, root Sidecar) from deletion, with the tenants',
+     * when `protectNamespaces` is set.
+     */
     protect: boolean;
     istiod: ChartRelease;
     /** STRICT PeerAuthentication and the root Sidecar, both in the system namespace. */
@@ -70,7 +73,13 @@ export interface NamespacePlan {
     revision: string;
     systemNamespace: string;
     namespace: PlannedObject;
+    /** Protect the namespace and everything in it (its isolation objects, gateway and workloads) from deletion. */
     protect: boolean;
+    /**
+     * The tenant is being retired: everything in the namespace is unprotected and kept in the cluster when it leaves
+     * the stack, so that removing the tenant deletes only the namespace, and Kubernetes its contents with it.
+     */
+    retire: boolean;
     /** Sidecars, AuthorizationPolicy, NetworkPolicies, RoleBinding, ResourceQuota. */
     objects: PlannedObject[];
     sidecarEgressHosts: string[];
@@ -229,6 +238,7 @@ function planNamespace(
         systemNamespace: sys,
         namespace: namespaceObject(name, role, ug.name, labels),
         protect: config.protectNamespaces,
+        retire: tenant?.retire ?? false,
         objects,
         sidecarEgressHosts: scope.defaultHosts,
         imports: scope.imports,

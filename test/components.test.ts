@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import { localClusterTransform } from "../components";
+import { contentsLifecycle } from "../components/lifecycle";
 import { Registration } from "./harness/mocks";
 import { STACKS, validConfig } from "./harness/configs";
 import { registerConfig, runProgram } from "./harness/program";
@@ -50,11 +51,43 @@ describe("components under mocks", function () {
         assert.ok(regs.filter((r) => r.type !== "pulumi:pulumi:Stack" && r.name !== "mesh").every((r) => r.parent !== ""), "nothing but the root is unparented");
     });
 
-    it("protects tenant, shared and system namespaces when protectNamespaces is set, and nothing else", () => {
+    it("protects every namespace and everything in it when protectNamespaces is set, and nothing else", () => {
         const namespaces = regs.filter((r) => r.type === "kubernetes:core/v1:Namespace");
         assert.equal(namespaces.length, 7);
-        assert.ok(namespaces.every((r) => r.protect));
-        assert.ok(regs.filter((r) => r.type !== "kubernetes:core/v1:Namespace").every((r) => !r.protect));
+        const inside = (r: Registration): boolean => {
+            if (r.type === "mesh-tenancy:index:TenantNamespace" || r.type === "mesh-tenancy:index:ControlPlane") return true;
+            const parent = regs.find((p) => p.urn === r.parent);
+            return parent !== undefined && inside(parent);
+        };
+        const protectedOnes = regs.filter(inside);
+        assert.ok(protectedOnes.length > 40, `${protectedOnes.length}`);
+        assert.deepEqual(protectedOnes.filter((r) => !r.protect).map((r) => r.name), []);
+        assert.deepEqual(regs.filter((r) => !inside(r) && r.protect).map((r) => r.name), [], "the base chart and the root component stay unprotected");
+        const components = regs.filter((r) => r.type === "mesh-tenancy:index:TenantNamespace" || r.type === "mesh-tenancy:index:ControlPlane");
+        assert.ok(components.every((r) => r.transforms.length === 1), "a transform carries the protection to chart-rendered objects");
+    });
+
+    it("contents transform: protects or retains everything but the namespace itself", () => {
+        const apply = (lifecycle: { protect: boolean; retain: boolean }, type: string) =>
+            contentsLifecycle(lifecycle)({ type, name: "x", custom: true, props: {}, opts: { ignoreChanges: ["spec"] } });
+        assert.deepEqual(apply({ protect: true, retain: false }, "kubernetes:apps/v1:Deployment"), { props: {}, opts: { ignoreChanges: ["spec"], protect: true, retainOnDelete: false } });
+        assert.deepEqual(apply({ protect: false, retain: true }, "kubernetes:networking.istio.io/v1:Sidecar"), { props: {}, opts: { ignoreChanges: ["spec"], protect: false, retainOnDelete: true } });
+        assert.equal(apply({ protect: false, retain: true }, "kubernetes:core/v1:Namespace"), undefined);
+    });
+
+    it("a retiring tenant keeps its namespace protected, and its contents are unprotected and retained", async () => {
+        const mocks = await registerConfig(validConfig((r) => {
+            r.protectNamespaces = true;
+            r.usergroups[0].tenants[0].retire = true;
+        }));
+        const component = mocks.byName("app-ns-1");
+        assert.equal(component.protect, false);
+        assert.equal(mocks.byName("app-ns-1-ns").protect, true);
+        const children = mocks.registrations.filter((r) => r.parent === component.urn && r.name !== "app-ns-1-ns");
+        assert.ok(children.length >= 4 && children.every((r) => !r.protect), children.map((r) => `${r.name}:${r.protect}`).join(", "));
+        const retire = component.transforms[0]({ type: "kubernetes:networking.istio.io/v1:Sidecar", name: "s", custom: true, props: {}, opts: {} });
+        assert.deepEqual(retire, { props: {}, opts: { protect: false, retainOnDelete: true } });
+        assert.equal(mocks.byName("logmonkey").protect, true, "other tenants stay protected");
     });
 
     it("passes the planned values to the istiod chart, pinned and from the configured source", () => {
