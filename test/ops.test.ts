@@ -1,4 +1,8 @@
 import * as assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { ROOT } from "./harness/configs";
 import { commentMarker, GITHUB_COMMENT_LIMIT, previewComment } from "../ops/comment";
 import { OutputFolder } from "../ops/fold";
 
@@ -114,5 +118,21 @@ describe("pull-request comment", () => {
         assert.match(text, /failed \(exit 255\)/);
         assert.match(text, /\*\*Errors\*\*\n\n```text\n {2}kubernetes:networking\.istio\.io\/v1:Sidecar \(shop-default\):\n {4}error: resource/);
         assert.doesNotMatch(text, /client connection is closing\n/);
+    });
+});
+
+describe("program runs", () => {
+    it("transpile only, and only because `npm test` type-checks the same sources", () => {
+        const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+        const runConfig = JSON.parse(fs.readFileSync(path.join(ROOT, project.runtime.options.tsconfig), "utf8"));
+        // The SDK reads noCheck from this file itself, not through `extends`.
+        assert.equal(runConfig.compilerOptions.noCheck, true);
+        assert.equal(runConfig.extends, "./tsconfig.json");
+        const checked = JSON.parse(fs.readFileSync(path.join(ROOT, "tsconfig.json"), "utf8"));
+        assert.equal(checked.compilerOptions.noCheck, undefined);
+        assert.ok(checked.include.includes("index.ts"));
+        const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+        assert.match(pkg.scripts.build, /tsc --noEmit -p \./);
+        assert.match(pkg.scripts["test:unit"], /npm run build/);
     });
 });
