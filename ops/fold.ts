@@ -17,6 +17,17 @@ export const KNOCK_ON_ERRORS: ReadonlyArray<{ label: string; pattern: RegExp }> 
 ];
 
 const ERROR = /\berror\b/i;
+
+/** The engine refusing to delete something under a protected namespace's component. */
+const PROTECTED_DELETE = /unable to delete resource "urn:[^"]*mesh-tenancy:index:(TenantNamespace|ControlPlane)/;
+
+/** What the engine's refusal does not say: how to retire a tenant, or take down a protected stack, on purpose. */
+export const RETIRE_HINT = [
+    "mesh-tenancy: nothing in a protected namespace was deleted. To retire a tenant on purpose: set `retire: true` on it",
+    "  and run `pulumi up`; run the `pulumi state unprotect` command the stack output `retiring` names; then remove the",
+    "  tenant from the config and run `pulumi up` (README, \"Retiring a tenant\"). To take down a whole protected stack,",
+    "  set `mesh-tenancy:protectNamespaces` to false and run `pulumi up` before `pulumi destroy`.",
+];
 /** A resource's heading in the Diagnostics section: `  kubernetes:helm.sh/v4:Chart (shop-gateway):`. */
 const DIAGNOSTIC_HEADING = /^ {2}\S.*:$/;
 const SECTION = /^\S/;
@@ -39,6 +50,7 @@ export class OutputFolder {
     private managedFields?: { indent: number; lines: number; prefix: string };
     private managedFieldLines = 0;
     private inDiagnostics = false;
+    private protectedDelete = false;
     /** The last line was folded away, so the blank line that ends its block goes too. */
     private afterFolded = false;
 
@@ -91,6 +103,7 @@ export class OutputFolder {
             out.push(this.heldHeading);
             this.heldHeading = undefined;
         }
+        if (PROTECTED_DELETE.test(line)) this.protectedDelete = true;
         if (!this.realErrorSeen && ERROR.test(line)) {
             this.realErrorSeen = true;
             this.held = [];
@@ -111,6 +124,7 @@ export class OutputFolder {
             this.held = [];
             this.folded.clear();
         }
+        if (this.protectedDelete) out.push(...RETIRE_HINT);
         const summary = this.summary();
         if (summary !== undefined) out.push(summary);
         return out;

@@ -73,6 +73,19 @@ describe("output folding", () => {
         assert.match(out, /\(folded: 5 managedFields lines\)/);
     });
 
+    it("says how to retire a tenant when the engine refuses to delete inside a protected namespace", () => {
+        const refused = [
+            "Diagnostics:",
+            "  kubernetes:networking.istio.io/v1:Sidecar (reports-sidecar):",
+            '    error: unable to delete resource "urn:pulumi:prod::mesh-tenancy::mesh-tenancy:index:MeshTenancy$mesh-tenancy:index:TenantNamespace$kubernetes:networking.istio.io/v1:Sidecar::reports-sidecar"',
+            "    as it is currently marked for protection.",
+            "",
+        ].join("\n");
+        const out = OutputFolder.fold(refused);
+        assert.match(out, /marked for protection\.\nmesh-tenancy: nothing in a protected namespace was deleted\. To retire a tenant on purpose: set `retire: true`/);
+        assert.doesNotMatch(OutputFolder.fold(refused.replace("TenantNamespace", "Other")), /retire/);
+    });
+
     it("passes output without errors or managedFields through unchanged", () => {
         const text = "Previewing update (dev):\n    + kubernetes:core/v1:Namespace a create\nResources:\n    + 1 to create\n";
         assert.equal(OutputFolder.fold(text), text);
