@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PlannedObject } from "../plan";
-import { MANAGED_BY, MANAGED_BY_LABEL } from "../policy/lib/labels";
+import { MANAGED_BY, MANAGED_BY_LABEL } from "../policy/semantics/labels";
 
 /**
  * The Kubernetes provider's per-object switch for server-side apply conflicts: with it, an update takes back every
