@@ -3,12 +3,15 @@ import * as pulumi from "@pulumi/pulumi";
 export interface ContentsLifecycle {
     /** Refuse to delete anything in the namespace. */
     protect: boolean;
-    /** Leave everything in the namespace in the cluster when it leaves the stack: the namespace deletion takes it. */
+    /**
+     * Leave everything in the namespace in the cluster when it leaves the stack: the namespace deletion takes it.
+     * When false, what a resource says for itself (the base chart's retained CRDs) stands.
+     */
     retain: boolean;
 }
 
 /**
- * A transform for a namespace's component that applies to everything registered under it, including the objects
+ * A transform for a namespace's (or the base chart's) component that applies to everything registered under it, including the objects
  * Helm charts render inside the provider, which no option set in the program reaches. The namespace object itself
  * is registered with its own options and left alone.
  *
@@ -19,6 +22,6 @@ export interface ContentsLifecycle {
 export function contentsLifecycle(lifecycle: ContentsLifecycle): pulumi.ResourceTransform {
     return (args) => {
         if (args.type === "kubernetes:core/v1:Namespace") return undefined;
-        return { props: args.props, opts: { ...args.opts, protect: lifecycle.protect, retainOnDelete: lifecycle.retain } };
+        return { props: args.props, opts: { ...args.opts, protect: lifecycle.protect, ...(lifecycle.retain ? { retainOnDelete: true } : {}) } };
     };
 }

@@ -18,7 +18,7 @@ export class MeshTenancy extends pulumi.ComponentResource {
         super("mesh-tenancy:index:MeshTenancy", name, {}, opts);
         const plan = args.plan;
         const skipAwait = plan.localCluster;
-        const base = new IstioBase("istio-base", { release: plan.base, skipAwait }, { parent: this });
+        const base = new IstioBase("istio-base", { release: plan.base, skipAwait, protect: plan.protectBase }, { parent: this });
         const istiodByUsergroup = new Map<string, pulumi.Resource>();
         for (const cp of plan.controlPlanes) {
             const controlPlane = new ControlPlane(cp.usergroup, { plan: cp, skipAwait, dependsOn: [base.chart] }, { parent: this });

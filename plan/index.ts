@@ -94,6 +94,8 @@ export interface NamespacePlan {
 /** The whole desired tenancy, computed from config alone. */
 export interface TenancyPlan {
     base: ChartRelease;
+    /** Protect the base chart's cluster-wide objects, with the namespaces, when `protectNamespaces` is set. */
+    protectBase: boolean;
     controlPlanes: ControlPlanePlan[];
     namespaces: NamespacePlan[];
     localCluster: boolean;
@@ -114,7 +116,7 @@ export function planTenancy(config: MeshTenancyConfig): TenancyPlan {
         const tenants = ug.tenants.map((t) => planNamespace(config, ug, t.name, "tenant", scopes, api, t));
         return [...shared, ...tenants];
     });
-    return { base: planBase(config), controlPlanes, namespaces, localCluster: config.localCluster, detailedOutputs: config.detailedOutputs };
+    return { base: planBase(config), protectBase: config.protectNamespaces, controlPlanes, namespaces, localCluster: config.localCluster, detailedOutputs: config.detailedOutputs };
 }
 
 /**

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
 import { localClusterTransform } from "../components";
 import { contentsLifecycle } from "../components/lifecycle";
 import { Registration } from "./harness/mocks";
@@ -51,26 +52,28 @@ describe("components under mocks", function () {
         assert.ok(regs.filter((r) => r.type !== "pulumi:pulumi:Stack" && r.name !== "mesh").every((r) => r.parent !== ""), "nothing but the root is unparented");
     });
 
-    it("protects every namespace and everything in it when protectNamespaces is set, and nothing else", () => {
+    it("protects every namespace and everything in it, and the base chart, when protectNamespaces is set", () => {
         const namespaces = regs.filter((r) => r.type === "kubernetes:core/v1:Namespace");
         assert.equal(namespaces.length, 7);
         const inside = (r: Registration): boolean => {
-            if (r.type === "mesh-tenancy:index:TenantNamespace" || r.type === "mesh-tenancy:index:ControlPlane") return true;
+            if (["TenantNamespace", "ControlPlane", "IstioBase"].some((t) => r.type === `mesh-tenancy:index:${t}`)) return true;
             const parent = regs.find((p) => p.urn === r.parent);
             return parent !== undefined && inside(parent);
         };
         const protectedOnes = regs.filter(inside);
         assert.ok(protectedOnes.length > 40, `${protectedOnes.length}`);
         assert.deepEqual(protectedOnes.filter((r) => !r.protect).map((r) => r.name), []);
-        assert.deepEqual(regs.filter((r) => !inside(r) && r.protect).map((r) => r.name), [], "the base chart and the root component stay unprotected");
-        const components = regs.filter((r) => r.type === "mesh-tenancy:index:TenantNamespace" || r.type === "mesh-tenancy:index:ControlPlane");
+        assert.deepEqual(regs.filter((r) => !inside(r) && r.protect).map((r) => r.type), [], "only the root component stays unprotected");
+        const components = regs.filter((r) => ["TenantNamespace", "ControlPlane", "IstioBase"].some((t) => r.type === `mesh-tenancy:index:${t}`));
         assert.ok(components.every((r) => r.transforms.length === 1), "a transform carries the protection to chart-rendered objects");
     });
 
     it("contents transform: protects or retains everything but the namespace itself", () => {
         const apply = (lifecycle: { protect: boolean; retain: boolean }, type: string) =>
             contentsLifecycle(lifecycle)({ type, name: "x", custom: true, props: {}, opts: { ignoreChanges: ["spec"] } });
-        assert.deepEqual(apply({ protect: true, retain: false }, "kubernetes:apps/v1:Deployment"), { props: {}, opts: { ignoreChanges: ["spec"], protect: true, retainOnDelete: false } });
+        assert.deepEqual(apply({ protect: true, retain: false }, "kubernetes:apps/v1:Deployment"), { props: {}, opts: { ignoreChanges: ["spec"], protect: true } });
+        const crd = contentsLifecycle({ protect: true, retain: false })({ type: "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", name: "c", custom: true, props: {}, opts: { retainOnDelete: true } });
+        assert.equal((crd as pulumi.ResourceTransformResult).opts.retainOnDelete, true, "a resource's own retainOnDelete stands");
         assert.deepEqual(apply({ protect: false, retain: true }, "kubernetes:networking.istio.io/v1:Sidecar"), { props: {}, opts: { ignoreChanges: ["spec"], protect: false, retainOnDelete: true } });
         assert.equal(apply({ protect: false, retain: true }, "kubernetes:core/v1:Namespace"), undefined);
     });
