@@ -3,7 +3,7 @@ import { localClusterTransform, MeshTenancy } from "./components";
 import { ConfigError } from "./model/issues";
 import { configFromStack } from "./model/stack";
 import { planTenancy } from "./plan";
-import { stackOutputs } from "./plan/outputs";
+import { programOutputs } from "./plan/outputs";
 
 function loadPlan() {
     try {
@@ -19,9 +19,15 @@ const plan = loadPlan();
 if (plan.localCluster) {
     pulumi.runtime.registerResourceTransform(localClusterTransform);
 }
-new MeshTenancy("mesh", { plan });
+const mesh = new MeshTenancy("mesh", { plan });
 
-const outputs = stackOutputs(plan);
-export const usergroups = outputs.usergroups;
-export const namespaces = outputs.namespaces;
-export const expectedConnectivity = outputs.expectedConnectivity;
+/** For each retiring tenant whose namespace is protected: the command that lifts that protection (second step). */
+function retiring(): { retiring?: Record<string, pulumi.Output<string>> } {
+    const namespaces = plan.namespaces.filter((ns) => ns.retire && ns.protect);
+    if (namespaces.length === 0) return {};
+    const unprotect = (name: string) => pulumi.interpolate`pulumi state unprotect --yes '${mesh.namespaces.get(name)!.namespace.urn}'`;
+    return { retiring: Object.fromEntries(namespaces.map((ns) => [ns.name, unprotect(ns.name)])) };
+}
+
+// A summary by default: every preview and update prints the outputs, and a per-namespace listing drowns the diff.
+export = { ...programOutputs(plan, pulumi.getStack()), ...retiring() };

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ControlPlanePlan } from "../plan";
 import { installChart } from "./chart";
+import { contentsLifecycle } from "./lifecycle";
 import { registerObject } from "./objects";
 
 export interface ControlPlaneArgs {
@@ -12,13 +13,21 @@ export interface ControlPlaneArgs {
     dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
-/** One istiod revision per usergroup, in its own system namespace. */
+/**
+ * One istiod revision per usergroup, in its own system namespace. When the namespace is protected, so is istiod and
+ * everything else in it: tenants left meshed to a revision whose istiod was deleted get no proxies for new pods.
+ */
 export class ControlPlane extends pulumi.ComponentResource {
     /** The istiod release; Istio objects and gateways of this usergroup wait for it. */
     readonly istiod: pulumi.Resource;
 
     constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mesh-tenancy:index:ControlPlane", name, {}, opts);
+        const contents = { protect: args.plan.protect, retain: false };
+        super("mesh-tenancy:index:ControlPlane", name, {}, {
+            ...opts,
+            protect: contents.protect,
+            transforms: [...(opts?.transforms ?? []), contentsLifecycle(contents)],
+        });
         const namespace = registerObject(args.plan.namespace, { parent: this, protect: args.plan.protect });
         this.istiod = installChart(args.plan.istiod, args.skipAwait, { parent: this, dependsOn: [namespace, ...args.dependsOn] });
         for (const object of args.plan.objects) {

@@ -11,18 +11,21 @@ export interface MeshTenancyArgs {
 
 /** The whole multi-tenant mesh: base, one control plane per usergroup, and every tenant and shared namespace. */
 export class MeshTenancy extends pulumi.ComponentResource {
+    /** Every tenant and shared namespace's component, by namespace name. */
+    readonly namespaces = new Map<string, TenantNamespace>();
+
     constructor(name: string, args: MeshTenancyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mesh-tenancy:index:MeshTenancy", name, {}, opts);
         const plan = args.plan;
         const skipAwait = plan.localCluster;
-        const base = new IstioBase("istio-base", { release: plan.base, skipAwait }, { parent: this });
+        const base = new IstioBase("istio-base", { release: plan.base, skipAwait, protect: plan.protectBase }, { parent: this });
         const istiodByUsergroup = new Map<string, pulumi.Resource>();
         for (const cp of plan.controlPlanes) {
             const controlPlane = new ControlPlane(cp.usergroup, { plan: cp, skipAwait, dependsOn: [base.chart] }, { parent: this });
             istiodByUsergroup.set(cp.usergroup, controlPlane.istiod);
         }
         for (const ns of plan.namespaces) {
-            new TenantNamespace(ns.name, { plan: ns, istiod: istiodByUsergroup.get(ns.usergroup)!, skipAwait }, { parent: this });
+            this.namespaces.set(ns.name, new TenantNamespace(ns.name, { plan: ns, istiod: istiodByUsergroup.get(ns.usergroup)!, skipAwait }, { parent: this }));
         }
         this.registerOutputs({});
     }

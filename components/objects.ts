@@ -1,13 +1,27 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PlannedObject } from "../plan";
+import { MANAGED_BY, MANAGED_BY_LABEL } from "../policy/semantics/labels";
+
+/**
+ * The Kubernetes provider's per-object switch for server-side apply conflicts: with it, an update takes back every
+ * field the object declares from whichever manager changed it (`kubectl patch`, `kubectl edit`, a controller).
+ */
+export const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
 
 /**
  * Registers one planned Kubernetes object. Core kinds get their typed resource (so previews and policies see
  * `kubernetes:core/v1:Namespace`, not a generic type); Istio kinds are CustomResources.
+ *
+ * Objects the plan marks as the platform's (the managed-by label) carry the patch-force annotation, so that
+ * `pulumi up --refresh` repairs drift in them instead of stopping at a field conflict: an isolation object that
+ * someone widened by hand must not stay wide because the hand edit now owns the field. Forcing takes back only the
+ * fields the plan declares; what others add beside them (labels, annotations) stays theirs. Tenants' own objects are
+ * never registered here.
  */
 export function registerObject(planned: PlannedObject, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
-    const { resourceName: name, object } = planned;
+    const { resourceName: name } = planned;
+    const object = planned.object.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY ? withPatchForce(planned.object) : planned.object;
     const args = object as Record<string, any>;
     switch (`${object.apiVersion}/${object.kind}`) {
         case "v1/Namespace":
@@ -21,4 +35,9 @@ export function registerObject(planned: PlannedObject, opts: pulumi.CustomResour
         default:
             return new k8s.apiextensions.CustomResource(name, args as k8s.apiextensions.CustomResourceArgs, opts);
     }
+}
+
+function withPatchForce(object: PlannedObject["object"]): PlannedObject["object"] {
+    const metadata = object.metadata;
+    return { ...object, metadata: { ...metadata, annotations: { ...(metadata.annotations ?? {}), [PATCH_FORCE_ANNOTATION]: "true" } } };
 }

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { NamespacePlan } from "../plan";
+import { contentsLifecycle } from "./lifecycle";
 import { registerObject } from "./objects";
 import { SmokeWorkloads } from "./smokeWorkloads";
 import { TenantGateway } from "./tenantGateway";
@@ -13,12 +14,25 @@ export interface TenantNamespaceArgs {
     skipAwait: boolean;
 }
 
-/** A tenant or shared namespace of one usergroup, scoped and isolated. */
+/**
+ * A tenant or shared namespace of one usergroup, scoped and isolated. In a protected stack everything in it is
+ * protected with the namespace; a retiring tenant's contents are unprotected and retained, so that the namespace
+ * deletion, not the engine, removes them.
+ */
 export class TenantNamespace extends pulumi.ComponentResource {
+    /** The Namespace object. */
+    readonly namespace: pulumi.CustomResource;
+
     constructor(name: string, args: TenantNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mesh-tenancy:index:TenantNamespace", name, {}, opts);
         const plan = args.plan;
+        const contents = { protect: plan.protect && !plan.retire, retain: plan.retire };
+        super("mesh-tenancy:index:TenantNamespace", name, {}, {
+            ...opts,
+            protect: contents.protect,
+            transforms: [...(opts?.transforms ?? []), contentsLifecycle(contents)],
+        });
         const namespace = registerObject(plan.namespace, { parent: this, protect: plan.protect });
+        this.namespace = namespace;
         const after = [namespace, args.istiod];
         for (const object of plan.objects) {
             registerObject(object, { parent: this, dependsOn: after });

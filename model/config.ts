@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ConfigError, ConfigIssue, formatPath } from "./issues";
 import { checkConsistency } from "./consistency";
+import { salvage, schemaAt } from "./salvage";
 
 /** The official Istio chart repository, used when neither chart source is given. */
 export const DEFAULT_CHART_REPOSITORY = "https://istio-release.storage.googleapis.com/charts";
@@ -59,6 +60,11 @@ const tenantSchema = z.strictObject({
     quota: z.record(z.string(), quantity).optional(),
     /** Extra namespace labels (never `usergroup`, `istio.io/rev` or `istio-injection`). */
     labels: stringMap.default({}),
+    /**
+     * First step of retiring the tenant on purpose: its objects lose their protection and are left for the namespace
+     * deletion to take, so that its isolation goes only with its namespace (README, "Retiring a tenant").
+     */
+    retire: z.boolean().default(false),
 });
 
 const usergroupSchema = z.strictObject({
@@ -82,6 +88,8 @@ const configSchema = z.strictObject({
     localCluster: z.boolean().default(false),
     /** A client and an echo server in every tenant namespace, to verify isolation by hand. */
     smokeWorkloads: z.boolean().default(false),
+    /** Every namespace's scoping and the expected connectivity as stack outputs, besides the summary. */
+    detailedOutputs: z.boolean().default(false),
     usergroups: z.array(usergroupSchema).min(1, { error: "must list at least one usergroup" }),
 });
 
@@ -119,6 +127,7 @@ export interface MeshTenancyConfig {
     protectNamespaces: boolean;
     localCluster: boolean;
     smokeWorkloads: boolean;
+    detailedOutputs: boolean;
     usergroups: UsergroupConfig[];
 }
 
@@ -158,30 +167,8 @@ function suggest(key: string, path: ReadonlyArray<PropertyKey>): string {
 }
 
 function knownKeysAt(path: ReadonlyArray<PropertyKey>): string[] {
-    let schema: z.ZodType = configSchema;
-    for (const part of path) {
-        schema = unwrap(schema);
-        if (schema instanceof z.ZodObject) {
-            schema = (schema.shape as Record<string, z.ZodType>)[String(part)];
-        } else if (schema instanceof z.ZodArray) {
-            schema = schema.element as z.ZodType;
-        } else {
-            return [];
-        }
-        if (schema === undefined) {
-            return [];
-        }
-    }
-    schema = unwrap(schema);
+    const schema = schemaAt(configSchema, path);
     return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
-}
-
-function unwrap(schema: z.ZodType): z.ZodType {
-    let s = schema;
-    while (s instanceof z.ZodOptional || s instanceof z.ZodDefault) {
-        s = s.unwrap() as z.ZodType;
-    }
-    return s;
 }
 
 function editDistance(a: string, b: string): number {
@@ -217,19 +204,31 @@ function normalise(parsed: Parsed): MeshTenancyConfig {
 }
 
 /**
+ * The schema with its two required sections optional, so that a broken `istio` or `usergroups` section can be left out
+ * and the checks across the rest still run.
+ */
+const salvageSchema = configSchema.partial({ istio: true, usergroups: true });
+
+/**
  * Validates the raw stack config (the values under `mesh-tenancy:`, keyed without the prefix) and returns it with
- * defaults filled in. Every problem is reported at once in one ConfigError, each naming its key path.
+ * defaults filled in. Every problem is reported at once in one ConfigError, each naming its key path: when the shape
+ * is wrong somewhere, the parts that are wrong are left out and the cross-reference checks run on everything else.
  */
 export function parseConfig(raw: Record<string, unknown>): MeshTenancyConfig {
     const result = configSchema.safeParse(raw);
-    if (!result.success) {
-        throw new ConfigError(result.error.issues.flatMap(zodIssueMessage));
+    if (result.success) {
+        const issues = checkConsistency(result.data);
+        if (issues.length > 0) throw new ConfigError(issues);
+        return normalise(result.data);
     }
-    const issues = checkConsistency(result.data);
-    if (issues.length > 0) {
-        throw new ConfigError(issues);
-    }
-    return normalise(result.data);
+    const schemaIssues = result.error.issues.flatMap(zodIssueMessage);
+    const rest = salvage(salvageSchema, raw);
+    if (rest === undefined) throw new ConfigError(schemaIssues);
+    // A check on a value that was left out would only repeat its schema problem in other words.
+    const cut = rest.cuts.map(formatPath);
+    const within = (path: string) => cut.some((c) => path === c || path.startsWith(`${c}.`) || path.startsWith(`${c}[`));
+    const crossIssues = checkConsistency(rest.data, rest.origin).filter((i) => !within(i.path));
+    throw new ConfigError([...schemaIssues, ...crossIssues]);
 }
 
 export type ParsedConfig = Parsed;

@@ -12,6 +12,9 @@ const MANAGED_LABEL_PREFIX = "mesh-tenancy.io/";
 
 type Path = ReadonlyArray<string | number>;
 
+/** A config whose shape is valid, except that a broken `istio` or `usergroups` section may have been left out. */
+export type CheckableConfig = Omit<ParsedConfig, "istio" | "usergroups"> & Partial<Pick<ParsedConfig, "istio" | "usergroups">>;
+
 interface NamespaceClaim {
     usergroup: string;
     path: string;
@@ -19,13 +22,16 @@ interface NamespaceClaim {
 
 /**
  * Cross-field checks on a config whose shape is already valid: names, uniqueness of namespaces and hosts, and that
- * every reference (egress, defaultRevision) resolves inside the right usergroup.
+ * every reference (egress, defaultRevision) resolves inside the right usergroup. `origin` maps a path in `config` to
+ * the path the user wrote, where parts of the input were left out before these checks.
  */
-export function checkConsistency(config: ParsedConfig): ConfigIssue[] {
+export function checkConsistency(config: CheckableConfig, origin: (path: Path) => ReadonlyArray<PropertyKey> = (p) => p): ConfigIssue[] {
     const issues: ConfigIssue[] = [];
-    const report = (path: Path, message: string) => issues.push({ path: formatPath(path), message });
+    const at = (path: Path) => formatPath(origin(path));
+    const report = (path: Path, message: string) => issues.push({ path: at(path), message });
+    const usergroups = config.usergroups ?? [];
 
-    checkIstio(config, report);
+    if (config.istio !== undefined) checkIstio(config.istio, report);
 
     const usergroupNames = new Map<string, number>();
     const namespaces = new Map<string, NamespaceClaim>();
@@ -41,10 +47,10 @@ export function checkConsistency(config: ParsedConfig): ConfigIssue[] {
             report(path, `namespace "${ns}" is already used at ${earlier.path}; a namespace belongs to exactly one place`);
             return;
         }
-        namespaces.set(ns, { usergroup, path: formatPath(path) });
+        namespaces.set(ns, { usergroup, path: at(path) });
     };
 
-    config.usergroups.forEach((ug, u) => {
+    usergroups.forEach((ug, u) => {
         const ugPath: Path = ["usergroups", u];
         const nameProblem = dnsLabelProblem(ug.name);
         if (nameProblem !== undefined) {
@@ -52,7 +58,7 @@ export function checkConsistency(config: ParsedConfig): ConfigIssue[] {
         } else if (ug.name === "default") {
             report([...ugPath, "name"], `"default" is the name of Istio's default revision tag; choose another usergroup name`);
         } else if (usergroupNames.has(ug.name)) {
-            report([...ugPath, "name"], `usergroup "${ug.name}" is already defined at usergroups[${usergroupNames.get(ug.name)}]`);
+            report([...ugPath, "name"], `usergroup "${ug.name}" is already defined at ${at(["usergroups", usergroupNames.get(ug.name)!])}`);
         } else {
             usergroupNames.set(ug.name, u);
         }
@@ -69,12 +75,12 @@ export function checkConsistency(config: ParsedConfig): ConfigIssue[] {
         ug.tenants.forEach((t, i) => claim(t.name, ug.name, [...ugPath, "tenants", i, "name"]));
     });
 
-    if (config.istio.defaultRevision !== "" && !usergroupNames.has(config.istio.defaultRevision)) {
+    if (config.istio !== undefined && config.usergroups !== undefined && config.istio.defaultRevision !== "" && !usergroupNames.has(config.istio.defaultRevision)) {
         report(["istio", "defaultRevision"], `"${config.istio.defaultRevision}" names no usergroup (known: ${[...usergroupNames.keys()].join(", ") || "none"}); use "" for no default revision`);
     }
 
     const gatewayHosts = new HostClaims<string>();
-    config.usergroups.forEach((ug, u) => {
+    usergroups.forEach((ug, u) => {
         const usergroupOf = (ns: string) => namespaces.get(ns)?.usergroup;
         const checkEgress = (entries: string[], path: Path) => {
             entries.forEach((entry, e) => {
@@ -98,7 +104,7 @@ export function checkConsistency(config: ParsedConfig): ConfigIssue[] {
             const tPath: Path = ["usergroups", u, "tenants", i];
             checkEgress(t.egress, [...tPath, "egress"]);
             checkLabels(t.labels, [...tPath, "labels"], report);
-            checkWorkloadSidecars(t.workloadSidecars, [...tPath, "workloadSidecars"], report, checkEgress);
+            checkWorkloadSidecars(t.workloadSidecars, [...tPath, "workloadSidecars"], report, at, checkEgress);
             t.owners.forEach((o, k) => {
                 if (o.namespace !== undefined && o.kind !== "ServiceAccount") {
                     report([...tPath, "owners", k, "namespace"], `only ServiceAccount owners have a namespace`);
@@ -119,7 +125,7 @@ export function checkConsistency(config: ParsedConfig): ConfigIssue[] {
                     report(hPath, clash.host === host ? `host "${host}" is already claimed at ${clash.claim}` : `host "${host}" overlaps "${clash.host}" claimed at ${clash.claim}`);
                     return;
                 }
-                gatewayHosts.add(host, formatPath(hPath));
+                gatewayHosts.add(host, at(hPath));
             });
             if (t.gateway?.tlsCredentialName !== undefined) {
                 const p = dnsSubdomainProblem(t.gateway.tlsCredentialName);
@@ -130,8 +136,7 @@ export function checkConsistency(config: ParsedConfig): ConfigIssue[] {
     return issues;
 }
 
-function checkIstio(config: ParsedConfig, report: (path: Path, message: string) => void): void {
-    const istio = config.istio;
+function checkIstio(istio: ParsedConfig["istio"], report: (path: Path, message: string) => void): void {
     const version = parseIstioVersion(istio.version);
     if (version === undefined) {
         report(["istio", "version"], `"${istio.version}" is not an exact chart version such as 1.24.3`);
@@ -168,6 +173,7 @@ function checkWorkloadSidecars(
     sidecars: ParsedConfig["usergroups"][number]["tenants"][number]["workloadSidecars"],
     path: Path,
     report: (path: Path, message: string) => void,
+    at: (path: Path) => string,
     checkEgress: (entries: string[], path: Path) => void,
 ): void {
     const names = new Map<string, number>();
@@ -179,7 +185,7 @@ function checkWorkloadSidecars(
         } else if (w.name === "default") {
             report([...wPath, "name"], `"default" is the name of the namespace's selector-less Sidecar`);
         } else if (names.has(w.name)) {
-            report([...wPath, "name"], `workload Sidecar "${w.name}" is already defined at ${formatPath([...path, names.get(w.name)!])}`);
+            report([...wPath, "name"], `workload Sidecar "${w.name}" is already defined at ${at([...path, names.get(w.name)!])}`);
         } else {
             names.set(w.name, i);
         }
@@ -192,9 +198,9 @@ function checkWorkloadSidecars(
                 if (other === undefined || Object.keys(other).length === 0) continue;
                 const relation = selectorRelation(w.selector, other);
                 if (relation === "equal") {
-                    report([...wPath, "selector"], `selects the same pods as ${formatPath([...path, j])} ("${sidecars[j].name}"); merge them`);
+                    report([...wPath, "selector"], `selects the same pods as ${at([...path, j])} ("${sidecars[j].name}"); merge them`);
                 } else if (relation !== "disjoint-or-partial") {
-                    report([...wPath, "selector"], `overlaps ${formatPath([...path, j])} ("${sidecars[j].name}"): some pods would match both, and Istio then applies only one`);
+                    report([...wPath, "selector"], `overlaps ${at([...path, j])} ("${sidecars[j].name}"): some pods would match both, and Istio then applies only one`);
                 }
             }
         }

@@ -45,7 +45,10 @@ export interface ControlPlanePlan {
     revision: string;
     systemNamespace: string;
     namespace: PlannedObject;
-    /** Protect the system namespace from deletion (with the tenants', when `protectNamespaces` is set). */
+    /**
+     * Protect the system namespace and everything in it (istiod, mTLS, root Sidecar) from deletion, with the tenants',
+     * when `protectNamespaces` is set.
+     */
     protect: boolean;
     istiod: ChartRelease;
     /** STRICT PeerAuthentication and the root Sidecar, both in the system namespace. */
@@ -70,7 +73,13 @@ export interface NamespacePlan {
     revision: string;
     systemNamespace: string;
     namespace: PlannedObject;
+    /** Protect the namespace and everything in it (its isolation objects, gateway and workloads) from deletion. */
     protect: boolean;
+    /**
+     * The tenant is being retired: everything in the namespace is unprotected and kept in the cluster when it leaves
+     * the stack, so that removing the tenant deletes only the namespace, and Kubernetes its contents with it.
+     */
+    retire: boolean;
     /** Sidecars, AuthorizationPolicy, NetworkPolicies, RoleBinding, ResourceQuota. */
     objects: PlannedObject[];
     sidecarEgressHosts: string[];
@@ -85,9 +94,13 @@ export interface NamespacePlan {
 /** The whole desired tenancy, computed from config alone. */
 export interface TenancyPlan {
     base: ChartRelease;
+    /** Protect the base chart's cluster-wide objects, with the namespaces, when `protectNamespaces` is set. */
+    protectBase: boolean;
     controlPlanes: ControlPlanePlan[];
     namespaces: NamespacePlan[];
     localCluster: boolean;
+    /** Export every namespace's scoping and the expected connectivity, not only the summary. */
+    detailedOutputs: boolean;
 }
 
 const GATEWAY_RELEASE = "ingressgateway";
@@ -103,7 +116,7 @@ export function planTenancy(config: MeshTenancyConfig): TenancyPlan {
         const tenants = ug.tenants.map((t) => planNamespace(config, ug, t.name, "tenant", scopes, api, t));
         return [...shared, ...tenants];
     });
-    return { base: planBase(config), controlPlanes, namespaces, localCluster: config.localCluster };
+    return { base: planBase(config), protectBase: config.protectNamespaces, controlPlanes, namespaces, localCluster: config.localCluster, detailedOutputs: config.detailedOutputs };
 }
 
 /**
@@ -227,6 +240,7 @@ function planNamespace(
         systemNamespace: sys,
         namespace: namespaceObject(name, role, ug.name, labels),
         protect: config.protectNamespaces,
+        retire: tenant?.retire ?? false,
         objects,
         sidecarEgressHosts: scope.defaultHosts,
         imports: scope.imports,

@@ -52,6 +52,41 @@ export function stackOutputs(plan: TenancyPlan): StackOutputs {
     return { usergroups, namespaces, expectedConnectivity: { default: "refuse", allow } };
 }
 
+/** What every preview and update shows: a few lines per usergroup, whatever the number of tenants. */
+export interface SummaryOutputs {
+    summary: { usergroups: number; tenants: number; sharedNamespaces: number; gateways: number };
+    /** Per usergroup: its istiod revision, the system namespace it runs in, and how many namespaces it discovers. */
+    revisions: Record<string, { revision: string; systemNamespace: string; discoveredNamespaces: number }>;
+    /** Where each namespace's scoping, exportTo value and expected connectivity can be read. */
+    details: string;
+}
+
+export function summaryOutputs(plan: TenancyPlan, stack: string): SummaryOutputs {
+    const revisions: SummaryOutputs["revisions"] = {};
+    for (const cp of plan.controlPlanes) {
+        revisions[cp.usergroup] = { revision: cp.revision, systemNamespace: cp.systemNamespace, discoveredNamespaces: cp.discoveredNamespaces.length };
+    }
+    const count = (f: (ns: TenancyPlan["namespaces"][number]) => boolean) => plan.namespaces.filter(f).length;
+    return {
+        summary: {
+            usergroups: plan.controlPlanes.length,
+            tenants: count((ns) => ns.role === "tenant"),
+            sharedNamespaces: count((ns) => ns.role === "shared"),
+            gateways: count((ns) => ns.gateway !== undefined),
+        },
+        revisions,
+        details: plan.detailedOutputs
+            ? "outputs usergroups, namespaces and expectedConnectivity (pulumi stack output --json)"
+            : `npm run report -- --stack ${stack} [--json] for each namespace's imports and exportTo; set mesh-tenancy:detailedOutputs to true to export usergroups, namespaces and expectedConnectivity`,
+    };
+}
+
+/** The program's stack outputs: the summary, and the full detail when the stack asks for it. */
+export function programOutputs(plan: TenancyPlan, stack: string): SummaryOutputs & Partial<StackOutputs> {
+    const summary = summaryOutputs(plan, stack);
+    return plan.detailedOutputs ? { ...summary, ...stackOutputs(plan) } : summary;
+}
+
 /** Whether mesh traffic from `source` to `destination` must be allowed; every other pair must be refused. */
 export function connectionAllowed(outputs: StackOutputs, source: string, destination: string): boolean {
     return outputs.expectedConnectivity.allow[source]?.includes(destination) ?? false;

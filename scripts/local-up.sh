@@ -19,7 +19,7 @@ fi
 # Stack `local` leaves Istio's CRDs to the cluster (istio.crds: external); apply Istio's own (idempotent).
 "$scripts_dir/istio.sh" crds
 pulumi stack select --create local --non-interactive
-pulumi up --yes --skip-preview --non-interactive --stack local \
+"$scripts_dir/pulumi-run.sh" up --yes --skip-preview --non-interactive --stack local \
 	--policy-pack policy --policy-pack-config policy/config/dev.json
 pulumi stack output --stack local --json
 

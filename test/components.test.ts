@@ -1,8 +1,11 @@
 import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
 import { localClusterTransform } from "../components";
+import { contentsLifecycle } from "../components/lifecycle";
 import { Registration } from "./harness/mocks";
 import { STACKS, validConfig } from "./harness/configs";
 import { registerConfig, runProgram } from "./harness/program";
+import { planTenancy, plannedObjects } from "../plan";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 
@@ -49,11 +52,45 @@ describe("components under mocks", function () {
         assert.ok(regs.filter((r) => r.type !== "pulumi:pulumi:Stack" && r.name !== "mesh").every((r) => r.parent !== ""), "nothing but the root is unparented");
     });
 
-    it("protects tenant, shared and system namespaces when protectNamespaces is set, and nothing else", () => {
+    it("protects every namespace and everything in it, and the base chart, when protectNamespaces is set", () => {
         const namespaces = regs.filter((r) => r.type === "kubernetes:core/v1:Namespace");
         assert.equal(namespaces.length, 7);
-        assert.ok(namespaces.every((r) => r.protect));
-        assert.ok(regs.filter((r) => r.type !== "kubernetes:core/v1:Namespace").every((r) => !r.protect));
+        const inside = (r: Registration): boolean => {
+            if (["TenantNamespace", "ControlPlane", "IstioBase"].some((t) => r.type === `mesh-tenancy:index:${t}`)) return true;
+            const parent = regs.find((p) => p.urn === r.parent);
+            return parent !== undefined && inside(parent);
+        };
+        const protectedOnes = regs.filter(inside);
+        assert.ok(protectedOnes.length > 40, `${protectedOnes.length}`);
+        assert.deepEqual(protectedOnes.filter((r) => !r.protect).map((r) => r.name), []);
+        assert.deepEqual(regs.filter((r) => !inside(r) && r.protect).map((r) => r.type), [], "only the root component stays unprotected");
+        const components = regs.filter((r) => ["TenantNamespace", "ControlPlane", "IstioBase"].some((t) => r.type === `mesh-tenancy:index:${t}`));
+        assert.ok(components.every((r) => r.transforms.length === 1), "a transform carries the protection to chart-rendered objects");
+    });
+
+    it("contents transform: protects or retains everything but the namespace itself", () => {
+        const apply = (lifecycle: { protect: boolean; retain: boolean }, type: string) =>
+            contentsLifecycle(lifecycle)({ type, name: "x", custom: true, props: {}, opts: { ignoreChanges: ["spec"] } });
+        assert.deepEqual(apply({ protect: true, retain: false }, "kubernetes:apps/v1:Deployment"), { props: {}, opts: { ignoreChanges: ["spec"], protect: true } });
+        const crd = contentsLifecycle({ protect: true, retain: false })({ type: "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", name: "c", custom: true, props: {}, opts: { retainOnDelete: true } });
+        assert.equal((crd as pulumi.ResourceTransformResult).opts.retainOnDelete, true, "a resource's own retainOnDelete stands");
+        assert.deepEqual(apply({ protect: false, retain: true }, "kubernetes:networking.istio.io/v1:Sidecar"), { props: {}, opts: { ignoreChanges: ["spec"], protect: false, retainOnDelete: true } });
+        assert.equal(apply({ protect: false, retain: true }, "kubernetes:core/v1:Namespace"), undefined);
+    });
+
+    it("a retiring tenant keeps its namespace protected, and its contents are unprotected and retained", async () => {
+        const mocks = await registerConfig(validConfig((r) => {
+            r.protectNamespaces = true;
+            r.usergroups[0].tenants[0].retire = true;
+        }));
+        const component = mocks.byName("app-ns-1");
+        assert.equal(component.protect, false);
+        assert.equal(mocks.byName("app-ns-1-ns").protect, true);
+        const children = mocks.registrations.filter((r) => r.parent === component.urn && r.name !== "app-ns-1-ns");
+        assert.ok(children.length >= 4 && children.every((r) => !r.protect), children.map((r) => `${r.name}:${r.protect}`).join(", "));
+        const retire = component.transforms[0]({ type: "kubernetes:networking.istio.io/v1:Sidecar", name: "s", custom: true, props: {}, opts: {} });
+        assert.deepEqual(retire, { props: {}, opts: { protect: false, retainOnDelete: true } });
+        assert.equal(mocks.byName("logmonkey").protect, true, "other tenants stay protected");
     });
 
     it("passes the planned values to the istiod chart, pinned and from the configured source", () => {
@@ -100,6 +137,20 @@ describe("components under mocks", function () {
         assert.equal(other, undefined);
     });
 
+    it("forces server-side apply on every planned object, and on nothing else", async () => {
+        const mocks = await registerConfig(validConfig((r) => (r.smokeWorkloads = true)));
+        const planned = plannedObjects(planTenancy(validConfig((r) => (r.smokeWorkloads = true))));
+        const custom = mocks.registrations.filter((r) => r.custom && r.type.startsWith("kubernetes:") && !r.type.startsWith(CHART));
+        const forced = custom.filter((r) => r.inputs.metadata?.annotations?.["pulumi.com/patchForce"] === "true");
+        const key = (kind: string, ns: string | undefined, name: string) => `${kind} ${ns ?? ""}/${name}`;
+        assert.deepEqual(
+            forced.map((r) => key(r.inputs.kind ?? r.type.slice(r.type.lastIndexOf(":") + 1), r.inputs.metadata.namespace, r.inputs.metadata.name)).sort(),
+            planned.map((o) => key(o.kind, o.metadata.namespace, o.metadata.name)).sort(),
+        );
+        const smoke = custom.filter((r) => r.inputs.metadata?.name?.startsWith("smoke-"));
+        assert.ok(smoke.length > 0 && smoke.every((r) => r.inputs.metadata.annotations?.["pulumi.com/patchForce"] === undefined), "smoke workloads stand for tenants' own");
+    });
+
     it("builds smoke workloads with kubernetesx when asked, exporting the echo Service to importers", async () => {
         const mocks = await registerConfig(validConfig((r) => (r.smokeWorkloads = true)));
         const services = mocks.byType("kubernetes:core/v1:Service").filter((s) => s.inputs.metadata.namespace === "logmonkey");
@@ -110,20 +161,31 @@ describe("components under mocks", function () {
     });
 
     for (const stack of STACKS) {
-        it(`runs index.ts with stacks/Pulumi.${stack}.yaml and exports the plan's outputs`, async () => {
+        it(`runs index.ts with stacks/Pulumi.${stack}.yaml and exports a summary of what it registered`, async () => {
             const { mocks, exports } = await runProgram(stack);
-            assert.ok(mocks.byType("kubernetes:core/v1:Namespace").length >= 4);
-            const usergroups = await promiseOf(exports.usergroups);
-            const namespaces = await promiseOf(exports.namespaces);
-            assert.ok(Object.keys(usergroups).length >= 1);
-            for (const [name, ns] of Object.entries<any>(namespaces)) {
-                assert.ok(mocks.registrations.some((r) => r.name === `${name}-ns`), name);
-                assert.equal(ns.sidecarEgressHosts[0], "./*");
+            const namespaces = mocks.byType("kubernetes:core/v1:Namespace");
+            assert.ok(namespaces.length >= 4);
+            assert.deepEqual(Object.keys(exports).sort(), ["details", "revisions", "summary"]);
+            const { summary, revisions } = exports;
+            assert.equal(summary.usergroups, Object.keys(revisions).length);
+            assert.equal(summary.usergroups + summary.tenants + summary.sharedNamespaces, namespaces.length);
+            assert.equal(summary.gateways, mocks.byType("mesh-tenancy:index:TenantGateway").length);
+            for (const [usergroup, r] of Object.entries<any>(revisions)) {
+                assert.ok(namespaces.some((n) => n.inputs.metadata.name === r.systemNamespace), `${usergroup}: ${r.systemNamespace}`);
             }
-            const protectedCount = mocks.byType("kubernetes:core/v1:Namespace").filter((r) => r.protect).length;
+            const protectedCount = namespaces.filter((r) => r.protect).length;
             assert.equal(protectedCount > 0, stack === "prod");
         });
     }
+
+    it("exports every namespace's scoping when the stack sets detailedOutputs", async () => {
+        const { mocks, exports } = await runProgram("dev", { "mesh-tenancy:detailedOutputs": "true" });
+        assert.deepEqual(Object.keys(exports).sort(), ["details", "expectedConnectivity", "namespaces", "revisions", "summary", "usergroups"]);
+        for (const [name, ns] of Object.entries<any>(exports.namespaces)) {
+            assert.ok(mocks.registrations.some((r) => r.name === `${name}-ns`), name);
+            assert.equal(ns.sidecarEgressHosts[0], "./*");
+        }
+    });
 
     it("the local-cluster transform skips readiness waits and deletes in the background", () => {
         const deployment = localClusterTransform({ type: "kubernetes:apps/v1:Deployment", name: "d", custom: true, props: { metadata: { name: "d" } }, opts: {} })!;
@@ -133,7 +195,3 @@ describe("components under mocks", function () {
         assert.equal(localClusterTransform({ type: "kubernetes:helm.sh/v4:Chart", name: "c", custom: false, props: {}, opts: {} }), undefined);
     });
 });
-
-function promiseOf<T>(value: T | { apply: unknown }): Promise<T> {
-    return Promise.resolve(value as T);
-}

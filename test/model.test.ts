@@ -117,6 +117,51 @@ describe("config validation", () => {
         );
     });
 
+    it("reports schema and cross-reference problems together, each once, at the paths the user wrote", () => {
+        const issues = issuesOf((r) => {
+            r.istio.chartRepo = "https://charts.example.com"; // schema: unknown key
+            r.istio.version = "1.24"; // cross: not an exact version
+            r.istio.defaultRevision = "nope"; // cross: names no usergroup
+            const tenants = r.usergroups[0].tenants;
+            tenants[0].gateway.serviceType = "External"; // schema: not one of the service types
+            tenants.splice(1, 0, { name: 42, egress: ["*/*"] }); // schema: the whole tenant is unreadable
+            tenants[2].gateway = { hosts: ["app1.example.com"] }; // cross: host of tenants[0]
+            tenants[2].egress = ["app-ns-2/*"]; // cross: another usergroup
+            r.usergroups[1].tenantIsolation = "cluster"; // schema
+            r.usergroups[1].tenants[1].name = "app-ns-1"; // cross: namespace used twice
+        });
+        const byPath = new Map(issues.map((i) => [i.path, i.message]));
+        assert.equal(byPath.size, issues.length, `one problem per path: ${JSON.stringify(issues)}`);
+        assert.deepEqual([...byPath.keys()].sort(), [
+            "istio.chartRepo",
+            "istio.defaultRevision",
+            "istio.version",
+            "usergroups[0].tenants[0].gateway.serviceType",
+            "usergroups[0].tenants[1].name",
+            "usergroups[0].tenants[2].egress[0]",
+            "usergroups[0].tenants[2].gateway.hosts[0]",
+            "usergroups[1].tenantIsolation",
+            "usergroups[1].tenants[1].name",
+        ]);
+        assert.match(byPath.get("usergroups[0].tenants[2].gateway.hosts[0]")!, /already claimed at usergroups\[0\]\.tenants\[0\]\.gateway\.hosts\[0\]/);
+        assert.match(byPath.get("usergroups[1].tenants[1].name")!, /already used at usergroups\[0\]\.tenants\[0\]\.name/);
+        assert.match(byPath.get("usergroups[0].tenants[1].name")!, /expected string/);
+    });
+
+    it("runs the cross-reference checks when a whole section is unreadable", () => {
+        const issues = issuesOf((r) => {
+            r.istio = { version: 1.24 };
+            r.usergroups[1].tenants[0].name = "app-ns-1";
+        });
+        assert.deepEqual(issues.map((i) => i.path), ["istio.version", "usergroups[1].tenants[0].name"]);
+    });
+
+    it("does not repeat a schema problem as a cross-reference problem", () => {
+        const issues = issuesOf((r) => (r.usergroups[0].tenants[0].workloadSidecars[0].selector = "app=batman"));
+        assert.deepEqual(issues.map((i) => i.path), ["usergroups[0].tenants[0].workloadSidecars[0].selector"]);
+        assert.match(issues[0].message, /expected record/);
+    });
+
     it("fills defaults: system namespace, isolation, chart repository, trust domain", () => {
         const config = parseConfig(validRaw());
         assert.equal(config.usergroups[0].systemNamespace, "usergroup-1");

@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { planTenancy, plannedObjects, NamespacePlan, TenancyPlan } from "../plan";
 import { istiodEnv, istioApiVersions } from "../plan/istio";
-import { connectionAllowed, stackOutputs } from "../plan/outputs";
+import { connectionAllowed, programOutputs, stackOutputs } from "../plan/outputs";
 import { anySelects } from "../policy/semantics/selectors";
 import { STACKS, loadStack, validConfig } from "./harness/configs";
 
@@ -263,6 +263,17 @@ describe("plan", () => {
         it("reports each tenant's Sidecar hosts and gateway", () => {
             assert.deepEqual(outputs.namespaces["app-ns-1"].gateway, { selector: { "mesh-tenancy.io/gateway": "app-ns-1" }, hosts: ["app1.example.com"] });
             assert.equal(outputs.namespaces["app-ns-1"].revision, "usergroup-1");
+        });
+
+        it("summarises by default: counts and each usergroup's revision, and where the detail is", () => {
+            const summary = programOutputs(plan, "dev");
+            assert.deepEqual(Object.keys(summary).sort(), ["details", "revisions", "summary"]);
+            assert.deepEqual(summary.summary, { usergroups: 2, tenants: 4, sharedNamespaces: 1, gateways: 1 });
+            assert.deepEqual(summary.revisions["usergroup-2"], { revision: "usergroup-2", systemNamespace: "usergroup-2", discoveredNamespaces: 3 });
+            assert.match(summary.details, /npm run report -- --stack dev/);
+            const detailed = programOutputs({ ...plan, detailedOutputs: true }, "dev");
+            assert.deepEqual(detailed.namespaces, outputs.namespaces);
+            assert.deepEqual(detailed.expectedConnectivity, outputs.expectedConnectivity);
         });
 
         it("allows what the Sidecars import and refuses everything else", () => {

@@ -40,15 +40,29 @@ export function pulumi(args: string[], options: { cwd?: string } = {}): Run {
     return run("pulumi", [...args, "--non-interactive", "--color", "never"], options);
 }
 
+/** `pulumi` through scripts/pulumi-run.sh, as the scripts and workflows run it; `log` receives the whole output. */
+export function pulumiFolded(args: string[], log: string): Run {
+    return run(path.join(ROOT, "scripts", "pulumi-run.sh"), [...args, "--non-interactive", "--color", "never"], { env: { MESH_TENANCY_PULUMI_LOG: log } });
+}
+
+export function tempFile(name: string): string {
+    return path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mesh-tenancy-e2e-")), name);
+}
+
 export function kubectlJson(args: string[]): any {
     return JSON.parse(expectExit(run("kubectl", [...args, "-o", "json"]), 0, `kubectl ${args.join(" ")}`).stdout);
 }
 
 /** A copy of a stack file with `mutate` applied to its `mesh-tenancy:usergroups`, for `--config-file`. */
 export function stackFileVariant(stack: string, mutate: (usergroups: any[]) => void): string {
+    return stackConfigVariant(stack, (config) => mutate(config["mesh-tenancy:usergroups"]));
+}
+
+/** A copy of a stack file with `mutate` applied to its whole `config:` map, for `--config-file`. */
+export function stackConfigVariant(stack: string, mutate: (config: Record<string, any>) => void): string {
     const file = path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`);
     const doc = YAML.parse(fs.readFileSync(file, "utf8"));
-    mutate(doc.config["mesh-tenancy:usergroups"]);
+    mutate(doc.config);
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "mesh-tenancy-e2e-")), `Pulumi.${stack}.yaml`);
     fs.writeFileSync(out, YAML.stringify(doc));
     return out;

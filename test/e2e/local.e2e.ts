@@ -3,12 +3,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
+import { GITHUB_COMMENT_LIMIT } from "../../ops/comment";
 import { planTenancy, plannedObjects, KubeObject } from "../../plan";
 import { ROOT, loadStack } from "../harness/configs";
 import { SERVICE_EXPORT_TO_ANNOTATION } from "../../policy/semantics/labels";
 import { stackOutputs } from "../../plan/outputs";
 import { visibilityModel } from "../../report/visibility";
-import { expectExit, kubectlJson, pulumi, run, Run, stackFileVariant } from "./harness";
+import { expectExit, kubectlJson, pulumi, pulumiFolded, run, Run, stackConfigVariant, stackFileVariant, tempFile } from "./harness";
 import { binary, BUILTIN_CLUSTERS, compareViews, grantOfficialRbac, Istiod, istioBuild, istioOperatorFor, liveSubjects, probe, receivedServices, renderOfficial, rssMb, sleep, startIstiod, viewTable } from "./istio";
 
 const STACK = "local";
@@ -306,7 +307,120 @@ describe("the real engine against a local control plane", function () {
         assert.deepEqual(steps.filter((s) => !["same", "create", "update"].includes(s.op)), []);
     });
 
-    it("13. destroy removes every tenant namespace", () => {
+    it("13. a preview comment stays within GitHub's limit, with the policy results and a link to the full log", () => {
+        // Forty more tenants: a diff far longer than a comment may be.
+        const many = stackFileVariant(STACK, (usergroups) => {
+            for (let i = 0; i < 40; i++) usergroups[1].tenants.push({ name: `extra-${i}` });
+        });
+        const log = tempFile("preview.log");
+        timed("large diff preview", expectExit(pulumiFolded(["preview", "--diff", "--stack", STACK, "--config-file", many, ...POLICY], log), 0, "large preview"));
+        const full = fs.readFileSync(log, "utf8");
+        assert.ok(full.length > GITHUB_COMMENT_LIMIT, `the whole preview has ${full.length} characters`);
+        const out = tempFile("comment.md");
+        const args = ["comment", "--stack", STACK, "--log", log, "--exit-code", "0", "--url", "https://ci.example/runs/1", "--out", out];
+        expectExit(run("node", ["-r", "ts-node/register/transpile-only", "ops/cli.ts", ...args]), 0, "comment");
+        const comment = fs.readFileSync(out, "utf8");
+        assert.ok(comment.length <= GITHUB_COMMENT_LIMIT, `${comment.length}`);
+        assert.match(comment, /\*\*Policies\*\*\n\n```text\n.*mesh-tenancy@v/);
+        assert.match(comment, /\+ \d+ to create/);
+        assert.match(comment, /\n\+ +kubernetes:core\/v1:Namespace/, "creates marked in the first column");
+        assert.match(comment, /extra-0-ns/);
+        assert.match(comment, /more lines in the full log: https:\/\/ci\.example\/runs\/1/);
+        assert.doesNotMatch(comment, /^Outputs:/m);
+    });
+
+    it("14. drift: the documented repair restores exactly the drifted objects, and a second run has nothing to do", () => {
+        expectExit(run("kubectl", ["patch", "authorizationpolicy", "allow-permitted-namespaces", "-n", "payments", "--type=json",
+            "-p", '[{"op":"replace","path":"/spec/rules/0/from/0/source/principals","value":["*"]}]']), 0, "widen principals");
+        expectExit(run("kubectl", ["delete", "sidecar", "default", "-n", "ledger"]), 0, "delete a Sidecar");
+        // A label the tenant put on its own namespace: forcing takes back only what the plan declares.
+        expectExit(run("kubectl", ["label", "namespace", "payments", "team.example.com/cost-center=4711"]), 0, "label");
+
+        const previewRun = timed("drift preview", expectExit(pulumi(["preview", "--refresh", "--json", "--stack", STACK, ...POLICY]), 0, "drift preview"));
+        const steps: { op: string; urn: string }[] = JSON.parse(previewRun.stdout).steps;
+        const changes = steps.filter((s) => ["create", "update", "delete", "replace"].includes(s.op)).map((s) => `${s.op} ${s.urn.slice(s.urn.lastIndexOf("::") + 2)}`);
+        assert.deepEqual(changes.sort(), ["create ledger-sidecar", "update payments-authz"]);
+
+        const repair = timed("repair", expectExit(pulumi(["up", "--refresh", "--yes", "--stack", STACK, ...POLICY]), 0, "documented repair"));
+        assert.match(repair.stdout, /\+ 1 created/);
+        assert.match(repair.stdout, /~ 1 updated/);
+        for (const expected of plannedObjects(plan).filter((o) => o.metadata.namespace === "payments" || o.metadata.namespace === "ledger")) {
+            const { kind, metadata } = expected;
+            assertContains(kubectlJson(["get", RESOURCE[kind], metadata.name, "-n", metadata.namespace!]), expected, `${kind} ${metadata.namespace}/${metadata.name}`);
+        }
+        const principals = kubectlJson(["get", "authorizationpolicy", "allow-permitted-namespaces", "-n", "payments"]).spec.rules[0].from[0].source.principals;
+        assert.ok(!principals.includes("*"), principals.join(","));
+        assert.equal(kubectlJson(["get", "namespace", "payments"]).metadata.labels["team.example.com/cost-center"], "4711");
+
+        timed("second repair", expectExit(pulumi(["up", "--refresh", "--yes", "--expect-no-changes", "--stack", STACK, ...POLICY]), 0, "second repair"));
+    });
+
+    describe("15. protected namespaces", () => {
+        const protectedConfig = (mutate: (config: Record<string, any>) => void = () => undefined) =>
+            stackConfigVariant(STACK, (config) => {
+                config["mesh-tenancy:protectNamespaces"] = "true";
+                mutate(config);
+            });
+        const reports = (usergroups: any[]) => usergroups[1].tenants.find((t: any) => t.name === "reports");
+        const withoutReports = (config: Record<string, any>) => {
+            const ug = config["mesh-tenancy:usergroups"][1];
+            ug.tenants = ug.tenants.filter((t: any) => t.name !== "reports");
+        };
+        const reportsObjects = plannedObjects(plan).filter((o) => o.metadata.name === "reports" || o.metadata.namespace === "reports");
+        const assertReportsIntact = (what: string) => {
+            for (const o of reportsObjects) {
+                const live = kubectlJson(["get", RESOURCE[o.kind], o.metadata.name, ...(o.metadata.namespace ? ["-n", o.metadata.namespace] : [])]);
+                assert.equal(live.metadata.deletionTimestamp, undefined, `${what}: ${o.kind} ${o.metadata.name} is being deleted`);
+            }
+        };
+
+        it("protecting the stack changes no object", () => {
+            timed("protect", expectExit(pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, "--config-file", protectedConfig(), ...POLICY]), 0, "protect"));
+        });
+
+        it("removing a tenant deletes nothing of it, and the refusal says how to retire it", () => {
+            const log = tempFile("remove.log");
+            const r = timed("refused removal", pulumiFolded(["up", "--yes", "--skip-preview", "--stack", STACK, "--config-file", protectedConfig(withoutReports), ...POLICY], log));
+            assert.notEqual(r.code, 0, r.stdout);
+            assert.match(r.stdout, /protect/);
+            assert.match(r.stdout, /retire: true/);
+            assertReportsIntact("after the refused removal");
+        });
+
+        it("destroy --skip-preview deletes nothing", () => {
+            const r = timed("refused destroy", pulumi(["destroy", "--yes", "--skip-preview", "--stack", STACK]));
+            assert.notEqual(r.code, 0, r.stdout);
+            assertReportsIntact("after the refused destroy");
+            for (const o of plannedObjects(plan)) {
+                kubectlJson(["get", RESOURCE[o.kind], o.metadata.name, ...(o.metadata.namespace ? ["-n", o.metadata.namespace] : [])]);
+            }
+            // The refused steps leave the stack as it was: the next update has nothing to do.
+            expectExit(pulumi(["preview", "--expect-no-changes", "--stack", STACK, "--config-file", protectedConfig()]), 0, "no change after the refusals");
+        });
+
+        it("the documented retire procedure removes the tenant with its namespace", () => {
+            const step1 = timed("retire step 1", expectExit(pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, "--config-file",
+                protectedConfig((c) => (reports(c["mesh-tenancy:usergroups"]).retire = true)), ...POLICY]), 0, "retire: true"));
+            assertReportsIntact("after retire: true");
+            const outputs = JSON.parse(expectExit(pulumi(["stack", "output", "--json", "--stack", STACK]), 0, "outputs").stdout);
+            const unprotect: string = outputs.retiring.reports;
+            assert.match(unprotect, /^pulumi state unprotect --yes 'urn:pulumi:local::mesh-tenancy::.*::reports-ns'$/, step1.stdout);
+            const urn = unprotect.slice(unprotect.indexOf("'") + 1, -1);
+            expectExit(pulumi(["state", "unprotect", "--yes", urn, "--stack", STACK]), 0, "unprotect the namespace");
+            timed("retire step 2", expectExit(pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, "--config-file", protectedConfig(withoutReports), ...POLICY]), 0, "remove the tenant"));
+            const gone = waitFor(() => run("kubectl", ["get", "namespace", "reports"]).code !== 0, 120);
+            assert.ok(gone, "namespace reports is deleted, and its contents with it");
+            assert.equal(kubectlJson(["get", "sidecars.networking.istio.io", "-A"]).items.filter((i: any) => i.metadata.namespace === "reports").length, 0);
+            assertContains(kubectlJson(["get", "namespace", "analytics"]), plannedObjects(plan).find((o) => o.kind === "Namespace" && o.metadata.name === "analytics")!, "analytics");
+        });
+
+        it("unprotecting brings the stack back to the plain local stack", () => {
+            timed("unprotect", expectExit(pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, ...POLICY]), 0, "back to the local stack"));
+            expectExit(pulumi(["preview", "--expect-no-changes", "--stack", STACK, ...POLICY]), 0, "no changes");
+        });
+    });
+
+    it("16. destroy (what local:down runs) removes every tenant namespace of the unprotected stack", () => {
         timed("destroy", expectExit(pulumi(["destroy", "--yes", "--skip-preview", "--stack", STACK]), 0, "destroy"));
         const remaining = kubectlJson(["get", "namespaces"]).items.map((n: any) => n.metadata.name);
         for (const ns of [...tenantNamespaces, ...plan.controlPlanes.map((cp) => cp.systemNamespace)]) {
@@ -352,6 +466,15 @@ function clockSync<T>(what: string, f: () => T): T {
     } finally {
         timings[what] = Math.round(Number(process.hrtime.bigint() - start) / 1e8) / 10;
     }
+}
+
+/** Polls `done` once a second for up to `seconds`. */
+function waitFor(done: () => boolean, seconds: number): boolean {
+    for (let i = 0; i < seconds; i++) {
+        if (done()) return true;
+        run("sleep", ["1"]);
+    }
+    return done();
 }
 
 /** Each planned object's content by resource name. */

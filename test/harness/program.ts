@@ -15,11 +15,14 @@ export async function registerConfig(config: MeshTenancyConfig): Promise<Recordi
     return mocks;
 }
 
-/** Runs the real entry point, `index.ts`, with a stack file's config, as `pulumi preview` would. */
-export async function runProgram(stack: string): Promise<{ mocks: RecordingMocks; exports: Record<string, any> }> {
+/**
+ * Runs the real entry point, `index.ts`, with a stack file's config (and `extra` values over it, keyed like the
+ * stack file), as `pulumi preview` would.
+ */
+export async function runProgram(stack: string, extra: Record<string, string> = {}): Promise<{ mocks: RecordingMocks; exports: Record<string, any> }> {
     const mocks = new RecordingMocks();
     mocks.install("mesh-tenancy", stack, true);
-    pulumi.runtime.setAllConfig(stackConfigValues(stack));
+    pulumi.runtime.setAllConfig({ ...stackConfigValues(stack), ...extra });
     const entry = path.join(ROOT, "index.ts");
     delete require.cache[require.resolve(entry)];
     // eslint-disable-next-line @typescript-eslint/no-require-imports

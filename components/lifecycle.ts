@@ -1,0 +1,27 @@
+import * as pulumi from "@pulumi/pulumi";
+
+export interface ContentsLifecycle {
+    /** Refuse to delete anything in the namespace. */
+    protect: boolean;
+    /**
+     * Leave everything in the namespace in the cluster when it leaves the stack: the namespace deletion takes it.
+     * When false, what a resource says for itself (the base chart's retained CRDs) stands.
+     */
+    retain: boolean;
+}
+
+/**
+ * A transform for a namespace's (or the base chart's) component that applies to everything registered under it, including the objects
+ * Helm charts render inside the provider, which no option set in the program reaches. The namespace object itself
+ * is registered with its own options and left alone.
+ *
+ * Protecting only the namespace is not enough: a `destroy --skip-preview`, or an update that drops a tenant, deletes
+ * the objects inside first (they depend on the namespace) and stops at the namespace, which is left meshed with no
+ * Sidecar, AuthorizationPolicy or NetworkPolicy at all.
+ */
+export function contentsLifecycle(lifecycle: ContentsLifecycle): pulumi.ResourceTransform {
+    return (args) => {
+        if (args.type === "kubernetes:core/v1:Namespace") return undefined;
+        return { props: args.props, opts: { ...args.opts, protect: lifecycle.protect, ...(lifecycle.retain ? { retainOnDelete: true } : {}) } };
+    };
+}

@@ -1,0 +1,111 @@
+import { OutputFolder } from "./fold";
+
+/** GitHub refuses issue and pull-request comments longer than this many characters. */
+export const GITHUB_COMMENT_LIMIT = 65_536;
+
+export interface PreviewCommentArgs {
+    stack: string;
+    /** The whole output of `pulumi preview --diff` (stdout and stderr). */
+    log: string;
+    /** The preview's exit status. */
+    exitCode: number;
+    /** Where a reviewer finds the whole output (the workflow run). */
+    logUrl: string;
+    /** Characters the comment may use; GitHub's limit unless a test asks for less. */
+    limit?: number;
+}
+
+/** The marker that lets a later run of the same stack edit its own comment instead of adding another. */
+export function commentMarker(stack: string): string {
+    return `<!-- mesh-tenancy-preview:${stack} -->`;
+}
+
+interface Sections {
+    diff: string[];
+    policies: string[];
+    diagnostics: string[];
+    resources: string[];
+}
+
+/**
+ * Splits preview output into its sections by their unindented headings. The outputs are left out: they are the same
+ * in every preview of a stack and are not what a reviewer is asked to judge.
+ */
+function sections(log: string): Sections {
+    const out: Sections = { diff: [], policies: [], diagnostics: [], resources: [] };
+    let current: keyof Sections | undefined = undefined;
+    for (const line of log.split("\n")) {
+        if (/^\S/.test(line)) {
+            if (/^Previewing /.test(line)) current = "diff";
+            else if (/^Polic(ies|y Violations):/.test(line)) current = "policies";
+            else if (/^Diagnostics:/.test(line)) current = "diagnostics";
+            else if (/^Resources:/.test(line)) current = "resources";
+            else current = undefined;
+            continue;
+        }
+        if (current !== undefined) out[current].push(line);
+    }
+    for (const key of Object.keys(out) as (keyof Sections)[]) {
+        while (out[key].length > 0 && out[key][out[key].length - 1].trim() === "") out[key].pop();
+    }
+    return out;
+}
+
+/** Moves the step marker of a diff line to the first column, where GitHub colours `+` and `-`. */
+function asDiff(line: string): string {
+    const m = /^(\s*)([-+~]) (.*)$/.exec(line);
+    return m === null ? ` ${line}` : `${m[2]}${m[1]}${m[3]}`;
+}
+
+/** Whole lines of `lines` that fit in `budget` characters, and a note of what was left out. */
+function fit(lines: string[], budget: number, logUrl: string): string[] {
+    const out: string[] = [];
+    let used = 0;
+    for (let i = 0; i < lines.length; i++) {
+        const note = `... ${lines.length - i} more lines in the full log: ${logUrl}`;
+        if (used + lines[i].length + 1 + note.length + 1 > budget) {
+            out.push(note);
+            return out;
+        }
+        out.push(lines[i]);
+        used += lines[i].length + 1;
+    }
+    return out;
+}
+
+function fenced(lang: string, lines: string[]): string {
+    return ["```" + lang, ...lines, "```"].join("\n");
+}
+
+/**
+ * The pull-request comment for one stack's preview: the resource counts, the policy results, the errors (knock-on
+ * errors folded), then the diff, cut so that the whole comment stays within GitHub's limit, and always a link to the
+ * full log.
+ */
+export function previewComment(args: PreviewCommentArgs): string {
+    const limit = args.limit ?? GITHUB_COMMENT_LIMIT;
+    const folded = OutputFolder.fold(args.log).trimEnd().split("\n");
+    const foldNote = folded[folded.length - 1].startsWith("(folded:") ? folded.pop() : undefined;
+    const s = sections(folded.join("\n"));
+    const status = args.exitCode === 0 ? "passed" : `failed (exit ${args.exitCode})`;
+    const head = [commentMarker(args.stack), `### \`pulumi preview\` of stack \`${args.stack}\`: ${status}`];
+    const counts = s.resources.map((l) => l.trim()).filter((l) => l !== "");
+    if (counts.length > 0) head.push(counts.join(", "));
+    const tail = `Full log: ${args.logUrl}`;
+
+    const parts: string[] = [];
+    const errors = foldNote !== undefined ? [...s.diagnostics, foldNote] : s.diagnostics;
+    // Policies and errors come before the diff and get their share first; the diff takes what is left.
+    let budget = limit - head.join("\n\n").length - tail.length - 200;
+    const policyBlock = fenced("text", fit(s.policies.length > 0 ? s.policies : ["(no policy results in the output)"], Math.floor(budget / 3), args.logUrl));
+    parts.push("**Policies**", policyBlock);
+    budget -= policyBlock.length + 20;
+    if (errors.length > 0) {
+        const errorBlock = fenced("text", fit(errors, Math.floor(budget / 2), args.logUrl));
+        parts.push("**Errors**", errorBlock);
+        budget -= errorBlock.length + 20;
+    }
+    const diff = s.diff.filter((l) => l.trim() !== "").map(asDiff);
+    if (diff.length > 0) parts.push("**Changes**", fenced("diff", fit(diff, budget - 20, args.logUrl)));
+    return [...head, ...parts, tail].join("\n\n") + "\n";
+}

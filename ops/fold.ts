@@ -1,0 +1,162 @@
+/**
+ * Pulumi output as a person reads it: the first real error first, and the noise it causes folded into one line.
+ *
+ * When one step of an update fails, or the update is interrupted, the engine cancels every other step, and each of
+ * them reports the cancellation as an error of its own: every Helm chart says "grpc: the client connection is
+ * closing", the policy pack "failed to run policy/remediation: context canceled". Those knock-on errors can outnumber
+ * and precede the error that caused them. A refreshed object's diff also lists its whole `managedFields`, which
+ * changes on every write and says nothing about the drift.
+ */
+
+/** Errors that only say the run was being torn down. */
+export const KNOCK_ON_ERRORS: ReadonlyArray<{ label: string; pattern: RegExp }> = [
+    { label: "grpc: the client connection is closing", pattern: /grpc: the client connection is closing/ },
+    { label: "context canceled", pattern: /context canceled/ },
+    { label: "rpc error: code = Canceled", pattern: /rpc error: code = Canceled/ },
+    { label: "transport is closing", pattern: /transport is closing/ },
+];
+
+const ERROR = /\berror\b/i;
+
+/** The engine refusing to delete something under a protected namespace's component. */
+const PROTECTED_DELETE = /unable to delete resource "urn:[^"]*mesh-tenancy:index:(TenantNamespace|ControlPlane)/;
+
+/** What the engine's refusal does not say: how to retire a tenant, or take down a protected stack, on purpose. */
+export const RETIRE_HINT = [
+    "mesh-tenancy: nothing in a protected namespace was deleted. To retire a tenant on purpose: set `retire: true` on it",
+    "  and run `pulumi up`; run the `pulumi state unprotect` command the stack output `retiring` names; then remove the",
+    "  tenant from the config and run `pulumi up` (README, \"Retiring a tenant\"). To take down a whole protected stack,",
+    "  set `mesh-tenancy:protectNamespaces` to false and run `pulumi up` before `pulumi destroy`.",
+];
+/** A resource's heading in the Diagnostics section: `  kubernetes:helm.sh/v4:Chart (shop-gateway):`. */
+const DIAGNOSTIC_HEADING = /^ {2}\S.*:$/;
+const SECTION = /^\S/;
+const MANAGED_FIELDS = /^(\s*)(?:[-+~]\s*)?managedFields\s*:/;
+
+function knockOn(line: string): string | undefined {
+    return KNOCK_ON_ERRORS.find((k) => k.pattern.test(line))?.label;
+}
+
+/**
+ * Folds a stream of lines. `push` returns what can be printed now, `end` what is left and the summary. Knock-on
+ * errors that come before any real error are held back: if no real error ever comes, they were the real errors and are
+ * printed at the end as they were.
+ */
+export class OutputFolder {
+    private realErrorSeen = false;
+    private held: string[] = [];
+    private heldHeading: string | undefined;
+    private readonly folded = new Map<string, number>();
+    private managedFields?: { indent: number; lines: number; prefix: string };
+    private managedFieldLines = 0;
+    private inDiagnostics = false;
+    private protectedDelete = false;
+    /** The last line was folded away, so the blank line that ends its block goes too. */
+    private afterFolded = false;
+
+    /** `fullLog` names where the unfolded output is, for the summary line. */
+    constructor(private readonly fullLog?: string) {}
+
+    push(line: string): string[] {
+        const out: string[] = [];
+        if (this.managedFields !== undefined) {
+            if (line.trim() !== "" && indentOf(line) <= this.managedFields.indent) {
+                out.push(`${this.managedFields.prefix}managedFields: (${this.managedFields.lines} lines folded)`);
+                this.managedFields = undefined;
+            } else {
+                this.managedFields.lines++;
+                this.managedFieldLines++;
+                return out;
+            }
+        }
+        const mf = MANAGED_FIELDS.exec(line);
+        if (mf !== undefined && mf !== null) {
+            this.managedFields = { indent: mf[1].length, lines: 1, prefix: line.slice(0, line.indexOf("managedFields")) };
+            this.managedFieldLines++;
+            return out;
+        }
+        if (SECTION.test(line)) {
+            this.closeHeading();
+            this.inDiagnostics = /^Diagnostics:/.test(line);
+        } else if (this.inDiagnostics && DIAGNOSTIC_HEADING.test(line)) {
+            this.closeHeading();
+            this.heldHeading = line;
+            return out;
+        }
+        if (line.trim() === "" && (this.heldHeading !== undefined || this.afterFolded)) {
+            this.closeHeading();
+            this.afterFolded = false;
+            return out;
+        }
+        const label = knockOn(line);
+        this.afterFolded = label !== undefined;
+        if (label !== undefined) {
+            this.folded.set(label, (this.folded.get(label) ?? 0) + 1);
+            if (!this.realErrorSeen) {
+                if (this.heldHeading !== undefined) this.held.push(this.heldHeading);
+                this.heldHeading = undefined;
+                this.held.push(line);
+            }
+            return out;
+        }
+        if (this.heldHeading !== undefined) {
+            out.push(this.heldHeading);
+            this.heldHeading = undefined;
+        }
+        if (PROTECTED_DELETE.test(line)) this.protectedDelete = true;
+        if (!this.realErrorSeen && ERROR.test(line)) {
+            this.realErrorSeen = true;
+            this.held = [];
+        }
+        out.push(line);
+        return out;
+    }
+
+    end(): string[] {
+        const out: string[] = [];
+        if (this.managedFields !== undefined) {
+            out.push(`${this.managedFields.prefix}managedFields: (${this.managedFields.lines} lines folded)`);
+            this.managedFields = undefined;
+        }
+        this.closeHeading();
+        if (!this.realErrorSeen) {
+            out.push(...this.held);
+            this.held = [];
+            this.folded.clear();
+        }
+        if (this.protectedDelete) out.push(...RETIRE_HINT);
+        const summary = this.summary();
+        if (summary !== undefined) out.push(summary);
+        return out;
+    }
+
+    /** Folds everything at once. */
+    static fold(text: string, fullLog?: string): string {
+        const folder = new OutputFolder(fullLog);
+        const lines = text.split("\n");
+        if (lines[lines.length - 1] === "") lines.pop();
+        const out = lines.flatMap((l) => folder.push(l));
+        return [...out, ...folder.end()].join("\n") + "\n";
+    }
+
+    /** A heading whose every line was a knock-on error goes with them. */
+    private closeHeading(): void {
+        this.heldHeading = undefined;
+    }
+
+    private summary(): string | undefined {
+        const parts: string[] = [];
+        const knockOns = [...this.folded.values()].reduce((a, b) => a + b, 0);
+        if (knockOns > 0) {
+            const kinds = [...this.folded.entries()].map(([label, n]) => `"${label}" x${n}`).join(", ");
+            parts.push(`${knockOns} knock-on error line${knockOns === 1 ? "" : "s"} (${kinds})`);
+        }
+        if (this.managedFieldLines > 0) parts.push(`${this.managedFieldLines} managedFields line${this.managedFieldLines === 1 ? "" : "s"}`);
+        if (parts.length === 0) return undefined;
+        return `(folded: ${parts.join("; ")}${this.fullLog !== undefined ? `; full output in ${this.fullLog}` : ""})`;
+    }
+}
+
+function indentOf(line: string): number {
+    return line.length - line.trimStart().length;
+}

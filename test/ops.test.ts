@@ -1,0 +1,151 @@
+import * as assert from "node:assert/strict";
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
+import { ROOT } from "./harness/configs";
+import { commentMarker, GITHUB_COMMENT_LIMIT, previewComment } from "../ops/comment";
+import { OutputFolder } from "../ops/fold";
+
+const CLOSING = "error: grpc: the client connection is closing";
+
+/** The shape of a failed update: knock-on errors of every chart, around the one error that caused them. */
+const failedUpdate = [
+    "Updating (prod):",
+    "    + kubernetes:core/v1:Namespace shop-ns creating",
+    `    ~ kubernetes:helm.sh/v4:Chart a-gateway updating failed ${CLOSING}`,
+    "    + kubernetes:core/v1:Namespace shop-ns created",
+    "Diagnostics:",
+    "  kubernetes:helm.sh/v4:Chart (a-gateway):",
+    `    ${CLOSING}`,
+    "",
+    "  kubernetes:networking.istio.io/v1:Sidecar (shop-default):",
+    '    error: resource "urn:pulumi:prod::mesh-tenancy::x" was not successfully created: admission webhook denied the request',
+    "",
+    "  kubernetes:helm.sh/v4:Chart (b-gateway):",
+    `    ${CLOSING}`,
+    "",
+    "  pulumi:pulumi:Stack (mesh-tenancy-prod):",
+    "    error: failed to run policy/remediation: context canceled",
+    "    error: update failed",
+    "",
+    "Resources:",
+    "    + 1 created",
+    "",
+].join("\n");
+
+describe("output folding", () => {
+    it("puts the first real error first and folds the knock-on errors into one counted line", () => {
+        const out = OutputFolder.fold(failedUpdate, "/tmp/up.log");
+        const lines = out.split("\n");
+        const firstError = lines.findIndex((l) => /\berror\b/.test(l));
+        assert.match(lines[firstError], /admission webhook denied the request/);
+        assert.doesNotMatch(out, /client connection is closing"?\n/);
+        assert.doesNotMatch(out, /a-gateway|b-gateway/, "a resource whose only errors were knock-on goes with them");
+        assert.match(out, /error: update failed/);
+        assert.match(out, /\(folded: 4 knock-on error lines \("grpc: the client connection is closing" x3, "context canceled" x1\); full output in \/tmp\/up\.log\)/);
+    });
+
+    it("keeps knock-on errors when no real error came: they were the real ones", () => {
+        const interrupted = ["Updating (prod):", "Diagnostics:", "  pulumi:pulumi:Stack (p):", "    error: context canceled", ""].join("\n");
+        const out = OutputFolder.fold(interrupted);
+        assert.match(out, /error: context canceled/);
+        assert.doesNotMatch(out, /folded/);
+    });
+
+    it("folds the managedFields of a refreshed object to one line and keeps the drift beside it", () => {
+        const refresh = [
+            "    ~ kubernetes:security.istio.io/v1:AuthorizationPolicy shop-authz refresh",
+            "        ~ metadata: {",
+            "            ~ managedFields: [",
+            "                  [0]: {",
+            '                      manager: "pulumi-kubernetes"',
+            "                  }",
+            "              ]",
+            "          }",
+            "        ~ spec: {",
+            '            ~ principals: "*"',
+            "          }",
+        ].join("\n");
+        const out = OutputFolder.fold(refresh);
+        assert.doesNotMatch(out, /manager:/);
+        assert.match(out, /~ managedFields: \(5 lines folded\)/);
+        assert.match(out, /principals: "\*"/);
+        assert.match(out, /\(folded: 5 managedFields lines\)/);
+    });
+
+    it("says how to retire a tenant when the engine refuses to delete inside a protected namespace", () => {
+        const refused = [
+            "Diagnostics:",
+            "  kubernetes:networking.istio.io/v1:Sidecar (reports-sidecar):",
+            '    error: unable to delete resource "urn:pulumi:prod::mesh-tenancy::mesh-tenancy:index:MeshTenancy$mesh-tenancy:index:TenantNamespace$kubernetes:networking.istio.io/v1:Sidecar::reports-sidecar"',
+            "    as it is currently marked for protection.",
+            "",
+        ].join("\n");
+        const out = OutputFolder.fold(refused);
+        assert.match(out, /marked for protection\.\nmesh-tenancy: nothing in a protected namespace was deleted\. To retire a tenant on purpose: set `retire: true`/);
+        assert.doesNotMatch(OutputFolder.fold(refused.replace("TenantNamespace", "Other")), /retire/);
+    });
+
+    it("passes output without errors or managedFields through unchanged", () => {
+        const text = "Previewing update (dev):\n    + kubernetes:core/v1:Namespace a create\nResources:\n    + 1 to create\n";
+        assert.equal(OutputFolder.fold(text), text);
+    });
+});
+
+describe("pull-request comment", () => {
+    const preview = (resources: number) =>
+        [
+            "Previewing update (prod):",
+            ...Array.from({ length: resources }, (_, i) => `    + kubernetes:networking.istio.io/v1:Sidecar tenant-${i}-default create`),
+            "Policies:",
+            "    ✅ mesh-tenancy-isolation@v0.1.0 (local: policy)",
+            "Outputs:",
+            ...Array.from({ length: resources }, (_, i) => `    tenant-${i}: { revision: "ug" }`),
+            "Resources:",
+            `    + ${resources} to create`,
+            "",
+        ].join("\n");
+
+    it("holds the counts, the policy results and the diff, not the outputs, and links the full log", () => {
+        const text = previewComment({ stack: "prod", log: preview(3), exitCode: 0, logUrl: "https://ci.example/run/1" });
+        assert.ok(text.startsWith(commentMarker("prod")));
+        assert.match(text, /\+ 3 to create/);
+        assert.match(text, /mesh-tenancy-isolation@v0\.1\.0/);
+        assert.match(text, /\n\+    kubernetes:networking\.istio\.io\/v1:Sidecar tenant-2-default create/);
+        assert.doesNotMatch(text, /revision: "ug"/);
+        assert.match(text, /Full log: https:\/\/ci\.example\/run\/1/);
+    });
+
+    it("cuts a diff too long for GitHub, keeping whole lines, the policy results and the link", () => {
+        const text = previewComment({ stack: "prod", log: preview(5000), exitCode: 0, logUrl: "https://ci.example/run/1" });
+        assert.ok(text.length <= GITHUB_COMMENT_LIMIT, `${text.length}`);
+        assert.ok(text.length > GITHUB_COMMENT_LIMIT - 2000, "uses the room it has");
+        assert.match(text, /\.\.\. \d+ more lines in the full log: https:\/\/ci\.example\/run\/1/);
+        assert.match(text, /mesh-tenancy-isolation/);
+        assert.match(text, /Full log: https:\/\/ci\.example\/run\/1\n$/);
+        assert.doesNotMatch(text, /default creat\n/, "no line is cut in the middle");
+    });
+
+    it("shows a failed preview's errors with knock-on errors folded", () => {
+        const text = previewComment({ stack: "prod", log: failedUpdate.replace("Updating", "Previewing update"), exitCode: 255, logUrl: "u" });
+        assert.match(text, /failed \(exit 255\)/);
+        assert.match(text, /\*\*Errors\*\*\n\n```text\n {2}kubernetes:networking\.istio\.io\/v1:Sidecar \(shop-default\):\n {4}error: resource/);
+        assert.doesNotMatch(text, /client connection is closing\n/);
+    });
+});
+
+describe("program runs", () => {
+    it("transpile only, and only because `npm test` type-checks the same sources", () => {
+        const project = YAML.parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8"));
+        const runConfig = JSON.parse(fs.readFileSync(path.join(ROOT, project.runtime.options.tsconfig), "utf8"));
+        // The SDK reads noCheck from this file itself, not through `extends`.
+        assert.equal(runConfig.compilerOptions.noCheck, true);
+        assert.equal(runConfig.extends, "./tsconfig.json");
+        const checked = JSON.parse(fs.readFileSync(path.join(ROOT, "tsconfig.json"), "utf8"));
+        assert.equal(checked.compilerOptions.noCheck, undefined);
+        assert.ok(checked.include.includes("index.ts"));
+        const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+        assert.match(pkg.scripts.build, /tsc --noEmit -p \./);
+        assert.match(pkg.scripts["test:unit"], /npm run build/);
+    });
+});
