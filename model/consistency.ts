@@ -1,8 +1,8 @@
 import type { ParsedConfig } from "./config";
 import { ConfigIssue, formatPath } from "./issues";
 import { parseEgressHost } from "./egress";
-import { dnsLabelProblem, hostnameProblem, labelKeyProblem, labelValueProblem, RESERVED_NAMESPACES } from "./names";
-import { parseIstioVersion, MIN_ISTIO_VERSION } from "./version";
+import { cidrProblem, dnsLabelProblem, hostnameProblem, labelKeyProblem, labelValueProblem, RESERVED_NAMESPACES } from "./names";
+import { istioVersionProblem } from "./version";
 import { HostClaims } from "../policy/semantics/hosts";
 import { selectorRelation } from "../policy/semantics/selectors";
 
@@ -75,6 +75,8 @@ export function checkConsistency(config: CheckableConfig, origin: (path: Path) =
         ug.tenants.forEach((t, i) => claim(t.name, ug.name, [...ugPath, "tenants", i, "name"]));
     });
 
+    if (config.controlPlaneAccess !== undefined) checkControlPlaneAccess(config.controlPlaneAccess, namespaces, report);
+
     if (config.istio !== undefined && config.usergroups !== undefined && config.istio.defaultRevision !== "" && !usergroupNames.has(config.istio.defaultRevision)) {
         report(["istio", "defaultRevision"], `"${config.istio.defaultRevision}" names no usergroup (known: ${[...usergroupNames.keys()].join(", ") || "none"}); use "" for no default revision`);
     }
@@ -137,12 +139,8 @@ export function checkConsistency(config: CheckableConfig, origin: (path: Path) =
 }
 
 function checkIstio(istio: ParsedConfig["istio"], report: (path: Path, message: string) => void): void {
-    const version = parseIstioVersion(istio.version);
-    if (version === undefined) {
-        report(["istio", "version"], `"${istio.version}" is not an exact chart version such as 1.24.3`);
-    } else if (version.major !== MIN_ISTIO_VERSION.major || version.minor < MIN_ISTIO_VERSION.minor) {
-        report(["istio", "version"], `"${istio.version}" is not supported: revisions with discovery selectors need Istio ${MIN_ISTIO_VERSION.major}.${MIN_ISTIO_VERSION.minor} or newer 1.x`);
-    }
+    const versionProblem = istioVersionProblem(istio.version);
+    if (versionProblem !== undefined) report(["istio", "version"], versionProblem);
     if (istio.chartRepository !== undefined && istio.chartDirectory !== undefined) {
         report(["istio", "chartDirectory"], "give either chartRepository or chartDirectory, not both");
     }
@@ -156,6 +154,24 @@ function checkIstio(istio: ParsedConfig["istio"], report: (path: Path, message: 
     if (td !== undefined || istio.trustDomain.startsWith("*")) {
         report(["istio", "trustDomain"], td ?? `"${istio.trustDomain}" must not be a wildcard`);
     }
+}
+
+function checkControlPlaneAccess(access: ParsedConfig["controlPlaneAccess"], namespaces: ReadonlyMap<string, NamespaceClaim>, report: (path: Path, message: string) => void): void {
+    if (access.monitoringNamespace !== undefined) {
+        const path: Path = ["controlPlaneAccess", "monitoringNamespace"];
+        const ns = access.monitoringNamespace;
+        const claim = namespaces.get(ns);
+        const problem = dnsLabelProblem(ns);
+        if (problem !== undefined) {
+            report(path, problem);
+        } else if (claim !== undefined) {
+            report(path, `"${ns}" is declared at ${claim.path}; the monitoring namespace may reach every usergroup's istiod, so it must not be one of the mesh's own namespaces`);
+        }
+    }
+    access.apiServerCidrs?.forEach((cidr, i) => {
+        const problem = cidrProblem(cidr);
+        if (problem !== undefined) report(["controlPlaneAccess", "apiServerCidrs", i], problem);
+    });
 }
 
 function checkLabels(labels: Record<string, string>, path: Path, report: (path: Path, message: string) => void): void {

@@ -1,43 +1,40 @@
-import { IstioVersion, parseIstioVersion } from "../model/version";
+import { supports } from "../policy/semantics/versions";
 
 /**
- * Facts about Istio releases that decide chart values and API versions. Each function takes the exact chart version
- * the stack pins.
+ * Chart values and API versions that depend on the Istio release. Each function takes the exact chart version the
+ * stack pins; which release has what comes from the version table (`policy/semantics/versions.ts`).
  */
-
-function versionOf(version: string): IstioVersion {
-    const v = parseIstioVersion(version);
-    if (v === undefined) throw new Error(`not an Istio version: ${version}`);
-    return v;
-}
-
-function atLeast(v: IstioVersion, minor: number): boolean {
-    return v.major > 1 || (v.major === 1 && v.minor >= minor);
-}
 
 /**
  * istiod environment for the given release. `ENABLE_ENHANCED_RESOURCE_SCOPING` makes istiod apply discoverySelectors to
- * Istio config (not only to Services); it exists from 1.20, defaults on from 1.22 and is gone in 1.25, so it is set on
- * exactly 1.20–1.24 (explicitly even where the default is on, so a changed default cannot undo it).
- * `PILOT_SCOPE_GATEWAY_TO_NAMESPACE` makes a gateway deployment accept only Gateway objects of its own namespace, so a
- * tenant cannot bind another tenant's gateway pods by copying their selector labels.
+ * Istio config (not only to Services); it is set wherever the flag exists (explicitly even where the default is on, so
+ * a changed default cannot undo it). `PILOT_SCOPE_GATEWAY_TO_NAMESPACE` makes a gateway deployment accept only Gateway
+ * objects of its own namespace, so a tenant cannot bind another tenant's gateway pods by copying their selector labels.
  */
 export function istiodEnv(version: string): Record<string, string> {
-    const v = versionOf(version);
     const env: Record<string, string> = { PILOT_SCOPE_GATEWAY_TO_NAMESPACE: "true" };
-    if (hasEnhancedResourceScopingFlag(v)) {
+    if (supports("enhancedResourceScopingFlag", version)) {
         env.ENABLE_ENHANCED_RESOURCE_SCOPING = "true";
     }
     return env;
 }
 
-function hasEnhancedResourceScopingFlag(v: IstioVersion): boolean {
-    return v.major === 1 && v.minor >= 20 && v.minor <= 24;
+/**
+ * `global` values shared by the istiod and gateway releases. Where the charts can render their own NetworkPolicies
+ * (`global.networkPolicy.enabled`), they are turned off explicitly: theirs admit istiod's xDS, debug and monitoring
+ * ports and the gateways' metrics ports from every pod, and NetworkPolicies add up, so either would undo the
+ * program's own.
+ */
+export function chartGlobals(version: string, istioNamespace?: string): Record<string, unknown> {
+    const globals: Record<string, unknown> = {};
+    if (istioNamespace !== undefined) globals.istioNamespace = istioNamespace;
+    if (supports("istiodChartNetworkPolicy", version)) globals.networkPolicy = { enabled: false };
+    return globals;
 }
 
-/** The `v1` APIs of networking.istio.io and security.istio.io are served from Istio 1.22. */
+/** The `v1` APIs of networking.istio.io and security.istio.io, where the release serves them, else `v1beta1`. */
 export function istioApiVersions(version: string): { networking: string; security: string } {
-    const v1 = atLeast(versionOf(version), 22);
+    const v1 = supports("v1Apis", version);
     return {
         networking: v1 ? "networking.istio.io/v1" : "networking.istio.io/v1beta1",
         security: v1 ? "security.istio.io/v1" : "security.istio.io/v1beta1",

@@ -33,6 +33,18 @@ const cases: Case[] = [
     { name: "missing istio.version", mutate: (r) => delete r.istio.version, path: "istio.version", message: /is required/ },
     { name: "istio.version not exact", mutate: (r) => (r.istio.version = "1.24"), path: "istio.version", message: /not an exact chart version/ },
     { name: "istio.version too old", mutate: (r) => (r.istio.version = "1.18.2"), path: "istio.version", message: /not supported/ },
+    { name: "istio.version out of support", mutate: (r) => (r.istio.version = "1.28.4"), path: "istio.version", message: /chart values for Istio 1\.29 to 1\.32; Istio 1\.28 went out of support on 2026-06-26/ },
+    { name: "istio.version newer than the known charts", mutate: (r) => (r.istio.version = "1.33.0"), path: "istio.version", message: /newer than the charts .* unverified/ },
+    { name: "istio.version of another major", mutate: (r) => (r.istio.version = "2.0.0"), path: "istio.version", message: /not supported/ },
+    { name: "monitoring namespace not DNS-1123", mutate: (r) => (r.controlPlaneAccess = { monitoringNamespace: "Mon" }), path: "controlPlaneAccess.monitoringNamespace", message: /not a DNS-1123 label/ },
+    { name: "monitoring namespace is a tenant", mutate: (r) => (r.controlPlaneAccess = { monitoringNamespace: "logmonkey" }), path: "controlPlaneAccess.monitoringNamespace", message: /declared at usergroups\[0\]\.tenants\[1\]\.name; .*every usergroup's istiod/ },
+    { name: "monitoring namespace is a system namespace", mutate: (r) => (r.controlPlaneAccess = { monitoringNamespace: "usergroup-2" }), path: "controlPlaneAccess.monitoringNamespace", message: /declared at usergroups\[1\]\.name/ },
+    { name: "unknown controlPlaneAccess key", mutate: (r) => (r.controlPlaneAccess = { monitoringNamespaces: "m" }), path: "controlPlaneAccess.monitoringNamespaces", message: /did you mean "monitoringNamespace"/ },
+    { name: "API server CIDR not a CIDR", mutate: (r) => (r.controlPlaneAccess = { apiServerCidrs: ["10.0.0.0/8", "10.1.2.3"] }), path: "controlPlaneAccess.apiServerCidrs[1]", message: /not a CIDR/ },
+    { name: "API server CIDR with host bits", mutate: (r) => (r.controlPlaneAccess = { apiServerCidrs: ["10.0.0.1/8"] }), path: "controlPlaneAccess.apiServerCidrs[0]", message: /bits set after the \/8 prefix/ },
+    { name: "API server CIDR prefix too long", mutate: (r) => (r.controlPlaneAccess = { apiServerCidrs: ["10.0.0.0/33"] }), path: "controlPlaneAccess.apiServerCidrs[0]", message: /not a CIDR/ },
+    { name: "API server IPv6 CIDR malformed", mutate: (r) => (r.controlPlaneAccess = { apiServerCidrs: ["fd00:::1/64"] }), path: "controlPlaneAccess.apiServerCidrs[0]", message: /not a CIDR/ },
+    { name: "API server CIDRs empty", mutate: (r) => (r.controlPlaneAccess = { apiServerCidrs: [] }), path: "controlPlaneAccess.apiServerCidrs", message: /at least one CIDR/ },
     { name: "istio.version wrong type", mutate: (r) => (r.istio.version = 1.24), path: "istio.version", message: /string/ },
     { name: "both chart sources", mutate: (r) => Object.assign(r.istio, { chartRepository: "https://charts.example.com", chartDirectory: "./charts" }), path: "istio.chartDirectory", message: /either chartRepository or chartDirectory, not both/ },
     { name: "empty chart directory", mutate: (r) => (r.istio.chartDirectory = " "), path: "istio.chartDirectory", message: /must not be empty/ },
@@ -174,7 +186,7 @@ describe("config validation", () => {
     });
 
     it("reads only its own namespace from the stack config and reports typos in top-level keys", () => {
-        const all = { "mesh-tenancy:istio": JSON.stringify({ version: "1.24.3" }), "mesh-tenancy:usergroups": JSON.stringify([{ name: "a" }]), "kubernetes:context": "kind" };
+        const all = { "mesh-tenancy:istio": JSON.stringify({ version: "1.31.0" }), "mesh-tenancy:usergroups": JSON.stringify([{ name: "a" }]), "kubernetes:context": "kind" };
         assert.equal(configFromStack(all, "mesh-tenancy").usergroups[0].name, "a");
         assert.throws(() => configFromStack({ ...all, "mesh-tenancy:localclustr": "true" }, "mesh-tenancy"), /localclustr: unknown key "localclustr" \(did you mean "localCluster"\?\)/);
     });

@@ -1,16 +1,8 @@
 import type { Inventory } from "../semantics/inventory";
 import type { Finding, Rule } from "../lib/rule";
+import { enhancedResourceScoping } from "../semantics/versions";
 
 const EXPORT_DEFAULTS = ["defaultServiceExportTo", "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo"];
-
-/** Istio releases on which ENABLE_ENHANCED_RESOURCE_SCOPING exists, and whether it defaults on. */
-function enhancedScoping(version: string | undefined): "absent" | "default-off" | "default-on" | "unknown" {
-    const m = version === undefined ? null : /^(\d+)\.(\d+)/.exec(version);
-    if (m === null) return "unknown";
-    const minor = Number(m[1]) === 1 ? Number(m[2]) : 99;
-    if (minor < 20 || minor >= 25) return "absent";
-    return minor < 22 ? "default-off" : "default-on";
-}
 
 export const istiodScoping: Rule = {
     id: "MT004",
@@ -35,7 +27,7 @@ export const istiodScoping: Rule = {
                 }
             }
             const flag = rev.env?.ENABLE_ENHANCED_RESOURCE_SCOPING;
-            const support = enhancedScoping(rev.version);
+            const support = enhancedResourceScoping(rev.version);
             if (support === "default-off" && flag !== "true") {
                 findings.push({ subject, message: `revision ${rev.name} (Istio ${rev.version}) needs ENABLE_ENHANCED_RESOURCE_SCOPING=true: on this version Istio config ignores discoverySelectors without it` });
             } else if ((support === "default-on" || support === "unknown") && flag === "false") {

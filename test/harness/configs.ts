@@ -28,7 +28,7 @@ export function loadStack(stack: string, mutate?: (raw: Record<string, any>) => 
 /** A small valid raw config covering both isolation modes, shared namespaces, peers, gateways and workload Sidecars. */
 export function validRaw(): any {
     return {
-        istio: { version: "1.24.3" },
+        istio: { version: "1.31.0" },
         usergroups: [
             {
                 name: "usergroup-1",

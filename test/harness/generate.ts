@@ -15,7 +15,7 @@ export const validRawConfig = fc
         { minLength: 1, maxLength: 4 },
     )
     .map((groups) => ({
-        istio: { version: "1.24.3" },
+        istio: { version: "1.31.0" },
         usergroups: groups.map((g, u) => {
             const tenants = Array.from({ length: g.tenants }, (_, t) => ({
                 name: `ug${u}-t${t}`,
