@@ -40,8 +40,8 @@ export class TenantNamespace extends pulumi.ComponentResource {
         if (plan.gateway !== undefined) {
             new TenantGateway(`${name}-gateway`, { plan: plan.gateway, skipAwait: args.skipAwait, dependsOn: after }, { parent: this });
         }
-        if (plan.smokeWorkloads) {
-            new SmokeWorkloads(`${name}-smoke`, { namespace: plan.name, exportTo: plan.serviceExportTo }, { parent: this, dependsOn: after });
+        if (plan.smokeWorkloads !== undefined) {
+            new SmokeWorkloads(`${name}-smoke`, { objects: plan.smokeWorkloads }, { parent: this, dependsOn: after });
         }
         this.registerOutputs({});
     }

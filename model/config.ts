@@ -16,8 +16,8 @@ const resourcesSchema = z.strictObject({
 });
 
 const istioSchema = z.strictObject({
-    /** Exact chart version of base, istiod and gateway, e.g. `1.24.3`. */
-    version: z.string({ error: (i) => (i.input === undefined ? "is required: the exact Istio chart version, e.g. 1.24.3" : "must be a string such as 1.24.3") }),
+    /** Exact chart version of base, istiod and gateway, e.g. `1.31.0`. */
+    version: z.string({ error: (i) => (i.input === undefined ? "is required: the exact Istio chart version, e.g. 1.31.0" : "must be a string such as 1.31.0") }),
     chartRepository: z.string().optional(),
     chartDirectory: z.string().optional(),
     defaultRevision: z.string().default(""),
@@ -90,6 +90,14 @@ const configSchema = z.strictObject({
     smokeWorkloads: z.boolean().default(false),
     /** Every namespace's scoping and the expected connectivity as stack outputs, besides the summary. */
     detailedOutputs: z.boolean().default(false),
+    controlPlaneAccess: z
+        .strictObject({
+            /** Namespace whose pods may scrape istiod's monitoring port 15014; without it no pod may. */
+            monitoringNamespace: z.string().optional(),
+            /** CIDRs the API server calls istiod's webhook port 15017 from; without them every source may reach that port. */
+            apiServerCidrs: z.array(z.string()).min(1, { error: "must list at least one CIDR; omit it to admit every source" }).optional(),
+        })
+        .default({}),
     usergroups: z.array(usergroupSchema).min(1, { error: "must list at least one usergroup" }),
 });
 
@@ -116,6 +124,12 @@ export interface IstioConfig {
     crds: "chart" | "external";
 }
 
+/** Who besides a usergroup's own namespaces may reach its istiod (see the system NetworkPolicies in the plan). */
+export interface ControlPlaneAccess {
+    monitoringNamespace?: string;
+    apiServerCidrs?: string[];
+}
+
 export interface UsergroupConfig extends Omit<Parsed["usergroups"][number], "systemNamespace" | "tenants"> {
     systemNamespace: string;
     tenants: TenantConfig[];
@@ -128,6 +142,7 @@ export interface MeshTenancyConfig {
     localCluster: boolean;
     smokeWorkloads: boolean;
     detailedOutputs: boolean;
+    controlPlaneAccess: ControlPlaneAccess;
     usergroups: UsergroupConfig[];
 }
 

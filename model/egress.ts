@@ -1,3 +1,4 @@
+import { supportedSince } from "../policy/semantics/versions";
 import { dnsLabelProblem, hostnameProblem } from "./names";
 
 /** A parsed Sidecar egress host: `namespace/host`, with `.` for the Sidecar's own namespace. */
@@ -19,6 +20,11 @@ export function parseEgressHost(entry: string): EgressHost | { problem: string }
     }
     if (namespace === "~") {
         return { problem: `"${entry}" imports nothing; remove it` };
+    }
+    if (namespace.startsWith("~")) {
+        return {
+            problem: `"${entry}" is an egress exclusion: Istio has them from 1.${supportedSince("sidecarEgressExclusions")} only (earlier releases ignore the entry and keep the import whole), and the program does not write them; list the hosts to import instead`,
+        };
     }
     if (namespace === ".") {
         return host === "*" ? { namespace, host } : { problem: `"${entry}": only "./*" is allowed for the own namespace, and it is always imported` };

@@ -58,3 +58,32 @@ export function labelValueProblem(value: string): string | undefined {
     }
     return undefined;
 }
+
+/** Why `cidr` is not an IPv4 or IPv6 CIDR in canonical form (no host bits set), or undefined when it is one. */
+export function cidrProblem(cidr: string): string | undefined {
+    const bad = `"${cidr}" is not a CIDR such as 10.0.0.0/16 or fd00::/64`;
+    const slash = cidr.indexOf("/");
+    if (slash < 0 || !/^\d{1,3}$/.test(cidr.slice(slash + 1))) return bad;
+    const prefix = Number(cidr.slice(slash + 1));
+    const bits = addressBits(cidr.slice(0, slash));
+    if (bits === undefined || prefix > bits.length) return bad;
+    if (bits.slice(prefix).includes("1")) return `"${cidr}" has bits set after the /${prefix} prefix`;
+    return undefined;
+}
+
+/** The address as a string of bits, or undefined when it is not a plain IPv4 or IPv6 address. */
+function addressBits(address: string): string | undefined {
+    const octets = address.split(".");
+    if (octets.length === 4) {
+        if (!octets.every((o) => /^(0|[1-9]\d{0,2})$/.test(o) && Number(o) <= 255)) return undefined;
+        return octets.map((o) => Number(o).toString(2).padStart(8, "0")).join("");
+    }
+    const halves = address.split("::");
+    if (halves.length > 2 || address.includes(".")) return undefined;
+    const groups = halves.map((h) => (h === "" ? [] : h.split(":")));
+    if (!groups.flat().every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
+    const given = groups.flat().length;
+    if (halves.length === 1 ? given !== 8 : given > 7) return undefined;
+    const all = halves.length === 1 ? groups[0] : [...groups[0], ...Array(8 - given).fill("0"), ...groups[1]];
+    return all.map((g) => parseInt(g, 16).toString(2).padStart(16, "0")).join("");
+}

@@ -1,6 +1,7 @@
 import type { ChartSource, MeshTenancyConfig, TenantConfig, UsergroupConfig } from "../model/config";
 import {
     GATEWAY_LABEL,
+    SERVICE_EXPORT_TO_ANNOTATION,
     MANAGED_BY,
     MANAGED_BY_LABEL,
     NAMESPACE_NAME_LABEL,
@@ -9,7 +10,7 @@ import {
     ROLE_LABEL,
     USERGROUP_LABEL,
 } from "../policy/semantics/labels";
-import { ISTIO_CRD_NAMES, istioApiVersions, istiodEnv } from "./istio";
+import { chartGlobals, ISTIO_CRD_NAMES, istioApiVersions, istiodEnv } from "./istio";
 import type { KubeObject, PlannedObject } from "./objects";
 import { NamespaceScope, normaliseHosts, scopeUsergroup } from "./scoping";
 
@@ -51,7 +52,7 @@ export interface ControlPlanePlan {
      */
     protect: boolean;
     istiod: ChartRelease;
-    /** STRICT PeerAuthentication and the root Sidecar, both in the system namespace. */
+    /** STRICT PeerAuthentication, the root Sidecar and the NetworkPolicies guarding istiod, all in the system namespace. */
     objects: PlannedObject[];
     /** Namespaces the revision's discoverySelectors select: its system, shared and tenant namespaces; sorted. */
     discoveredNamespaces: string[];
@@ -88,7 +89,8 @@ export interface NamespacePlan {
     /** Value for `networking.istio.io/exportTo` on this namespace's Services, so their importers can see them. */
     serviceExportTo: string[];
     gateway?: GatewayPlan;
-    smokeWorkloads: boolean;
+    /** A client and an echo server (Deployments and a Service), when the stack asks for smoke workloads. */
+    smokeWorkloads?: PlannedObject[];
 }
 
 /** The whole desired tenancy, computed from config alone. */
@@ -168,7 +170,7 @@ function planControlPlane(config: MeshTenancyConfig, ug: UsergroupConfig, api: R
             version: config.istio.version,
             values: {
                 revision,
-                global: { istioNamespace: sys },
+                global: chartGlobals(config.istio.version, sys),
                 meshConfig: {
                     rootNamespace: sys,
                     trustDomain: config.istio.trustDomain,
@@ -199,8 +201,67 @@ function planControlPlane(config: MeshTenancyConfig, ug: UsergroupConfig, api: R
                     spec: { egress: [{ hosts: normaliseHosts(sys, sys, ug.sharedNamespaces.map((ns) => `${ns}/*`)) }] },
                 },
             },
+            ...systemNetworkPolicies(config, ug, revision),
         ],
     };
+}
+
+/** istiod's ports (istio-discovery chart, `release-1.31`: Deployment `containerPort`s, Service `targetPort`s). */
+export const ISTIOD_PORTS = { xds: 15010, secureXdsAndCa: 15012, webhook: 15017, monitoring: 15014 } as const;
+
+/**
+ * Ingress to the system namespace: denied by default, then to istiod only what each caller needs. Plaintext xDS (15010)
+ * and secure xDS with the CA (15012) from the usergroup's own namespaces, selected by the same `usergroup` label the
+ * revision's discoverySelectors trust: istiod serves 15010 to whoever connects, so without this a pod of another
+ * usergroup could read this usergroup's whole service view. The webhook port (15017) for the API server, which calls
+ * from outside any pod, so no pod or namespace selector can name it: from `controlPlaneAccess.apiServerCidrs` when
+ * given, else from every source (the port serves sidecar injection, validation and `/ready`: no service registry). Monitoring (15014, metrics
+ * and authenticated debug endpoints) only from `controlPlaneAccess.monitoringNamespace`, and from nowhere without it.
+ * The debug port 8080 is opened to no one: kubelet probes come from the node, which NetworkPolicies always admit.
+ */
+function systemNetworkPolicies(config: MeshTenancyConfig, ug: UsergroupConfig, revision: string): PlannedObject[] {
+    const sys = ug.systemNamespace;
+    const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: "TCP", port }));
+    const access = config.controlPlaneAccess;
+    const ingress: Record<string, unknown>[] = [
+        {
+            from: [{ namespaceSelector: { matchLabels: { [USERGROUP_LABEL]: ug.name } } }],
+            ports: tcp(ISTIOD_PORTS.xds, ISTIOD_PORTS.secureXdsAndCa),
+        },
+        access.apiServerCidrs !== undefined
+            ? { from: access.apiServerCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: tcp(ISTIOD_PORTS.webhook) }
+            : { ports: tcp(ISTIOD_PORTS.webhook) },
+    ];
+    if (access.monitoringNamespace !== undefined) {
+        ingress.push({
+            from: [{ namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: access.monitoringNamespace } } }],
+            ports: tcp(ISTIOD_PORTS.monitoring),
+        });
+    }
+    return [
+        {
+            resourceName: `${ug.name}-system-deny-ingress`,
+            object: {
+                apiVersion: "networking.k8s.io/v1",
+                kind: "NetworkPolicy",
+                metadata: { name: "default-deny-ingress", namespace: sys, labels: managedLabels() },
+                spec: { podSelector: {}, policyTypes: ["Ingress"] },
+            },
+        },
+        {
+            resourceName: `${ug.name}-istiod-access`,
+            object: {
+                apiVersion: "networking.k8s.io/v1",
+                kind: "NetworkPolicy",
+                metadata: { name: "istiod-access", namespace: sys, labels: managedLabels() },
+                spec: {
+                    podSelector: { matchLabels: { app: "istiod", [REVISION_LABEL]: revision } },
+                    policyTypes: ["Ingress"],
+                    ingress,
+                },
+            },
+        },
+    ];
 }
 
 function planNamespace(
@@ -232,6 +293,7 @@ function planNamespace(
         });
     }
     const gateway = tenant?.gateway !== undefined ? planGateway(config, ug, tenant, api) : undefined;
+    const serviceExportTo = scope.allowedSources.map((ns) => (ns === name ? "." : ns)).sort();
     return {
         name,
         role,
@@ -245,10 +307,47 @@ function planNamespace(
         sidecarEgressHosts: scope.defaultHosts,
         imports: scope.imports,
         allowedSources: scope.allowedSources,
-        serviceExportTo: scope.allowedSources.map((ns) => (ns === name ? "." : ns)).sort(),
+        serviceExportTo,
         gateway,
-        smokeWorkloads: config.smokeWorkloads && role === "tenant",
+        ...(config.smokeWorkloads && role === "tenant" ? { smokeWorkloads: smokeWorkloads(name, serviceExportTo) } : {}),
     };
+}
+
+/** Pinned images of the smoke workloads: a shell with curl, and an HTTP echo server. */
+export const SMOKE_IMAGES = { client: "curlimages/curl:8.11.1", echo: "mccutchen/go-httpbin:v2.15.0" } as const;
+
+/**
+ * A client and an echo server, as in Istio's own install checks: `kubectl exec deploy/smoke-client -- curl
+ * smoke-echo.<ns>/get` shows which namespaces a tenant can reach. The echo Service is exported to the namespaces that
+ * may import this one, like any tenant Service should be. They stand for the tenant's own workloads, so they carry no
+ * managed-by label (no forced apply) and are not among `plannedObjects`, which are the platform's.
+ */
+function smokeWorkloads(ns: string, exportTo: string[]): PlannedObject[] {
+    const deployment = (role: string, container: Record<string, unknown>): PlannedObject => {
+        const app = { app: `smoke-${role}` };
+        return {
+            resourceName: `${ns}-smoke-${role}`,
+            object: {
+                apiVersion: "apps/v1",
+                kind: "Deployment",
+                metadata: { name: `smoke-${role}`, namespace: ns, labels: app },
+                spec: { replicas: 1, selector: { matchLabels: app }, template: { metadata: { labels: app }, spec: { containers: [container] } } },
+            },
+        };
+    };
+    return [
+        deployment("echo", { name: "echo", image: SMOKE_IMAGES.echo, ports: [{ name: "http", containerPort: 8080 }] }),
+        {
+            resourceName: `${ns}-smoke-echo`,
+            object: {
+                apiVersion: "v1",
+                kind: "Service",
+                metadata: { name: "smoke-echo", namespace: ns, annotations: { [SERVICE_EXPORT_TO_ANNOTATION]: exportTo.join(",") } },
+                spec: { selector: { app: "smoke-echo" }, ports: [{ name: "http", port: 80, targetPort: 8080 }] },
+            },
+        },
+        deployment("client", { name: "client", image: SMOKE_IMAGES.client, command: ["sleep", "infinity"] }),
+    ];
 }
 
 function planGateway(config: MeshTenancyConfig, ug: UsergroupConfig, tenant: TenantConfig, api: ReturnType<typeof istioApiVersions>): GatewayPlan {
@@ -275,6 +374,7 @@ function planGateway(config: MeshTenancyConfig, ug: UsergroupConfig, tenant: Ten
             values: {
                 revision: ug.name,
                 labels: selector,
+                global: chartGlobals(config.istio.version),
                 service: { type: gw.serviceType },
                 replicaCount: gw.replicas,
                 autoscaling: { enabled: false },
@@ -399,10 +499,14 @@ function ownersRoleBinding(ns: string, tenant: TenantConfig): PlannedObject {
     };
 }
 
-/** Every object the plan registers directly (charts excluded), e.g. for policy checks and reports. */
+/** Every platform object the plan registers directly (charts and smoke workloads excluded), e.g. for policy checks and reports. */
 export function plannedObjects(plan: TenancyPlan): KubeObject[] {
     return [
         ...plan.controlPlanes.flatMap((cp) => [cp.namespace.object, ...cp.objects.map((o) => o.object)]),
-        ...plan.namespaces.flatMap((ns) => [ns.namespace.object, ...ns.objects.map((o) => o.object), ...(ns.gateway?.objects.map((o) => o.object) ?? [])]),
+        ...plan.namespaces.flatMap((ns) => [
+            ns.namespace.object,
+            ...ns.objects.map((o) => o.object),
+            ...(ns.gateway?.objects.map((o) => o.object) ?? []),
+        ]),
     ];
 }

@@ -96,13 +96,14 @@ describe("components under mocks", function () {
     it("passes the planned values to the istiod chart, pinned and from the configured source", () => {
         const istiod = regs.find((r) => r.type === CHART && r.name === "usergroup-1-istiod")!;
         assert.equal(istiod.inputs.chart, "istiod");
-        assert.equal(istiod.inputs.version, "1.24.3");
+        assert.equal(istiod.inputs.version, "1.31.0");
         assert.equal(istiod.inputs.namespace, "usergroup-1");
         assert.equal(istiod.inputs.name, "istiod-usergroup-1");
         assert.deepEqual(istiod.inputs.repositoryOpts, { repo: "https://istio-release.storage.googleapis.com/charts" });
         assert.equal(istiod.inputs.values.revision, "usergroup-1");
         assert.deepEqual(istiod.inputs.values.meshConfig.discoverySelectors, [{ matchLabels: { usergroup: "usergroup-1" } }]);
-        assert.equal(istiod.inputs.values.pilot.env.ENABLE_ENHANCED_RESOURCE_SCOPING, "true");
+        assert.deepEqual(istiod.inputs.values.pilot.env, { PILOT_SCOPE_GATEWAY_TO_NAMESPACE: "true" });
+        assert.deepEqual(istiod.inputs.values.global, { istioNamespace: "usergroup-1", networkPolicy: { enabled: false } });
     });
 
     it("orders base before istiod before Istio objects and gateways", () => {
@@ -151,8 +152,18 @@ describe("components under mocks", function () {
         assert.ok(smoke.length > 0 && smoke.every((r) => r.inputs.metadata.annotations?.["pulumi.com/patchForce"] === undefined), "smoke workloads stand for tenants' own");
     });
 
-    it("builds smoke workloads with kubernetesx when asked, exporting the echo Service to importers", async () => {
-        const mocks = await registerConfig(validConfig((r) => (r.smokeWorkloads = true)));
+    it("registers the planned smoke workloads as they are, under one component per tenant", async () => {
+        const config = validConfig((r) => (r.smokeWorkloads = true));
+        const mocks = await registerConfig(config);
+        const planned = planTenancy(config).namespaces.flatMap((ns) => ns.smokeWorkloads ?? []);
+        assert.equal(planned.length, 12);
+        for (const p of planned) {
+            const kind = p.object.kind === "Service" ? "kubernetes:core/v1:Service" : "kubernetes:apps/v1:Deployment";
+            const registered = mocks.registrations.find((r) => r.type === kind && r.name === p.resourceName);
+            assert.ok(registered, `${kind} ${p.resourceName}`);
+            assert.deepEqual(registered.inputs, p.object);
+            assert.match(registered.parent ?? "", /SmokeWorkloads/);
+        }
         const services = mocks.byType("kubernetes:core/v1:Service").filter((s) => s.inputs.metadata.namespace === "logmonkey");
         assert.equal(services.length, 1);
         assert.equal(services[0].inputs.metadata.annotations["networking.istio.io/exportTo"], ".,app-ns-1");

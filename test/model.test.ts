@@ -70,6 +70,7 @@ const cases: Case[] = [
     { name: "egress */host", mutate: (r) => t0(r).egress.push("*/api.example.com"), path: "usergroups[0].tenants[0].egress[1]", message: /every namespace/ },
     { name: "egress ./host", mutate: (r) => t0(r).egress.push("./api"), path: "usergroups[0].tenants[0].egress[1]", message: /only "\.\/\*"/ },
     { name: "egress ~/*", mutate: (r) => t0(r).egress.push("~/*"), path: "usergroups[0].tenants[0].egress[1]", message: /imports nothing/ },
+    { name: "egress exclusion", mutate: (r) => t0(r).egress.push("~logmonkey/admin.logmonkey.svc.cluster.local"), path: "usergroups[0].tenants[0].egress[1]", message: /egress exclusion: Istio has them from 1\.31 only/ },
     { name: "egress malformed host", mutate: (r) => t0(r).egress.push("logmonkey/Bad_Host"), path: "usergroups[0].tenants[0].egress[1]", message: /not a DNS name/ },
     { name: "workload Sidecar egress to another usergroup", mutate: (r) => t0(r).workloadSidecars[0].egress.push("app-ns-3/*"), path: "usergroups[0].tenants[0].workloadSidecars[0].egress[1]", message: /belongs to usergroup "usergroup-2"/ },
     { name: "gateway host claimed twice", mutate: (r) => (r.usergroups[0].tenants[1].gateway = { hosts: ["app1.example.com"] }), path: "usergroups[0].tenants[1].gateway.hosts[0]", message: /already claimed at usergroups\[0\]\.tenants\[0\]\.gateway\.hosts\[0\]/ },

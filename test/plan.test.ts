@@ -1,6 +1,8 @@
 import * as assert from "node:assert/strict";
 import { planTenancy, plannedObjects, NamespacePlan, TenancyPlan } from "../plan";
-import { istiodEnv, istioApiVersions } from "../plan/istio";
+import { chartGlobals, istiodEnv, istioApiVersions } from "../plan/istio";
+import { ISTIOD_PORTS, SMOKE_IMAGES } from "../plan";
+import { selects } from "../policy/semantics/selectors";
 import { connectionAllowed, programOutputs, stackOutputs } from "../plan/outputs";
 import { anySelects } from "../policy/semantics/selectors";
 import { STACKS, loadStack, validConfig } from "./harness/configs";
@@ -70,8 +72,8 @@ describe("plan", () => {
             assert.equal(istiodEnv("1.20.1").ENABLE_ENHANCED_RESOURCE_SCOPING, "true");
             assert.equal(istiodEnv("1.25.0").ENABLE_ENHANCED_RESOURCE_SCOPING, undefined);
             assert.equal(istiodEnv("1.26.8").ENABLE_ENHANCED_RESOURCE_SCOPING, undefined);
-            const on125 = planTenancy(validConfig((r) => (r.istio.version = "1.25.2")));
-            assert.equal((on125.controlPlanes[0].istiod.values as any).pilot.env.ENABLE_ENHANCED_RESOURCE_SCOPING, undefined);
+            const oldest = planTenancy(validConfig((r) => (r.istio.version = "1.29.0")));
+            assert.equal((oldest.controlPlanes[0].istiod.values as any).pilot.env.ENABLE_ENHANCED_RESOURCE_SCOPING, undefined);
         });
 
         it("scopes every gateway deployment to its own namespace's Gateway objects", () => {
@@ -84,10 +86,115 @@ describe("plan", () => {
         });
     });
 
+    describe("system namespace NetworkPolicies", () => {
+        const systemPolicies = (p: TenancyPlan, usergroup: string) =>
+            p.controlPlanes.find((cp) => cp.usergroup === usergroup)!.objects.map((o) => o.object).filter((o) => o.kind === "NetworkPolicy");
+        const istiodAccess = (p: TenancyPlan, usergroup: string) => spec(systemPolicies(p, usergroup).find((o) => o.metadata.name === "istiod-access")!);
+        const ruleFor = (access: any, port: number) => {
+            const rules = access.ingress.filter((r: any) => r.ports.some((x: any) => x.port === port));
+            assert.ok(rules.length <= 1, `port ${port} in one rule only`);
+            return rules[0];
+        };
+
+        it("denies all ingress to the system namespace by default", () => {
+            for (const cp of plan.controlPlanes) {
+                const deny = systemPolicies(plan, cp.usergroup).find((o) => o.metadata.name === "default-deny-ingress")!;
+                assert.equal(deny.metadata.namespace, cp.systemNamespace);
+                assert.deepEqual(spec(deny), { podSelector: {}, policyTypes: ["Ingress"] });
+            }
+        });
+
+        it("admits xDS and CA ports to istiod from exactly its usergroup's namespaces", () => {
+            const namespaces = plannedObjects(plan).filter((o) => o.kind === "Namespace");
+            for (const cp of plan.controlPlanes) {
+                const access = istiodAccess(plan, cp.usergroup);
+                assert.deepEqual(access.podSelector, { matchLabels: { app: "istiod", "istio.io/rev": cp.revision } });
+                const xds = ruleFor(access, ISTIOD_PORTS.xds);
+                assert.deepEqual(xds.ports.map((x: any) => x.port).sort(), [ISTIOD_PORTS.xds, ISTIOD_PORTS.secureXdsAndCa]);
+                assert.equal(ruleFor(access, ISTIOD_PORTS.secureXdsAndCa), xds);
+                const admitted = namespaces.filter((n) => xds.from.some((f: any) => selects(f.namespaceSelector, n.metadata.labels ?? {}))).map((n) => n.metadata.name).sort();
+                assert.deepEqual(admitted, cp.discoveredNamespaces, cp.usergroup);
+                assert.ok(xds.from.every((f: any) => f.podSelector === undefined && f.ipBlock === undefined));
+            }
+        });
+
+        it("opens the webhook port to every source by default, since the API server is no pod", () => {
+            const webhook = ruleFor(istiodAccess(plan, "usergroup-1"), ISTIOD_PORTS.webhook);
+            assert.deepEqual(webhook, { ports: [{ protocol: "TCP", port: 15017 }] });
+        });
+
+        it("admits the webhook port only from the API server's CIDRs when they are configured", () => {
+            const p = planTenancy(validConfig((r) => (r.controlPlaneAccess = { apiServerCidrs: ["172.18.0.0/16", "fd00::/64"] })));
+            const webhook = ruleFor(istiodAccess(p, "usergroup-2"), ISTIOD_PORTS.webhook);
+            assert.deepEqual(webhook.from, [{ ipBlock: { cidr: "172.18.0.0/16" } }, { ipBlock: { cidr: "fd00::/64" } }]);
+        });
+
+        it("admits monitoring only from the configured namespace, and from nowhere without one", () => {
+            assert.equal(ruleFor(istiodAccess(plan, "usergroup-1"), ISTIOD_PORTS.monitoring), undefined);
+            const p = planTenancy(validConfig((r) => (r.controlPlaneAccess = { monitoringNamespace: "monitoring" })));
+            const monitoring = ruleFor(istiodAccess(p, "usergroup-1"), ISTIOD_PORTS.monitoring);
+            assert.deepEqual(monitoring.from, [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }]);
+            assert.deepEqual(monitoring.ports, [{ protocol: "TCP", port: 15014 }]);
+        });
+
+        it("opens istiod's debug port 8080 to no pod", () => {
+            for (const cp of plan.controlPlanes) {
+                assert.equal(ruleFor(istiodAccess(plan, cp.usergroup), 8080), undefined);
+            }
+        });
+    });
+
+    describe("chart values by Istio version", () => {
+        it("turns the charts' own NetworkPolicies off wherever the charts have them", () => {
+            assert.deepEqual(chartGlobals("1.31.0", "sys"), { istioNamespace: "sys", networkPolicy: { enabled: false } });
+            assert.deepEqual(chartGlobals("1.29.0"), { networkPolicy: { enabled: false } });
+            assert.deepEqual(chartGlobals("1.27.3"), {});
+            assert.deepEqual((plan.controlPlanes[0].istiod.values as any).global.networkPolicy, { enabled: false });
+            assert.deepEqual((ns(plan, "app-ns-1").gateway!.release.values as any).global, { networkPolicy: { enabled: false } });
+        });
+
+        for (const version of ["1.29.0", "1.30.3", "1.31.0", "1.32.0"]) {
+            it(`plans ${version} with the v1 APIs, no enhanced-scoping flag and the gateway scoping flag`, () => {
+                const p = planTenancy(validConfig((r) => (r.istio.version = version)));
+                const values = p.controlPlanes[0].istiod.values as any;
+                assert.deepEqual(values.pilot.env, { PILOT_SCOPE_GATEWAY_TO_NAMESPACE: "true" });
+                assert.ok(plannedObjects(p).filter((o) => o.apiVersion.includes("istio.io")).every((o) => o.apiVersion.endsWith("/v1")));
+                assert.equal(p.base.version, version);
+            });
+        }
+    });
+
+    describe("smoke workloads", () => {
+        it("are planned only in tenant namespaces and only when asked", () => {
+            assert.ok(plan.namespaces.every((n) => n.smokeWorkloads === undefined));
+            const p = planTenancy(validConfig((r) => (r.smokeWorkloads = true)));
+            assert.deepEqual(p.namespaces.filter((n) => n.smokeWorkloads !== undefined).map((n) => n.name).sort(), ["app-ns-1", "app-ns-2", "app-ns-3", "logmonkey"]);
+        });
+
+        it("name their images, ports and labels, and export the echo Service to the namespace's importers", () => {
+            const p = planTenancy(validConfig((r) => (r.smokeWorkloads = true)));
+            const logmonkey = ns(p, "logmonkey");
+            const objects = logmonkey.smokeWorkloads!.map((o) => o.object) as any[];
+            const echo = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "smoke-echo");
+            const client = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "smoke-client");
+            const service = objects.find((o) => o.kind === "Service");
+            assert.equal(echo.spec.template.spec.containers[0].image, SMOKE_IMAGES.echo);
+            assert.equal(client.spec.template.spec.containers[0].image, SMOKE_IMAGES.client);
+            assert.deepEqual(echo.spec.selector.matchLabels, echo.spec.template.metadata.labels);
+            assert.deepEqual(service.spec.selector, echo.spec.template.metadata.labels);
+            assert.equal(service.spec.ports[0].targetPort, echo.spec.template.spec.containers[0].ports[0].containerPort);
+            assert.equal(service.metadata.annotations["networking.istio.io/exportTo"], logmonkey.serviceExportTo.join(","));
+            assert.equal(service.metadata.annotations["networking.istio.io/exportTo"], ".,app-ns-1");
+            assert.deepEqual(logmonkey.smokeWorkloads!.map((o) => o.resourceName), ["logmonkey-smoke-echo", "logmonkey-smoke-echo", "logmonkey-smoke-client"]);
+            assert.ok(!plannedObjects(p).includes(service), "smoke workloads stand for the tenant's own, not the platform's");
+            assert.ok(objects.every((o) => o.metadata.labels?.["app.kubernetes.io/managed-by"] === undefined));
+        });
+    });
+
     describe("base chart", () => {
         it("renders no default validator by default and pins the chart version", () => {
             assert.equal((plan.base.values as any).defaultRevision, "");
-            assert.equal(plan.base.version, "1.24.3");
+            assert.equal(plan.base.version, "1.31.0");
             assert.equal(plan.base.chart, "base");
             assert.equal(plan.base.repository, "https://istio-release.storage.googleapis.com/charts");
         });
