@@ -54,8 +54,9 @@ describe("the real engine against a local control plane", function () {
         console.log(`      e2e timings (s): ${JSON.stringify(timings)}`);
     });
 
-    it("1. preview with the policy pack passes", () => {
+    it("1. preview with the policy pack passes, without a warning", () => {
         const r = timed("preview", expectExit(pulumi(["preview", "--stack", STACK, ...POLICY]), 0, "preview"));
+        assertNoWarning(r);
         assert.match(r.stdout, /mesh-tenancy@v0\.1\.0/);
         assert.match(r.stdout, /\+ \d+ to create/);
     });
@@ -72,7 +73,7 @@ describe("the real engine against a local control plane", function () {
     });
 
     it("3. up creates what the plan says", () => {
-        timed("up", expectExit(pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, ...POLICY]), 0, "up"));
+        assertNoWarning(timed("up", expectExit(pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, ...POLICY]), 0, "up")));
         for (const expected of plannedObjects(plan)) {
             const { kind, metadata } = expected;
             const live = kubectlJson(["get", RESOURCE[kind], metadata.name, ...(metadata.namespace ? ["-n", metadata.namespace] : [])]);
@@ -88,8 +89,12 @@ describe("the real engine against a local control plane", function () {
             assert.match(cm.data.mesh, /defaultServiceExportTo:\s*\n\s*- \./);
             const deployment = kubectlJson(["get", "deployment", `istiod-${cp.revision}`, "-n", cp.systemNamespace]);
             const env = Object.fromEntries(deployment.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
-            assert.equal(env.ENABLE_ENHANCED_RESOURCE_SCOPING, "true");
-            assert.equal(env.PILOT_SCOPE_GATEWAY_TO_NAMESPACE, "true");
+            const planned: Record<string, string> = (cp.istiod.values as any).pilot.env;
+            assert.equal(planned.PILOT_SCOPE_GATEWAY_TO_NAMESPACE, "true");
+            for (const [name, value] of Object.entries(planned)) assert.equal(env[name], value, name);
+            assert.equal(env.ENABLE_ENHANCED_RESOURCE_SCOPING, undefined, "the flag is gone from Istio 1.25 on");
+            const chartPolicies = kubectlJson(["get", "networkpolicies", "-n", cp.systemNamespace, "-l", "app=istiod"]).items;
+            assert.deepEqual(chartPolicies, [], "the chart's own istiod NetworkPolicy stays off");
         }
         const gateways = kubectlJson(["get", "deployments", "-A", "-l", "mesh-tenancy.io/gateway"]).items;
         assert.deepEqual(gateways.map((d: any) => d.metadata.namespace).sort(), plan.namespaces.filter((n) => n.gateway).map((n) => n.name).sort());
@@ -475,6 +480,12 @@ function waitFor(done: () => boolean, seconds: number): boolean {
         run("sleep", ["1"]);
     }
     return done();
+}
+
+/** The engine, the provider and the policy pack said nothing a user would read as something being wrong. */
+function assertNoWarning(r: Run): void {
+    const lines = (r.stdout + r.stderr).split("\n").filter((l) => /warning/i.test(l));
+    assert.deepEqual(lines, [], "warnings in the output");
 }
 
 /** Each planned object's content by resource name. */
