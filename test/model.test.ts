@@ -129,7 +129,7 @@ describe("config validation", () => {
     });
 
     it("reads only its own namespace from the stack config and reports typos in top-level keys", () => {
-        const all = { "mesh-tenancy:istio": JSON.stringify({ version: "1.24.3" }), "mesh-tenancy:usergroups": JSON.stringify([{ name: "a" }]), "kubernetes:context": "kind" };
+        const all = { "mesh-tenancy:istio": JSON.stringify({ version: "1.24.3" }), "mesh-tenancy:admissionGuardrails": "off", "mesh-tenancy:usergroups": JSON.stringify([{ name: "a" }]), "kubernetes:context": "kind" };
         assert.equal(configFromStack(all, "mesh-tenancy").usergroups[0].name, "a");
         assert.throws(() => configFromStack({ ...all, "mesh-tenancy:localclustr": "true" }, "mesh-tenancy"), /localclustr: unknown key "localclustr" \(did you mean "localCluster"\?\)/);
     });

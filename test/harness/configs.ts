@@ -29,6 +29,7 @@ export function loadStack(stack: string, mutate?: (raw: Record<string, any>) => 
 export function validRaw(): any {
     return {
         istio: { version: "1.24.3" },
+        platformOperators: { groups: ["mesh-tenancy-deployers"] },
         usergroups: [
             {
                 name: "usergroup-1",
