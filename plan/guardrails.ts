@@ -237,19 +237,19 @@ const sidecars: PolicySpec = {
             // the namespace's default Sidecar does not narrow it).
             id: "MT007",
             expression: "size(variables.egress) > 0",
-            messageExpression: `'[MT007] spec.egress: a Sidecar without egress imports every namespace of the usergroup; list hosts in namespaces among: ' + variables.importable.join(', ')`,
+            messageExpression: `'[MT007] spec.egress: a Sidecar without egress imports every namespace of the usergroup; list egress hosts, allowed namespaces: ' + variables.importable.join(', ')`,
         },
         {
             id: "MT007",
             expression: "size(variables.foreignHosts) == 0",
-            messageExpression: `'[MT007] spec.egress[].hosts: ' + variables.foreignHosts.join(', ') + ' leave the namespaces ' + object.metadata.namespace + ' may import: ' + variables.importable.join(', ')`,
+            messageExpression: `'[MT007] spec.egress[].hosts: ' + variables.foreignHosts.join(', ') + ' name namespaces ' + object.metadata.namespace + ' may not import; allowed namespaces: ' + variables.importable.join(', ')`,
         },
         {
             // Names are unique per namespace, so allowing the selector-less Sidecar only under the plan's name `default`
             // is how one object's admission keeps a namespace at one default Sidecar (CEL cannot list the others).
             id: "MT005",
             expression: "object.metadata.name == 'default' || (has(object.spec.workloadSelector) && has(object.spec.workloadSelector.labels) && size(object.spec.workloadSelector.labels) > 0)",
-            messageExpression: `'[MT005] spec.workloadSelector: a Sidecar without workloadSelector applies to every pod, and the namespace has one already (default); add spec.workloadSelector.labels to ' + object.metadata.name`,
+            messageExpression: `'[MT005] spec.workloadSelector: ' + object.metadata.name + ' has none, so it would be a second Sidecar for every pod of ' + object.metadata.namespace + ' (only the one named default may); allowed: a Sidecar with spec.workloadSelector.labels'`,
         },
     ],
 };
@@ -283,7 +283,7 @@ const exportTo: PolicySpec = {
         {
             id: "MT008",
             expression: "size(variables.outside) == 0",
-            messageExpression: `'[MT008] ' + variables.field + ': ' + variables.outside.join(', ') + ' is outside what ' + object.metadata.namespace + ' may export to: ' + variables.allowed.join(', ')`,
+            messageExpression: `'[MT008] ' + variables.field + ': ' + variables.outside.join(', ') + ' not among the peers of ' + object.metadata.namespace + '; allowed: ' + variables.allowed.join(', ')`,
         },
         {
             id: "MT009",
@@ -322,7 +322,7 @@ const security: PolicySpec = {
         {
             id: "MT012",
             expression: "size(variables.rulesAdmittingOthers) == 0",
-            messageExpression: `'[MT012] spec.rules[].from[].source: ' + string(size(variables.rulesAdmittingOthers)) + ' ALLOW rule(s) admit sources outside what ' + object.metadata.namespace + ' admits; name principals ' + params.data.trustDomain + '/ns/<namespace>/sa/... or namespaces among: ' + variables.admitted.join(', ') + ' (a rule without from, ipBlocks alone or a pattern admits more)'`,
+            messageExpression: `'[MT012] spec.rules[].from[].source: ' + string(size(variables.rulesAdmittingOthers)) + ' ALLOW rule(s) admit sources outside what ' + object.metadata.namespace + ' admits (a rule without from, ipBlocks alone or a pattern admits more); allowed: principals ' + params.data.trustDomain + '/ns/<namespace>/sa/... or namespaces, for the namespaces ' + variables.admitted.join(', ')`,
         },
         {
             id: "MT009",
@@ -391,7 +391,7 @@ const istioConfigRevision: PolicySpec = {
         {
             id: "MT103",
             expression: "!(object.kind in ['EnvoyFilter', 'WasmPlugin'])",
-            messageExpression: `'[MT103] kind: ' + object.kind + ' patches or extends the proxy and can remove the filters that enforce isolation; tenants may manage: VirtualService, DestinationRule, ServiceEntry, Sidecar, AuthorizationPolicy, RequestAuthentication, Telemetry'`,
+            messageExpression: `'[MT103] kind: ' + object.kind + ' patches or extends the proxy and can remove the filters that enforce isolation; allowed kinds: VirtualService, DestinationRule, ServiceEntry, Sidecar, AuthorizationPolicy, RequestAuthentication, Telemetry'`,
         },
     ],
 };
