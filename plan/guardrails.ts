@@ -123,6 +123,15 @@ export function guardrailsFor(mode: GuardrailMode, role: "tenant" | "shared" | "
     return GUARDRAILS.filter((g) => g.scope === "cluster" || g.scope === "managed" || (g.scope === "system" ? role === "system" : role !== "system"));
 }
 
+/** Per managed namespace (tenant, shared, system), the ids of the guardrails that hold in it. */
+export function guardrailsByNamespace(plan: { guardrails: GuardrailsPlan; namespaces: { name: string; role: "tenant" | "shared" }[]; controlPlanes: { systemNamespace: string }[] }): Map<string, string[]> {
+    const ids = (role: "tenant" | "shared" | "system") => guardrailsFor(plan.guardrails.mode, role).map((g) => g.id);
+    return new Map([
+        ...plan.controlPlanes.map((cp) => [cp.systemNamespace, ids("system")] as const),
+        ...plan.namespaces.map((ns) => [ns.name, ids(ns.role)] as const),
+    ]);
+}
+
 /** The tenant owners' binding to the Istio role, beside their `admin` binding. */
 export function tenantIstioRoleBinding(namespace: string, subjects: Record<string, unknown>[]): PlannedObject {
     return {
