@@ -234,7 +234,9 @@ const sidecars: PolicySpec = {
         // `.` is the Sidecar's own namespace and `~` imports nothing; everything else must be a namespace the plan lets
         // this one import. The namespace is what precedes the first `/` of `namespace/dnsName`.
         { name: "importable", expression: `['.', '~'] + ${paramList("importableNamespaces")}` },
-        { name: "egress", expression: "has(object.spec.egress) ? object.spec.egress : []" },
+        // Istio's schemas (and the stand-in CRDs) leave spec optional.
+        { name: "spec", expression: "has(object.spec) ? object.spec : {}" },
+        { name: "egress", expression: "has(variables.spec.egress) ? variables.spec.egress : []" },
         {
             name: "foreignHosts",
             expression: "variables.egress.map(e, has(e.hosts) ? e.hosts.filter(h, !(h.split('/')[0] in variables.importable)) : []).map(l, l.join(', ')).filter(s, s != '')",
@@ -242,8 +244,8 @@ const sidecars: PolicySpec = {
     ],
     validations: [
         {
-            // A Sidecar without egress listeners imports every namespace its revision discovers (measured on istiod:
-            // the namespace's default Sidecar does not narrow it).
+            // A Sidecar without egress listeners imports every namespace its revision discovers, whatever the root Sidecar
+            // says (measured on istiod; istio/istio#59376).
             id: "MT007",
             expression: "size(variables.egress) > 0",
             messageExpression: `'[MT007] spec.egress: a Sidecar without egress imports every namespace of the usergroup; list egress hosts, allowed namespaces: ' + variables.importable.join(', ')`,
@@ -257,7 +259,7 @@ const sidecars: PolicySpec = {
             // Names are unique per namespace, so allowing the selector-less Sidecar only under the plan's name `default`
             // is how one object's admission keeps a namespace at one default Sidecar (CEL cannot list the others).
             id: "MT005",
-            expression: "object.metadata.name == 'default' || (has(object.spec.workloadSelector) && has(object.spec.workloadSelector.labels) && size(object.spec.workloadSelector.labels) > 0)",
+            expression: "object.metadata.name == 'default' || (has(variables.spec.workloadSelector) && has(variables.spec.workloadSelector.labels) && size(variables.spec.workloadSelector.labels) > 0)",
             messageExpression: `'[MT005] spec.workloadSelector: ' + object.metadata.name + ' has none, so it would be a second Sidecar for every pod of ' + object.metadata.namespace + ' (only the one named default may); allowed: a Sidecar with spec.workloadSelector.labels'`,
         },
     ],
@@ -275,17 +277,20 @@ const exportTo: PolicySpec = {
         // `.` keeps the object private, `~` hides it; `*` and any namespace that is neither imported by this one nor
         // importing it would publish it where the plan does not reach.
         { name: "allowed", expression: `['.', '~'] + ${paramList("exportPeers")}` },
+        // Istio's schemas (and the stand-in CRDs) leave spec optional.
+        { name: "spec", expression: "has(object.spec) ? object.spec : {}" },
+
         {
             // The object field for Istio kinds, the comma-separated annotation for Services.
             name: "targets",
-            expression: `object.kind == 'Service' ? (${cel(SERVICE_EXPORT_TO_ANNOTATION)} in ${annotationsOf("object.metadata")} ? object.metadata.annotations[${cel(SERVICE_EXPORT_TO_ANNOTATION)}].split(',').map(t, t.trim()) : []) : (has(object.spec.exportTo) ? object.spec.exportTo : [])`,
+            expression: `object.kind == 'Service' ? (${cel(SERVICE_EXPORT_TO_ANNOTATION)} in ${annotationsOf("object.metadata")} ? object.metadata.annotations[${cel(SERVICE_EXPORT_TO_ANNOTATION)}].split(',').map(t, t.trim()) : []) : (has(variables.spec.exportTo) ? variables.spec.exportTo : [])`,
         },
         { name: "field", expression: `object.kind == 'Service' ? ${cel(`metadata.annotations[${SERVICE_EXPORT_TO_ANNOTATION}]`)} : 'spec.exportTo'` },
         { name: "outside", expression: "variables.targets.filter(t, !(t in variables.allowed))" },
         {
             // Every TLS setting of a DestinationRule: its traffic policy and each subset's, with their port-level ones.
             name: "trafficPolicies",
-            expression: "object.kind != 'DestinationRule' ? [] : (has(object.spec.trafficPolicy) ? [object.spec.trafficPolicy] : []) + (has(object.spec.subsets) ? object.spec.subsets.filter(s, has(s.trafficPolicy)).map(s, s.trafficPolicy) : [])",
+            expression: "object.kind != 'DestinationRule' ? [] : (has(variables.spec.trafficPolicy) ? [variables.spec.trafficPolicy] : []) + (has(variables.spec.subsets) ? variables.spec.subsets.filter(s, has(s.trafficPolicy)).map(s, s.trafficPolicy) : [])",
         },
     ],
     validations: [
@@ -310,21 +315,24 @@ const security: PolicySpec = {
     rules: [{ apiGroups: ["security.istio.io"], resources: ["authorizationpolicies", "peerauthentications"] }],
     variables: [
         { name: "admitted", expression: paramList("admittedNamespaces") },
+        // Istio's schemas (and the stand-in CRDs) leave spec optional.
+        { name: "spec", expression: "has(object.spec) ? object.spec : {}" },
+
         // Istio matches principals by exact value, prefix or suffix with `*`: a principal pins one namespace only when it
         // starts with the whole `<trust domain>/ns/<namespace>/sa/` of an admitted namespace.
         { name: "principalPrefixes", expression: "variables.admitted.map(n, params.data.trustDomain + '/ns/' + n + '/sa/')" },
-        { name: "isAllow", expression: "object.kind == 'AuthorizationPolicy' && (!has(object.spec.action) || object.spec.action == 'ALLOW')" },
+        { name: "isAllow", expression: "object.kind == 'AuthorizationPolicy' && (!has(variables.spec.action) || variables.spec.action == 'ALLOW')" },
         {
             // A source is admitted when it names principals or namespaces (AND-ed with anything else it says, which only
             // narrows it) and all of them are admitted; namespaces are matched exactly, since `*` patterns widen them.
             name: "rulesAdmittingOthers",
-            expression: `!variables.isAllow || !has(object.spec.rules) ? [] : object.spec.rules.filter(r, !has(r.from) || size(r.from) == 0 || r.from.exists(f, !has(f.source) ||
+            expression: `!variables.isAllow || !has(variables.spec.rules) ? [] : variables.spec.rules.filter(r, !has(r.from) || size(r.from) == 0 || r.from.exists(f, !has(f.source) ||
     !((has(f.source.principals) && size(f.source.principals) > 0 && f.source.principals.all(p, variables.principalPrefixes.exists(pre, p.startsWith(pre)))) ||
       (has(f.source.namespaces) && size(f.source.namespaces) > 0 && f.source.namespaces.all(n, n in variables.admitted)))))`,
         },
         {
             name: "weakModes",
-            expression: "object.kind != 'PeerAuthentication' ? [] : ((has(object.spec.mtls) && has(object.spec.mtls.mode) ? [object.spec.mtls.mode] : []) + (has(object.spec.portLevelMtls) ? object.spec.portLevelMtls.map(port, has(object.spec.portLevelMtls[port].mode) ? object.spec.portLevelMtls[port].mode : '') : [])).filter(m, m in ['PERMISSIVE', 'DISABLE'])",
+            expression: "object.kind != 'PeerAuthentication' ? [] : ((has(variables.spec.mtls) && has(variables.spec.mtls.mode) ? [variables.spec.mtls.mode] : []) + (has(variables.spec.portLevelMtls) ? variables.spec.portLevelMtls.map(port, has(variables.spec.portLevelMtls[port].mode) ? variables.spec.portLevelMtls[port].mode : '') : [])).filter(m, m in ['PERMISSIVE', 'DISABLE'])",
         },
     ],
     validations: [
