@@ -435,7 +435,7 @@ const managedObjects: PolicySpec = {
         {
             id: "MT101",
             expression: "variables.namespaceTerminating || !(variables.managedNow || variables.managedBefore)",
-            messageExpression: `'[MT101] metadata.labels[${MANAGED_BY_LABEL}]: ' + (object != null ? object.kind : oldObject.kind) + ' ' + (object != null ? object.metadata.name : oldObject.metadata.name) + ' is managed by mesh-tenancy (${MANAGED_BY}); only the platform operators may ' + request.operation.lowerAscii() + ' it; allowed: objects without this label'`,
+            messageExpression: `'[MT101] metadata.labels[${MANAGED_BY_LABEL}]: ' + (object != null ? object.kind : oldObject.kind) + ' ' + (object != null ? object.metadata.name : oldObject.metadata.name) + ' belongs to the plan; only the platform operators may ' + request.operation.lowerAscii() + ' it; allowed: objects without this label'`,
         },
     ],
 };
@@ -462,7 +462,7 @@ const namespaceLabels: PolicySpec = {
         {
             id: "MT102",
             expression: "size(variables.changed) == 0",
-            messageExpression: `'[MT102] metadata.labels: ' + variables.changed.join(', ') + ' of namespace ' + object.metadata.name + ' are tenancy labels, set only by the platform operators; allowed: the current values (' + variables.tenancyLabels.filter(k, k in variables.oldLabels).map(k, k + '=' + variables.oldLabels[k]).join(', ') + ')'`,
+            messageExpression: `'[MT102] metadata.labels: ' + variables.changed.join(', ') + ' on namespace ' + object.metadata.name + ': tenancy labels are set only by the platform operators; allowed: ' + (oldObject == null ? 'none of ' + variables.tenancyLabels.join(', ') : 'the current values (' + variables.tenancyLabels.filter(k, k in variables.oldLabels).map(k, k + '=' + variables.oldLabels[k]).join(', ') + ')')`,
         },
     ],
 };
