@@ -38,12 +38,13 @@ export type GuardrailScope = "tenant" | "system" | "managed" | "cluster";
  * is who makes a change (a stack only holds the platform's own changes).
  */
 export const GUARDRAILS: ReadonlyArray<GuardrailInfo> = [
-    { id: "MT001", name: "revision-label-without-injection-label", scope: "tenant", refuses: "a pod or pod template (or Istio config) labelled istio.io/rev with another revision, sidecar.istio.io/inject \"false\", or traffic.sidecar.istio.io/* capture exclusions" },
+    { id: "MT001", name: "revision-label-without-injection-label", scope: "tenant", refuses: "a pod, pod template or Istio config object labelled istio.io/rev with another revision than its namespace's" },
     { id: "MT005", name: "one-default-sidecar-per-namespace", scope: "tenant", refuses: "a Sidecar without workloadSelector other than the namespace's `default` one" },
     { id: "MT007", name: "sidecar-hosts-within-usergroup", scope: "tenant", refuses: "Sidecar egress hosts outside the namespace's allowed imports, and Sidecars without egress (they import everything)" },
     { id: "MT008", name: "export-within-usergroup", scope: "tenant", refuses: "exportTo (VirtualService, DestinationRule, ServiceEntry, Service annotation) naming `*` or a namespace that is not a peer" },
     { id: "MT009", name: "strict-mtls", scope: "tenant", refuses: "PeerAuthentication PERMISSIVE or DISABLE, DestinationRule TLS mode DISABLE" },
-    { id: "MT012", name: "tenant-isolation-policies", scope: "tenant", refuses: "an ALLOW AuthorizationPolicy whose rules admit sources outside the namespace's admitted namespaces" },
+    { id: "MT016", name: "admission-follows-imports", scope: "tenant", refuses: "an ALLOW AuthorizationPolicy whose rules admit sources outside the namespace's admitted namespaces (itself, its importers, its system namespace)" },
+    { id: "MT017", name: "workloads-meshed-and-authorized", scope: "tenant", refuses: "pods and pod templates with sidecar.istio.io/inject \"false\" or traffic.sidecar.istio.io/* capture settings" },
     { id: "MT101", name: "managed-objects-platform-only", scope: "managed", refuses: "creating, changing or deleting objects labelled app.kubernetes.io/managed-by=mesh-tenancy (the plan's Sidecars, policies, parameters)" },
     { id: "MT102", name: "tenancy-labels-platform-only", scope: "cluster", refuses: "setting or changing a namespace's usergroup, istio.io/rev, istio-injection or mesh-tenancy.io/role label" },
     { id: "MT103", name: "no-proxy-patches-from-tenants", scope: "tenant", refuses: "EnvoyFilter and WasmPlugin objects" },
@@ -70,7 +71,7 @@ export interface GuardrailParams {
     importableNamespaces: string[];
     /** Namespaces exportTo may name besides `.` and `~`: the peers that import it or that it imports. */
     exportPeers: string[];
-    /** Namespaces whose workloads an ALLOW policy here may admit. */
+    /** Namespaces whose workloads an ALLOW policy here may admit: itself, the namespaces importing it, its system namespace. */
     admittedNamespaces: string[];
     /** For principals: `<trustDomain>/ns/<namespace>/sa/...`. */
     trustDomain: string;
@@ -93,7 +94,8 @@ export function guardrailParams(ns: NamespaceFacts, trustDomain: string): Guardr
         revisions: [ns.revision],
         importableNamespaces: sorted([ns.name, ns.systemNamespace, ...ns.imports]),
         exportPeers: sorted([...ns.imports, ...ns.allowedSources].filter((n) => n !== ns.name)),
-        admittedNamespaces: sorted(ns.allowedSources),
+        // The plan's NetworkPolicies admit the system namespace too (gateways and istiod live there), as the pack's MT016 does.
+        admittedNamespaces: sorted([...ns.allowedSources, ns.systemNamespace]),
         trustDomain,
     };
 }
@@ -337,9 +339,9 @@ const security: PolicySpec = {
     ],
     validations: [
         {
-            id: "MT012",
+            id: "MT016",
             expression: "size(variables.rulesAdmittingOthers) == 0",
-            messageExpression: `'[MT012] spec.rules[].from[].source: ' + string(size(variables.rulesAdmittingOthers)) + ' ALLOW rule(s) admit sources outside what ' + object.metadata.namespace + ' admits (a rule without from, ipBlocks alone or a pattern admits more); allowed: principals ' + params.data.trustDomain + '/ns/<namespace>/sa/... or namespaces, for the namespaces ' + variables.admitted.join(', ')`,
+            messageExpression: `'[MT016] spec.rules[].from[].source: ' + string(size(variables.rulesAdmittingOthers)) + ' ALLOW rule(s) admit sources outside what ' + object.metadata.namespace + ' admits (a rule without from, ipBlocks alone or a pattern admits more); allowed: principals ' + params.data.trustDomain + '/ns/<namespace>/sa/... or namespaces, for the namespaces ' + variables.admitted.join(', ')`,
         },
         {
             id: "MT009",
@@ -377,14 +379,14 @@ const workloads: PolicySpec = {
         },
         {
             // Both the label (current) and the annotation (older releases) turn injection off for the pod.
-            id: "MT001",
+            id: "MT017",
             expression: "!(('sidecar.istio.io/inject' in variables.labels && variables.labels['sidecar.istio.io/inject'] == 'false') || ('sidecar.istio.io/inject' in variables.annotations && variables.annotations['sidecar.istio.io/inject'] == 'false'))",
-            messageExpression: `'[MT001] ' + variables.field + ' sidecar.istio.io/inject: \"false\" takes the pod out of the mesh of ' + object.metadata.namespace + '; allowed: \"true\" or unset'`,
+            messageExpression: `'[MT017] ' + variables.field + ' sidecar.istio.io/inject: \"false\" takes the pod out of the mesh of ' + object.metadata.namespace + '; allowed: \"true\" or unset'`,
         },
         {
-            id: "MT001",
+            id: "MT017",
             expression: "size(variables.captureAnnotations) == 0",
-            messageExpression: `'[MT001] ' + variables.field + '.annotations: ' + variables.captureAnnotations.join(', ') + ' let traffic bypass the sidecar; allowed: none of traffic.sidecar.istio.io/*'`,
+            messageExpression: `'[MT017] ' + variables.field + '.annotations: ' + variables.captureAnnotations.join(', ') + ' let traffic bypass the sidecar; allowed: none of traffic.sidecar.istio.io/*'`,
         },
     ],
 };

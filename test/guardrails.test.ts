@@ -28,7 +28,7 @@ describe("admission guardrails: plan → parameters", () => {
             // own, system, shared, the declared peer and the workload Sidecar's import
             importableNamespaces: ["common-a", "istio-team-a", "ledger", "payments", "shop"],
             exportPeers: ["common-a", "ledger", "payments"],
-            admittedNamespaces: ["shop"],
+            admittedNamespaces: ["istio-team-a", "shop"],
             trustDomain: ["cluster.local"],
         });
         assert.deepEqual(params(byName(local, "payments")), {
@@ -36,14 +36,14 @@ describe("admission guardrails: plan → parameters", () => {
             importableNamespaces: ["common-a", "istio-team-a", "payments"],
             // shop imports payments: payments may export to it, and admits it
             exportPeers: ["common-a", "shop"],
-            admittedNamespaces: ["payments", "shop"],
+            admittedNamespaces: ["istio-team-a", "payments", "shop"],
             trustDomain: ["cluster.local"],
         });
         assert.deepEqual(params(byName(local, "analytics")), {
             revisions: ["team-b"],
             importableNamespaces: ["analytics", "reports", "team-b"],
             exportPeers: ["reports"],
-            admittedNamespaces: ["analytics", "reports"],
+            admittedNamespaces: ["analytics", "reports", "team-b"],
             trustDomain: ["cluster.local"],
         });
     });
@@ -81,7 +81,7 @@ describe("admission guardrails: plan → parameters", () => {
                     // Peers are the namespaces it imports and those importing it, never itself, its system namespace or another usergroup's.
                     const group = new Set(plan.namespaces.filter((m) => m.usergroup === n.usergroup).map((m) => m.name));
                     assert.ok(p.exportPeers.every((x) => x !== n.name && group.has(x)), `${n.name}: ${p.exportPeers}`);
-                    assert.ok(p.admittedNamespaces.every((x) => group.has(x)));
+                    assert.ok(p.admittedNamespaces.every((x) => group.has(x) || x === n.systemNamespace));
                     assert.ok(p.importableNamespaces.every((x) => group.has(x) || x === n.systemNamespace));
                 }
             }),
@@ -160,7 +160,7 @@ describe("admission guardrails: policies and bindings", () => {
 
     it("says which guardrails hold in which kind of namespace", () => {
         const ids = (role: "tenant" | "shared" | "system") => guardrailsFor("enforce", role).map((g) => g.id);
-        assert.deepEqual(ids("tenant"), ["MT001", "MT005", "MT007", "MT008", "MT009", "MT012", "MT101", "MT102", "MT103"]);
+        assert.deepEqual(ids("tenant"), ["MT001", "MT005", "MT007", "MT008", "MT009", "MT016", "MT017", "MT101", "MT102", "MT103"]);
         assert.deepEqual(ids("shared"), ids("tenant"));
         assert.deepEqual(ids("system"), ["MT101", "MT102", "MT104"]);
         assert.deepEqual(guardrailsFor("off", "tenant"), []);
