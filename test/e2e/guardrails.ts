@@ -193,7 +193,7 @@ function check(cases: Case[]): void {
 }
 
 /** Registers the admission steps; call inside the e2e suite, after `up` and before `destroy`. */
-export function admissionGuardrailSteps(plan: TenancyPlan, timings: Record<string, number>): void {
+export function admissionGuardrailSteps(plan: TenancyPlan, warnPlan: TenancyPlan, timings: Record<string, number>): void {
     const timed = (what: string, f: () => void) => () => {
         const start = process.hrtime.bigint();
         try {
@@ -224,6 +224,30 @@ export function admissionGuardrailSteps(plan: TenancyPlan, timings: Record<strin
                 check(clusterBotCases());
             } finally {
                 run("kubectl", ["delete", "clusterrolebinding", "e2e-gitops-bot"]);
+            }
+        }),
+    );
+
+    it(
+        "6. with the bindings the warn mode plans, the same refused Sidecar is admitted with the guardrail's warning",
+        timed("admission: warn", () => {
+            const warnActions = (warnPlan.guardrails.bindings.find((b) => b.object.metadata.name === "mesh-tenancy-sidecars")!.object.spec as any).validationActions;
+            const setActions = (actions: string[]) =>
+                expectExit(run("kubectl", ["patch", "validatingadmissionpolicybinding", "mesh-tenancy-sidecars", "--type", "merge", "-p", JSON.stringify({ spec: { validationActions: actions } })]), 0, "patch binding");
+            setActions(warnActions);
+            try {
+                // The API server picks up binding changes asynchronously; retry briefly.
+                const wide = sidecar("warned", "shop", { workloadSelector: { labels: { app: "w" } }, egress: [{ hosts: ["*/*"] }] });
+                let r = create(wide, SHOP_OWNER);
+                for (let i = 0; i < 20 && r.code !== 0; i++) {
+                    run("sleep", ["0.5"]);
+                    r = create(wide, SHOP_OWNER);
+                }
+                expectExit(r, 0, "warned create");
+                assert.match(r.stderr, /Warning: Validation failed for ValidatingAdmissionPolicy 'mesh-tenancy-sidecars' with binding 'mesh-tenancy-sidecars': \[MT007\] spec.egress\[\].hosts: \*\/\*/);
+                expectExit(run("kubectl", ["delete", "sidecar", "warned", "-n", "shop"]), 0, "delete warned");
+            } finally {
+                setActions(["Deny"]);
             }
         }),
     );

@@ -311,7 +311,7 @@ describe("the real engine against a local control plane", function () {
         assert.deepEqual(steps.filter((s) => !["same", "create", "update"].includes(s.op)), []);
     });
 
-    admissionGuardrailSteps(plan, timings);
+    admissionGuardrailSteps(plan, planTenancy(loadStack(STACK, (raw) => (raw.admissionGuardrails = "warn"))), timings);
 
     it("13. destroy removes every tenant namespace", () => {
         timed("destroy", expectExit(pulumi(["destroy", "--yes", "--skip-preview", "--stack", STACK]), 0, "destroy"));
