@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { TenancyPlan } from "../plan";
 import { ControlPlane } from "./controlPlane";
+import { Guardrails } from "./guardrails";
 import { IstioBase } from "./istioBase";
 import { TenantNamespace } from "./tenantNamespace";
 
@@ -27,6 +28,7 @@ export class MeshTenancy extends pulumi.ComponentResource {
         for (const ns of plan.namespaces) {
             this.namespaces.set(ns.name, new TenantNamespace(ns.name, { plan: ns, istiod: istiodByUsergroup.get(ns.usergroup)!, skipAwait }, { parent: this }));
         }
+        new Guardrails("guardrails", { plan: plan.guardrails }, { parent: this });
         this.registerOutputs({});
     }
 }

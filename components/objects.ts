@@ -26,12 +26,20 @@ export function registerObject(planned: PlannedObject, opts: pulumi.CustomResour
     switch (`${object.apiVersion}/${object.kind}`) {
         case "v1/Namespace":
             return new k8s.core.v1.Namespace(name, args, opts);
+        case "v1/ConfigMap":
+            return new k8s.core.v1.ConfigMap(name, args, opts);
         case "v1/ResourceQuota":
             return new k8s.core.v1.ResourceQuota(name, args, opts);
         case "networking.k8s.io/v1/NetworkPolicy":
             return new k8s.networking.v1.NetworkPolicy(name, args, opts);
         case "rbac.authorization.k8s.io/v1/RoleBinding":
             return new k8s.rbac.v1.RoleBinding(name, args as k8s.rbac.v1.RoleBindingArgs, opts);
+        case "rbac.authorization.k8s.io/v1/ClusterRole":
+            return new k8s.rbac.v1.ClusterRole(name, args, opts);
+        case "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy":
+            return new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(name, args, opts);
+        case "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding":
+            return new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(name, args as k8s.admissionregistration.v1.ValidatingAdmissionPolicyBindingArgs, opts);
         default:
             return new k8s.apiextensions.CustomResource(name, args as k8s.apiextensions.CustomResourceArgs, opts);
     }

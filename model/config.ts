@@ -81,8 +81,23 @@ const usergroupSchema = z.strictObject({
     tenants: z.array(tenantSchema).default([]),
 });
 
+/**
+ * Who may change what the guardrails protect: the identities `pulumi up` runs as. Users are Kubernetes user names
+ * (`system:serviceaccount:<ns>:<name>` for a ServiceAccount), groups are group names, as the API server authenticates them.
+ */
+const platformOperatorsSchema = z.strictObject({
+    users: z.array(nonEmpty).default([]),
+    groups: z.array(nonEmpty).default([]),
+});
+
 const configSchema = z.strictObject({
     istio: istioSchema,
+    /**
+     * ValidatingAdmissionPolicies that hold tenants to the plan in the API server: `enforce` refuses (Deny), `warn`
+     * admits with a warning and an audit annotation (Warn, Audit), `off` installs none.
+     */
+    admissionGuardrails: z.enum(["enforce", "warn", "off"]).default("enforce"),
+    platformOperators: platformOperatorsSchema.optional(),
     protectNamespaces: z.boolean().default(false),
     /** A throwaway control plane with no nodes: skip readiness waits and delete in the background. */
     localCluster: z.boolean().default(false),
@@ -100,6 +115,8 @@ export type WorkloadSidecarConfig = Omit<z.infer<typeof workloadSidecarSchema>, 
 export type OwnerConfig = z.infer<typeof ownerSchema>;
 export type TenantConfig = Omit<z.infer<typeof tenantSchema>, "workloadSidecars"> & { workloadSidecars: WorkloadSidecarConfig[] };
 export type TenantIsolation = "namespace" | "usergroup";
+export type GuardrailMode = "enforce" | "warn" | "off";
+export type PlatformOperators = z.infer<typeof platformOperatorsSchema>;
 
 export interface ChartSource {
     /** Helm repository URL; set when charts come from a repository. */
@@ -124,6 +141,9 @@ export interface UsergroupConfig extends Omit<Parsed["usergroups"][number], "sys
 /** The validated stack config: every default filled in, every cross-reference checked. */
 export interface MeshTenancyConfig {
     istio: IstioConfig;
+    admissionGuardrails: GuardrailMode;
+    /** Exempt from the guardrails; empty lists when the guardrails are off. */
+    platformOperators: PlatformOperators;
     protectNamespaces: boolean;
     localCluster: boolean;
     smokeWorkloads: boolean;
@@ -191,6 +211,7 @@ function normalise(parsed: Parsed): MeshTenancyConfig {
         chartDirectory !== undefined ? { directory: chartDirectory } : { repository: chartRepository ?? DEFAULT_CHART_REPOSITORY };
     return {
         ...parsed,
+        platformOperators: parsed.platformOperators ?? { users: [], groups: [] },
         istio: { version: istio.version, defaultRevision: istio.defaultRevision, trustDomain: istio.trustDomain, crds: istio.crds, chartSource },
         usergroups: parsed.usergroups.map((ug) => ({
             ...ug,

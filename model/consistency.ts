@@ -32,6 +32,7 @@ export function checkConsistency(config: CheckableConfig, origin: (path: Path) =
     const usergroups = config.usergroups ?? [];
 
     if (config.istio !== undefined) checkIstio(config.istio, report);
+    checkPlatformOperators(config, report);
 
     const usergroupNames = new Map<string, number>();
     const namespaces = new Map<string, NamespaceClaim>();
@@ -156,6 +157,26 @@ function checkIstio(istio: ParsedConfig["istio"], report: (path: Path, message: 
     if (td !== undefined || istio.trustDomain.startsWith("*")) {
         report(["istio", "trustDomain"], td ?? `"${istio.trustDomain}" must not be a wildcard`);
     }
+}
+
+/** Groups every requester belongs to: naming one as platform operators would exempt everyone from the guardrails. */
+const EVERYONE_GROUPS = new Set(["system:authenticated", "system:unauthenticated", "system:serviceaccounts"]);
+
+function checkPlatformOperators(config: CheckableConfig, report: (path: Path, message: string) => void): void {
+    const operators = config.platformOperators;
+    if (config.admissionGuardrails === undefined || config.admissionGuardrails === "off") return;
+    if (operators === undefined || operators.users.length + operators.groups.length === 0) {
+        report(
+            ["platformOperators"],
+            `is required when admissionGuardrails is "${config.admissionGuardrails}": name the users or groups that run pulumi up (they alone may change what the guardrails protect, so without them the next update would be refused)`,
+        );
+        return;
+    }
+    operators.groups.forEach((group, i) => {
+        if (EVERYONE_GROUPS.has(group) || group.startsWith("system:serviceaccounts:")) {
+            report(["platformOperators", "groups", i], `"${group}" holds every requester${group.startsWith("system:serviceaccounts:") ? " of a namespace" : ""}; the guardrails would exempt them all`);
+        }
+    });
 }
 
 function checkLabels(labels: Record<string, string>, path: Path, report: (path: Path, message: string) => void): void {

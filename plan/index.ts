@@ -9,6 +9,7 @@ import {
     ROLE_LABEL,
     USERGROUP_LABEL,
 } from "../policy/semantics/labels";
+import { GuardrailsPlan, guardrailParams, guardrailParamsConfigMap, planGuardrails, tenantIstioRoleBinding } from "./guardrails";
 import { ISTIO_CRD_NAMES, istioApiVersions, istiodEnv } from "./istio";
 import type { KubeObject, PlannedObject } from "./objects";
 import { NamespaceScope, normaliseHosts, scopeUsergroup } from "./scoping";
@@ -87,6 +88,11 @@ export interface NamespacePlan {
     allowedSources: string[];
     /** Value for `networking.istio.io/exportTo` on this namespace's Services, so their importers can see them. */
     serviceExportTo: string[];
+    /**
+     * The admission guardrails' parameters for this namespace (a ConfigMap), absent when the guardrails are off. Registered
+     * before the namespace's other objects: the guardrail bindings refuse objects in a namespace that lacks it.
+     */
+    guardrailParams?: PlannedObject;
     gateway?: GatewayPlan;
     smokeWorkloads: boolean;
 }
@@ -98,6 +104,8 @@ export interface TenancyPlan {
     protectBase: boolean;
     controlPlanes: ControlPlanePlan[];
     namespaces: NamespacePlan[];
+    /** ValidatingAdmissionPolicies, their bindings and the tenant owners' Istio role. */
+    guardrails: GuardrailsPlan;
     localCluster: boolean;
     /** Export every namespace's scoping and the expected connectivity, not only the summary. */
     detailedOutputs: boolean;
@@ -116,7 +124,7 @@ export function planTenancy(config: MeshTenancyConfig): TenancyPlan {
         const tenants = ug.tenants.map((t) => planNamespace(config, ug, t.name, "tenant", scopes, api, t));
         return [...shared, ...tenants];
     });
-    return { base: planBase(config), protectBase: config.protectNamespaces, controlPlanes, namespaces, localCluster: config.localCluster, detailedOutputs: config.detailedOutputs };
+    return { base: planBase(config), protectBase: config.protectNamespaces, controlPlanes, namespaces, guardrails: planGuardrails(config), localCluster: config.localCluster, detailedOutputs: config.detailedOutputs };
 }
 
 /**
@@ -224,7 +232,12 @@ function planNamespace(
         authorizationPolicy(api, name, scope.allowedSources, config.istio.trustDomain),
         ...networkPolicies(ug, name, scope.allowedSources),
     ];
-    if (tenant !== undefined && tenant.owners.length > 0) objects.push(ownersRoleBinding(name, tenant));
+    if (tenant !== undefined && tenant.owners.length > 0) {
+        const owners = ownersRoleBinding(name, tenant);
+        objects.push(owners);
+        // Istio rights come with the guardrails that bound them; without guardrails owners keep `admin` only.
+        if (config.admissionGuardrails !== "off") objects.push(tenantIstioRoleBinding(name, (owners.object as any).subjects));
+    }
     if (tenant?.quota !== undefined) {
         objects.push({
             resourceName: `${name}-quota`,
@@ -248,6 +261,9 @@ function planNamespace(
         serviceExportTo: scope.allowedSources.map((ns) => (ns === name ? "." : ns)).sort(),
         gateway,
         smokeWorkloads: config.smokeWorkloads && role === "tenant",
+        ...(config.admissionGuardrails !== "off"
+            ? { guardrailParams: guardrailParamsConfigMap(guardrailParams({ name, revision: ug.name, systemNamespace: sys, imports: scope.imports, allowedSources: scope.allowedSources }, config.istio.trustDomain)) }
+            : {}),
     };
 }
 
@@ -401,8 +417,15 @@ function ownersRoleBinding(ns: string, tenant: TenantConfig): PlannedObject {
 
 /** Every object the plan registers directly (charts excluded), e.g. for policy checks and reports. */
 export function plannedObjects(plan: TenancyPlan): KubeObject[] {
+    const g = plan.guardrails;
     return [
         ...plan.controlPlanes.flatMap((cp) => [cp.namespace.object, ...cp.objects.map((o) => o.object)]),
-        ...plan.namespaces.flatMap((ns) => [ns.namespace.object, ...ns.objects.map((o) => o.object), ...(ns.gateway?.objects.map((o) => o.object) ?? [])]),
+        ...plan.namespaces.flatMap((ns) => [
+            ns.namespace.object,
+            ...(ns.guardrailParams !== undefined ? [ns.guardrailParams.object] : []),
+            ...ns.objects.map((o) => o.object),
+            ...(ns.gateway?.objects.map((o) => o.object) ?? []),
+        ]),
+        ...[...(g.tenantRole !== undefined ? [g.tenantRole] : []), ...g.policies, ...g.bindings].map((o) => o.object),
     ];
 }

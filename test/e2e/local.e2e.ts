@@ -9,6 +9,7 @@ import { ROOT, loadStack } from "../harness/configs";
 import { SERVICE_EXPORT_TO_ANNOTATION } from "../../policy/semantics/labels";
 import { stackOutputs } from "../../plan/outputs";
 import { visibilityModel } from "../../report/visibility";
+import { admissionGuardrailSteps } from "./guardrails";
 import { expectExit, kubectlJson, pulumi, pulumiFolded, run, Run, stackConfigVariant, stackFileVariant, tempFile } from "./harness";
 import { binary, BUILTIN_CLUSTERS, compareViews, grantOfficialRbac, Istiod, istioBuild, istioOperatorFor, liveSubjects, probe, receivedServices, renderOfficial, rssMb, sleep, startIstiod, viewTable } from "./istio";
 
@@ -37,6 +38,10 @@ const RESOURCE: Record<string, string> = {
     NetworkPolicy: "networkpolicies.networking.k8s.io",
     RoleBinding: "rolebindings.rbac.authorization.k8s.io",
     ResourceQuota: "resourcequotas",
+    ConfigMap: "configmaps",
+    ClusterRole: "clusterroles.rbac.authorization.k8s.io",
+    ValidatingAdmissionPolicy: "validatingadmissionpolicies.admissionregistration.k8s.io",
+    ValidatingAdmissionPolicyBinding: "validatingadmissionpolicybindings.admissionregistration.k8s.io",
 };
 
 describe("the real engine against a local control plane", function () {
@@ -302,10 +307,12 @@ describe("the real engine against a local control plane", function () {
         // The namespaces the newcomer imports must now admit it: the plan says which policies and exportTo annotations
         // change, and nothing else does.
         assert.deepEqual(byOp("update"), [...updated, ...smokeUpdated].sort());
-        assert.ok(updated.every((n) => /^(payments|common-a)-(authz|allow-permitted)$/.test(n)), updated.join(", "));
+        assert.ok(updated.every((n) => /^(payments|common-a)-(authz|allow-permitted|guardrails)$/.test(n)), updated.join(", "));
         assert.deepEqual(smokeUpdated, newcomer.smokeWorkloads ? ["payments-smoke-echo"] : []);
         assert.deepEqual(steps.filter((s) => !["same", "create", "update"].includes(s.op)), []);
     });
+
+    admissionGuardrailSteps(plan, planTenancy(loadStack(STACK, (raw) => (raw.admissionGuardrails = "warn"))), timings);
 
     it("13. a preview comment stays within GitHub's limit, with the policy results and a link to the full log", () => {
         // Forty more tenants: a diff far longer than a comment may be.
@@ -481,7 +488,7 @@ function waitFor(done: () => boolean, seconds: number): boolean {
 function resourcesByName(p: ReturnType<typeof planTenancy>): Map<string, string> {
     const objects = [
         ...p.controlPlanes.flatMap((cp) => [cp.namespace, ...cp.objects]),
-        ...p.namespaces.flatMap((n) => [n.namespace, ...n.objects, ...(n.gateway?.objects ?? [])]),
+        ...p.namespaces.flatMap((n) => [n.namespace, ...(n.guardrailParams !== undefined ? [n.guardrailParams] : []), ...n.objects, ...(n.gateway?.objects ?? [])]),
     ];
     return new Map(objects.map((o) => [o.resourceName, JSON.stringify(o.object)]));
 }

@@ -20,15 +20,25 @@ export function stackConfigValues(stack: string): Record<string, string> {
 export function loadStack(stack: string, mutate?: (raw: Record<string, any>) => void): MeshTenancyConfig {
     const values = stackConfigValues(stack);
     if (mutate === undefined) return configFromStack(values, "mesh-tenancy");
-    const raw = Object.fromEntries(Object.entries(values).map(([k, v]) => [k.replace(/^mesh-tenancy:/, ""), JSON.parse(v)]));
+    const raw = Object.fromEntries(Object.entries(values).map(([k, v]) => [k.replace(/^mesh-tenancy:/, ""), decode(v)]));
     mutate(raw);
     return configFromStack(Object.fromEntries(Object.entries(raw).map(([k, v]) => [`mesh-tenancy:${k}`, JSON.stringify(v)])), "mesh-tenancy");
+}
+
+/** Values arrive as the engine serializes them: structured ones as JSON, plain strings (`enforce`) as themselves. */
+function decode(value: string): unknown {
+    try {
+        return JSON.parse(value);
+    } catch {
+        return value;
+    }
 }
 
 /** A small valid raw config covering both isolation modes, shared namespaces, peers, gateways and workload Sidecars. */
 export function validRaw(): any {
     return {
         istio: { version: "1.24.3" },
+        platformOperators: { groups: ["mesh-tenancy-deployers"] },
         usergroups: [
             {
                 name: "usergroup-1",

@@ -16,6 +16,7 @@ export const validRawConfig = fc
     )
     .map((groups) => ({
         istio: { version: "1.24.3" },
+        platformOperators: { groups: ["mesh-tenancy-deployers"] },
         usergroups: groups.map((g, u) => {
             const tenants = Array.from({ length: g.tenants }, (_, t) => ({
                 name: `ug${u}-t${t}`,
