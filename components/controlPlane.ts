@@ -4,7 +4,7 @@ import { installChart } from "./chart";
 import { registerObject } from "./objects";
 
 export interface ControlPlaneArgs {
-    /** The usergroup's revision: system namespace, istiod release, STRICT mTLS and root Sidecar. */
+    /** The usergroup's control plane: system namespace, an istiod release per revision, tags, STRICT mTLS and root Sidecar. */
     plan: ControlPlanePlan;
     /** Do not wait for istiod to become ready (clusters with no nodes). */
     skipAwait: boolean;
@@ -12,18 +12,20 @@ export interface ControlPlaneArgs {
     dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
-/** One istiod revision per usergroup, in its own system namespace. */
+/** A usergroup's control plane in its own system namespace: one istiod revision, or two during an upgrade. */
 export class ControlPlane extends pulumi.ComponentResource {
-    /** The istiod release; Istio objects and gateways of this usergroup wait for it. */
-    readonly istiod: pulumi.Resource;
+    /** The istiod releases and tag injectors; Istio objects and gateways of this usergroup wait for them. */
+    readonly ready: pulumi.Resource[];
 
     constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mesh-tenancy:index:ControlPlane", name, {}, opts);
         const namespace = registerObject(args.plan.namespace, { parent: this, protect: args.plan.protect });
-        this.istiod = installChart(args.plan.istiod, args.skipAwait, { parent: this, dependsOn: [namespace, ...args.dependsOn] });
+        const istiods = args.plan.revisions.map((r) => installChart(r.istiod, args.skipAwait, { parent: this, dependsOn: [namespace, ...args.dependsOn] }));
         for (const object of args.plan.objects) {
-            registerObject(object, { parent: this, dependsOn: [this.istiod] });
+            registerObject(object, { parent: this, dependsOn: istiods });
         }
+        const tags = args.plan.tags.map((t) => registerObject(t.webhook, { parent: this, dependsOn: istiods }));
+        this.ready = [...istiods, ...tags];
         this.registerOutputs({});
     }
 }

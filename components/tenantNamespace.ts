@@ -7,8 +7,8 @@ import { TenantGateway } from "./tenantGateway";
 export interface TenantNamespaceArgs {
     /** The namespace, its scoping and isolation objects, and its optional gateway. */
     plan: NamespacePlan;
-    /** The usergroup's istiod release: Istio objects are validated by it and gateways are injected by it. */
-    istiod: pulumi.Input<pulumi.Resource>;
+    /** The usergroup's istiod releases and tag injectors: Istio objects are validated and gateways injected by them. */
+    controlPlane: pulumi.Resource[];
     /** Do not wait for workloads to become ready (clusters with no nodes). */
     skipAwait: boolean;
 }
@@ -19,7 +19,7 @@ export class TenantNamespace extends pulumi.ComponentResource {
         super("mesh-tenancy:index:TenantNamespace", name, {}, opts);
         const plan = args.plan;
         const namespace = registerObject(plan.namespace, { parent: this, protect: plan.protect });
-        const after = [namespace, args.istiod];
+        const after = [namespace, ...args.controlPlane];
         for (const object of plan.objects) {
             registerObject(object, { parent: this, dependsOn: after });
         }

@@ -1,7 +1,13 @@
+import { DEFAULT_TAG } from "../model/revisions";
 import type { TenancyPlan } from "./index";
 
 export interface UsergroupOutput {
+    /** The revision that injects namespaces following `stable` (the only revision of a usergroup without tags). */
     revision: string;
+    /** Every revision the usergroup runs: its version, the tags pointing at it and the namespaces it injects. */
+    revisions: Record<string, { version: string; tags: string[]; namespaces: string[] }>;
+    /** Tag name → the revision it points at. */
+    tags: Record<string, string>;
     systemNamespace: string;
     discoveredNamespaces: string[];
 }
@@ -10,6 +16,8 @@ export interface NamespaceOutput {
     role: "tenant" | "shared";
     usergroup: string;
     revision: string;
+    /** The usergroup tag the namespace follows, when the usergroup has tags. */
+    tag?: string;
     sidecarEgressHosts: string[];
     /** Value to put in `networking.istio.io/exportTo` on this namespace's Services. */
     serviceExportTo: string[];
@@ -34,7 +42,14 @@ export interface StackOutputs {
 export function stackOutputs(plan: TenancyPlan): StackOutputs {
     const usergroups: Record<string, UsergroupOutput> = {};
     for (const cp of plan.controlPlanes) {
-        usergroups[cp.usergroup] = { revision: cp.revision, systemNamespace: cp.systemNamespace, discoveredNamespaces: cp.discoveredNamespaces };
+        const tags = Object.fromEntries(cp.tags.map((t) => [t.name, t.revision]));
+        usergroups[cp.usergroup] = {
+            revision: tags[DEFAULT_TAG] ?? cp.revisions[0].name,
+            revisions: Object.fromEntries(cp.revisions.map((r) => [r.name, { version: r.version, tags: cp.tags.filter((t) => t.revision === r.name).map((t) => t.name), namespaces: r.namespaces }])),
+            tags,
+            systemNamespace: cp.systemNamespace,
+            discoveredNamespaces: cp.discoveredNamespaces,
+        };
     }
     const namespaces: Record<string, NamespaceOutput> = {};
     const allow: Record<string, string[]> = {};
@@ -43,6 +58,7 @@ export function stackOutputs(plan: TenancyPlan): StackOutputs {
             role: ns.role,
             usergroup: ns.usergroup,
             revision: ns.revision,
+            ...(ns.tag !== undefined ? { tag: ns.tag } : {}),
             sidecarEgressHosts: ns.sidecarEgressHosts,
             serviceExportTo: ns.serviceExportTo,
             ...(ns.gateway !== undefined ? { gateway: { selector: ns.gateway.selector, hosts: ns.gateway.hosts } } : {}),

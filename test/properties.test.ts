@@ -15,9 +15,9 @@ describe("tenancy invariants over random valid configs", () => {
                 const namespaces = plannedObjects(plan).filter((o) => o.kind === "Namespace");
                 for (const ns of namespaces) {
                     const labels = ns.metadata.labels ?? {};
-                    const discovering = plan.controlPlanes.filter((cp) => anySelects((cp.istiod.values as any).meshConfig.discoverySelectors, labels));
+                    const discovering = plan.controlPlanes.filter((cp) => anySelects((cp.revisions[0].istiod.values as any).meshConfig.discoverySelectors, labels));
                     assert.equal(discovering.length, 1, `${ns.metadata.name} discovered by ${discovering.length}`);
-                    if (labels["istio.io/rev"] !== undefined) assert.equal(discovering[0].revision, labels["istio.io/rev"]);
+                    if (labels["istio.io/rev"] !== undefined) assert.equal(discovering[0].revisions[0].name, labels["istio.io/rev"]);
                 }
                 for (const cp of plan.controlPlanes) {
                     assert.ok(cp.discoveredNamespaces.includes(cp.systemNamespace));

@@ -81,11 +81,12 @@ describe("the real engine against a local control plane", function () {
 
     it("4. up installs each revision's istiod with its discovery selectors and private exportTo defaults", () => {
         for (const cp of plan.controlPlanes) {
-            const cm = kubectlJson(["get", "configmap", `istio-${cp.revision}`, "-n", cp.systemNamespace]);
-            assert.equal(cm.metadata.labels["istio.io/rev"], cp.revision);
+            const revision = cp.revisions[0].name;
+            const cm = kubectlJson(["get", "configmap", `istio-${revision}`, "-n", cp.systemNamespace]);
+            assert.equal(cm.metadata.labels["istio.io/rev"], revision);
             assert.match(cm.data.mesh, new RegExp(`usergroup: ${cp.usergroup}`));
             assert.match(cm.data.mesh, /defaultServiceExportTo:\s*\n\s*- \./);
-            const deployment = kubectlJson(["get", "deployment", `istiod-${cp.revision}`, "-n", cp.systemNamespace]);
+            const deployment = kubectlJson(["get", "deployment", `istiod-${revision}`, "-n", cp.systemNamespace]);
             const env = Object.fromEntries(deployment.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
             assert.equal(env.ENABLE_ENHANCED_RESOURCE_SCOPING, "true");
             assert.equal(env.PILOT_SCOPE_GATEWAY_TO_NAMESPACE, "true");
