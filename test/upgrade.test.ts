@@ -9,6 +9,10 @@ import { planTenancy, plannedObjects } from "../plan";
 import { stackOutputs } from "../plan/outputs";
 import { ROOT } from "./harness/configs";
 import { registerConfig } from "./harness/program";
+import { planSubjects } from "../report/stack";
+import { evaluate, PackConfig } from "../policy/lib/engine";
+import type { Subject } from "../policy/semantics/objects";
+import { RULES } from "../policy/rules";
 
 const FIXTURES = path.join(ROOT, "test", "fixtures", "upgrade");
 /** The documented upgrade, one stack config per step (README, "Upgrading Istio"). */
@@ -292,6 +296,32 @@ describe("revisions and tags", () => {
                 "team-a-1-30": [],
                 "team-a-1-31": ["common-a", "ledger", "payments", "shop"],
             });
+        });
+    });
+
+    describe("the policy pack through the upgrade", () => {
+        const dev: PackConfig = JSON.parse(fs.readFileSync(path.join(ROOT, "policy", "config", "dev.json"), "utf8"));
+        const findings = (step: string, extra: Subject[] = []) =>
+            evaluate(RULES, [...planSubjects(planTenancy(stepConfig(step))), ...extra], dev).map((v) => `${v.code} ${v.subject.object.kind} ${v.subject.object.metadata.name}`);
+        /** A Deployment of payments whose pod template names the old revision instead of following a tag. */
+        const pinned: Subject = {
+            object: {
+                apiVersion: "apps/v1",
+                kind: "Deployment",
+                metadata: { name: "legacy-batch", namespace: "payments" },
+                spec: { template: { metadata: { labels: { app: "legacy-batch", "istio.io/rev": "team-a-1-30" } } } },
+            },
+            origin: {},
+        };
+
+        for (const step of UPGRADE_STEPS) {
+            it(`${step}: the planned objects and releases pass every rule`, () => assert.deepEqual(findings(step), []));
+        }
+
+        it("a workload pinning the old revision is reported once no tag points at it, and refused once it is removed", () => {
+            assert.deepEqual(findings("2-canary-one-tenant", [pinned]).filter((f) => f.startsWith("MT20")), []);
+            assert.deepEqual(findings("3-move-stable", [pinned]).filter((f) => !f.startsWith("MT01")), ["MT2002 Deployment legacy-batch"]);
+            assert.ok(findings("4-remove-old-revision", [pinned]).includes("MT0202 Deployment legacy-batch"));
         });
     });
 });
