@@ -13,6 +13,7 @@ import { planSubjects } from "../report/stack";
 import { evaluate, PackConfig } from "../policy/lib/engine";
 import type { Subject } from "../policy/semantics/objects";
 import { RULES } from "../policy/rules";
+import { visibilityModel } from "../report/visibility";
 
 const FIXTURES = path.join(ROOT, "test", "fixtures", "upgrade");
 /** The documented upgrade, one stack config per step (README, "Upgrading Istio"). */
@@ -322,6 +323,24 @@ describe("revisions and tags", () => {
             assert.deepEqual(findings("2-canary-one-tenant", [pinned]).filter((f) => f.startsWith("MT20")), []);
             assert.deepEqual(findings("3-move-stable", [pinned]).filter((f) => !f.startsWith("MT01")), ["MT2002 Deployment legacy-batch"]);
             assert.ok(findings("4-remove-old-revision", [pinned]).includes("MT0202 Deployment legacy-batch"));
+        });
+    });
+
+    it("the scope report follows tags: each step resolves every namespace to the revision injecting it, with the same imports", () => {
+        const scopes = UPGRADE_STEPS.map((step) => new Map(visibilityModel(planSubjects(planTenancy(stepConfig(step)))).scopes.map((sc) => [sc.namespace, sc])));
+        const expectedRevision = [
+            { shop: "team-a-1-30", payments: "team-a-1-30" },
+            { shop: "team-a-1-30", payments: "team-a-1-30" },
+            { shop: "team-a-1-31", payments: "team-a-1-30" },
+            { shop: "team-a-1-31", payments: "team-a-1-31" },
+            { shop: "team-a-1-31", payments: "team-a-1-31" },
+        ];
+        scopes.forEach((byNamespace, i) => {
+            assert.deepEqual({ shop: byNamespace.get("shop")!.revision, payments: byNamespace.get("payments")!.revision }, expectedRevision[i], UPGRADE_STEPS[i]);
+            for (const [ns, sc] of byNamespace) {
+                assert.equal(sc.revisionInstalled, true, `${UPGRADE_STEPS[i]} ${ns}`);
+                assert.deepEqual([...sc.imports].sort(), [...scopes[0].get(ns)!.imports].sort(), `${UPGRADE_STEPS[i]} ${ns} imports what it imported before the upgrade`);
+            }
         });
     });
 });
