@@ -30,7 +30,13 @@ interface Step {
 
 const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
 
-describe("the four-step upgrade on the real engine", function () {
+/**
+ * Five `up`s and four previews: not yet timed against CI's budget, so it runs only when asked for
+ * (`MESH_TENANCY_E2E_UPGRADE=1 npm run test:e2e`).
+ */
+const enabled = process.env.MESH_TENANCY_E2E_UPGRADE === "1" ? describe : describe.skip;
+
+enabled("the four-step upgrade on the real engine", function () {
     this.timeout(40 * 60 * 1000);
     const files = new Map<string, string>();
 
