@@ -32,6 +32,8 @@ export function registerObject(planned: PlannedObject, opts: pulumi.CustomResour
             return new k8s.core.v1.ResourceQuota(name, args, opts);
         case "networking.k8s.io/v1/NetworkPolicy":
             return new k8s.networking.v1.NetworkPolicy(name, args, opts);
+        case "admissionregistration.k8s.io/v1/MutatingWebhookConfiguration":
+            return new k8s.admissionregistration.v1.MutatingWebhookConfiguration(name, args as k8s.admissionregistration.v1.MutatingWebhookConfigurationArgs, opts);
         case "rbac.authorization.k8s.io/v1/RoleBinding":
             return new k8s.rbac.v1.RoleBinding(name, args as k8s.rbac.v1.RoleBindingArgs, opts);
         case "rbac.authorization.k8s.io/v1/ClusterRole":

@@ -2,7 +2,9 @@ import type { ParsedConfig } from "./config";
 import { ConfigIssue, formatPath } from "./issues";
 import { parseEgressHost } from "./egress";
 import { dnsLabelProblem, hostnameProblem, labelKeyProblem, labelValueProblem, RESERVED_NAMESPACES } from "./names";
-import { parseIstioVersion, MIN_ISTIO_VERSION } from "./version";
+import { IstioVersion, parseIstioVersion, MIN_ISTIO_VERSION } from "./version";
+import { DEFAULT_TAG, derivedRevisionName, revisionName, tagLabel } from "./revisions";
+import { MAX_CANARY_MINOR_SKEW } from "../policy/semantics/versions";
 import { HostClaims } from "../policy/semantics/hosts";
 import { selectorRelation } from "../policy/semantics/selectors";
 
@@ -76,6 +78,8 @@ export function checkConsistency(config: CheckableConfig, origin: (path: Path) =
         ug.tenants.forEach((t, i) => claim(t.name, ug.name, [...ugPath, "tenants", i, "name"]));
     });
 
+    if (config.istio !== undefined && config.usergroups !== undefined) checkRevisions(config as ParsedConfig, report);
+
     if (config.istio !== undefined && config.usergroups !== undefined && config.istio.defaultRevision !== "" && !usergroupNames.has(config.istio.defaultRevision)) {
         report(["istio", "defaultRevision"], `"${config.istio.defaultRevision}" names no usergroup (known: ${[...usergroupNames.keys()].join(", ") || "none"}); use "" for no default revision`);
     }
@@ -135,6 +139,106 @@ export function checkConsistency(config: CheckableConfig, origin: (path: Path) =
         });
     });
     return issues;
+}
+
+type Usergroup = ParsedConfig["usergroups"][number];
+
+/**
+ * Revisions and tags: at most two revisions per usergroup, within the minor skew a canary upgrade supports and no newer
+ * than the base chart's CRDs; every tag points at a revision the usergroup runs; every tenant follows a tag that exists;
+ * and every `istio.io/rev` value (revision or tag) is unique in the cluster, since injectors match it cluster-wide.
+ */
+function checkRevisions(config: ParsedConfig, report: (path: Path, message: string) => void): void {
+    const base = parseIstioVersion(config.istio.version);
+    const revValues = new Map<string, string>();
+    const claimRevValue = (value: string, path: Path, what: string) => {
+        const earlier = revValues.get(value);
+        if (earlier !== undefined) report(path, `${what} "${value}" is already used at ${earlier}; istio.io/rev values are cluster-wide`);
+        else revValues.set(value, formatPath(path));
+    };
+    config.usergroups.forEach((ug, u) => {
+        const ugPath: Path = ["usergroups", u];
+        if (ug.revisions === undefined) {
+            claimRevValue(ug.name, [...ugPath, "name"], "revision");
+            if (ug.tags !== undefined) report([...ugPath, "tags"], `tags need \`revisions\`: without them the usergroup runs one revision named "${ug.name}" and its namespaces name it directly`);
+            ug.tenants.forEach((t, i) => {
+                if (t.tag !== undefined) report([...ugPath, "tenants", i, "tag"], `follows tag "${t.tag}", but usergroup "${ug.name}" lists no \`revisions\` and so has no tags`);
+            });
+            return;
+        }
+        const names = checkRevisionList(ug, ugPath, base, config.istio.version, report);
+        names.forEach((name, r) => claimRevValue(name, [...ugPath, "revisions", r, ug.revisions![r].name !== undefined ? "name" : "version"], "revision"));
+        const tags = ug.tags ?? (ug.revisions.length === 1 ? { [DEFAULT_TAG]: names[0] } : undefined);
+        if (tags === undefined) {
+            report([...ugPath, "tags"], `is required when two revisions run: say which revision "${DEFAULT_TAG}" (and "canary", if used) points at (revisions: ${names.join(", ")})`);
+            return;
+        }
+        if (tags[DEFAULT_TAG] === undefined) {
+            report([...ugPath, "tags"], `must define "${DEFAULT_TAG}": shared namespaces, and tenants that name no tag, follow it`);
+        }
+        for (const [tag, target] of Object.entries(tags)) {
+            const tPath: Path = [...ugPath, "tags", tag];
+            const problem = dnsLabelProblem(tag) ?? dnsLabelProblem(tagLabel(ug.name, tag));
+            if (problem !== undefined) {
+                report(tPath, `tag ${problem}`);
+                continue;
+            }
+            claimRevValue(tagLabel(ug.name, tag), tPath, "tag");
+            if (!names.includes(target)) {
+                report(tPath, `points at revision "${target}", which usergroup "${ug.name}" does not run (revisions: ${names.join(", ")}); a tag must be moved before its revision is removed`);
+            }
+        }
+        ug.tenants.forEach((t, i) => {
+            if (t.tag !== undefined && tags[t.tag] === undefined) {
+                report([...ugPath, "tenants", i, "tag"], `follows tag "${t.tag}", which usergroup "${ug.name}" does not define (tags: ${Object.keys(tags).join(", ")})`);
+            }
+        });
+    });
+}
+
+/** Checks one usergroup's revision list and returns the revision names, in list order. */
+function checkRevisionList(ug: Usergroup, ugPath: Path, base: IstioVersion | undefined, baseVersion: string, report: (path: Path, message: string) => void): string[] {
+    const revisions = ug.revisions!;
+    if (revisions.length > 2) {
+        report([...ugPath, "revisions"], `lists ${revisions.length} revisions; at most two run at once: the one in use and the one being upgraded to`);
+    }
+    const names: string[] = [];
+    const versions: Array<IstioVersion | undefined> = [];
+    revisions.forEach((r, i) => {
+        const rPath: Path = [...ugPath, "revisions", i];
+        const v = parseIstioVersion(r.version);
+        versions.push(v);
+        if (v === undefined) {
+            report([...rPath, "version"], `"${r.version}" is not an exact chart version such as 1.31.0`);
+        } else if (v.major !== MIN_ISTIO_VERSION.major || v.minor < MIN_ISTIO_VERSION.minor) {
+            report([...rPath, "version"], `"${r.version}" is not supported: revisions with discovery selectors need Istio ${MIN_ISTIO_VERSION.major}.${MIN_ISTIO_VERSION.minor} or newer 1.x`);
+        } else if (base !== undefined && compareVersions(v, base) > 0) {
+            report([...rPath, "version"], `"${r.version}" is newer than istio.version "${baseVersion}": the base chart's CRDs, shared by every revision, must be upgraded first`);
+        }
+        const name = revisionName(ug.name, r);
+        names.push(name);
+        const problem = dnsLabelProblem(name);
+        if (problem !== undefined) {
+            report(r.name !== undefined ? [...rPath, "name"] : [...rPath, "version"], `revision name ${problem}${r.name === undefined ? " (derived from the usergroup and version; give `name`)" : ""}`);
+        }
+        const earlier = names.indexOf(name);
+        if (earlier < i) {
+            const derived = r.name === undefined && derivedRevisionName(ug.name, r.version) === name;
+            report(r.name !== undefined ? [...rPath, "name"] : [...rPath, "version"], `revision "${name}" is already defined at ${formatPath([...ugPath, "revisions", earlier])}${derived ? "; a patch release of the same minor upgrades that revision in place (change its version), or give one of them a `name`" : ""}`);
+        }
+    });
+    if (revisions.length === 2 && versions[0] !== undefined && versions[1] !== undefined) {
+        const [a, b] = versions as IstioVersion[];
+        const skew = Math.abs(a.minor - b.minor);
+        if (a.major !== b.major || skew > MAX_CANARY_MINOR_SKEW) {
+            report([...ugPath, "revisions", 1, "version"], `"${revisions[1].version}" and "${revisions[0].version}" are ${skew} minor versions apart; a canary upgrade may jump at most ${MAX_CANARY_MINOR_SKEW} (Istio's canary upgrade guide): upgrade through a release in between first`);
+        }
+    }
+    return names;
+}
+
+function compareVersions(a: IstioVersion, b: IstioVersion): number {
+    return a.major - b.major || a.minor - b.minor || a.patch - b.patch;
 }
 
 function checkIstio(istio: ParsedConfig["istio"], report: (path: Path, message: string) => void): void {

@@ -18,18 +18,18 @@ describe("plan", () => {
 
     describe("control planes", () => {
         it("installs one istiod revision per usergroup in its system namespace", () => {
-            assert.deepEqual(plan.controlPlanes.map((cp) => [cp.revision, cp.systemNamespace, cp.istiod.namespace]), [
+            assert.deepEqual(plan.controlPlanes.map((cp) => [cp.revisions[0].name, cp.systemNamespace, cp.revisions[0].istiod.namespace]), [
                 ["usergroup-1", "usergroup-1", "usergroup-1"],
                 ["usergroup-2", "usergroup-2", "usergroup-2"],
             ]);
-            const values = plan.controlPlanes[0].istiod.values as any;
+            const values = plan.controlPlanes[0].revisions[0].istiod.values as any;
             assert.equal(values.revision, "usergroup-1");
             assert.equal(values.global.istioNamespace, "usergroup-1");
             assert.equal(values.meshConfig.rootNamespace, "usergroup-1");
         });
 
         it("selects the usergroup's namespaces by label, system namespace included", () => {
-            const values = plan.controlPlanes[0].istiod.values as any;
+            const values = plan.controlPlanes[0].revisions[0].istiod.values as any;
             assert.deepEqual(values.meshConfig.discoverySelectors, [{ matchLabels: { usergroup: "usergroup-1" } }]);
             const system = plan.controlPlanes[0].namespace.object;
             assert.equal(system.metadata.labels?.usergroup, "usergroup-1");
@@ -38,7 +38,7 @@ describe("plan", () => {
         it("discovery selectors cover exactly the usergroup's namespaces", () => {
             const allNamespaces = plannedObjects(plan).filter((o) => o.kind === "Namespace");
             for (const cp of plan.controlPlanes) {
-                const selectors = (cp.istiod.values as any).meshConfig.discoverySelectors;
+                const selectors = (cp.revisions[0].istiod.values as any).meshConfig.discoverySelectors;
                 const selected = allNamespaces.filter((n) => anySelects(selectors, n.metadata.labels ?? {})).map((n) => n.metadata.name).sort();
                 assert.deepEqual(selected, cp.discoveredNamespaces);
             }
@@ -46,7 +46,7 @@ describe("plan", () => {
         });
 
         it("makes Services, VirtualServices and DestinationRules private to their namespace by default", () => {
-            const mesh = (plan.controlPlanes[0].istiod.values as any).meshConfig;
+            const mesh = (plan.controlPlanes[0].revisions[0].istiod.values as any).meshConfig;
             for (const key of ["defaultServiceExportTo", "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo"]) {
                 assert.deepEqual(mesh[key], ["."], key);
             }
@@ -71,11 +71,11 @@ describe("plan", () => {
             assert.equal(istiodEnv("1.25.0").ENABLE_ENHANCED_RESOURCE_SCOPING, undefined);
             assert.equal(istiodEnv("1.26.8").ENABLE_ENHANCED_RESOURCE_SCOPING, undefined);
             const on125 = planTenancy(validConfig((r) => (r.istio.version = "1.25.2")));
-            assert.equal((on125.controlPlanes[0].istiod.values as any).pilot.env.ENABLE_ENHANCED_RESOURCE_SCOPING, undefined);
+            assert.equal((on125.controlPlanes[0].revisions[0].istiod.values as any).pilot.env.ENABLE_ENHANCED_RESOURCE_SCOPING, undefined);
         });
 
         it("scopes every gateway deployment to its own namespace's Gateway objects", () => {
-            assert.equal((plan.controlPlanes[0].istiod.values as any).pilot.env.PILOT_SCOPE_GATEWAY_TO_NAMESPACE, "true");
+            assert.equal((plan.controlPlanes[0].revisions[0].istiod.values as any).pilot.env.PILOT_SCOPE_GATEWAY_TO_NAMESPACE, "true");
         });
 
         it("uses the v1 Istio APIs from 1.22 and v1beta1 before", () => {
@@ -114,8 +114,8 @@ describe("plan", () => {
 
         it("takes charts from a local directory or an OCI mirror when configured", () => {
             const local = planTenancy(validConfig((r) => (r.istio.chartDirectory = "./test/charts/")));
-            assert.equal(local.controlPlanes[0].istiod.chart, "./test/charts/istiod");
-            assert.equal(local.controlPlanes[0].istiod.repository, undefined);
+            assert.equal(local.controlPlanes[0].revisions[0].istiod.chart, "./test/charts/istiod");
+            assert.equal(local.controlPlanes[0].revisions[0].istiod.repository, undefined);
             const oci = planTenancy(validConfig((r) => (r.istio.chartRepository = "oci://mirror.example.com/istio")));
             assert.equal(oci.base.chart, "oci://mirror.example.com/istio/base");
             assert.equal(oci.base.repository, undefined);
@@ -188,7 +188,7 @@ describe("plan", () => {
             const p = planTenancy(validConfig((r) => (r.istio.trustDomain = "prod.example.com")));
             const a = objectsOf(ns(p, "app-ns-1"), "AuthorizationPolicy")[0];
             assert.deepEqual(spec(a).rules[0].from[0].source.principals, ["prod.example.com/ns/app-ns-1/sa/*"]);
-            assert.equal((p.controlPlanes[0].istiod.values as any).meshConfig.trustDomain, "prod.example.com");
+            assert.equal((p.controlPlanes[0].revisions[0].istiod.values as any).meshConfig.trustDomain, "prod.example.com");
         });
 
         it("denies ingress by default and allows the permitted namespaces and the system namespace", () => {
@@ -257,7 +257,13 @@ describe("plan", () => {
         const outputs = stackOutputs(plan);
 
         it("reports each usergroup's revision, system namespace and discovered namespaces", () => {
-            assert.deepEqual(outputs.usergroups["usergroup-2"], { revision: "usergroup-2", systemNamespace: "usergroup-2", discoveredNamespaces: ["app-ns-2", "app-ns-3", "usergroup-2"] });
+            assert.deepEqual(outputs.usergroups["usergroup-2"], {
+                revision: "usergroup-2",
+                revisions: { "usergroup-2": { version: "1.24.3", tags: [], namespaces: ["app-ns-2", "app-ns-3"] } },
+                tags: {},
+                systemNamespace: "usergroup-2",
+                discoveredNamespaces: ["app-ns-2", "app-ns-3", "usergroup-2"],
+            });
         });
 
         it("reports each tenant's Sidecar hosts and gateway", () => {
@@ -290,7 +296,7 @@ describe("plan", () => {
         it(`plans stacks/Pulumi.${stack}.yaml with unique resource names`, () => {
             const p = planTenancy(loadStack(stack));
             const names = [
-                ...p.controlPlanes.flatMap((cp) => [cp.namespace.resourceName, cp.istiod.resourceName, ...cp.objects.map((o) => o.resourceName)]),
+                ...p.controlPlanes.flatMap((cp) => [cp.namespace.resourceName, cp.revisions[0].istiod.resourceName, ...cp.objects.map((o) => o.resourceName)]),
                 ...p.namespaces.flatMap((n) => [n.namespace.resourceName, ...n.objects.map((o) => o.resourceName), ...(n.gateway?.objects.map((o) => o.resourceName) ?? [])]),
             ];
             assert.equal(new Set(names).size, names.length, "resource names are unique");

@@ -61,6 +61,8 @@ export class Inventory {
     readonly revisions = new Map<string, RevisionInfo>();
     /** Revision tags (`istio.io/rev=<tag>` on a namespace injects the tagged revision). */
     readonly tags = new Map<string, RevisionInfo>();
+    /** Tag injectors whose revision is not installed here: tag → the revision it names and the injector. */
+    readonly danglingTags = new Map<string, { revision: string; subject: Subject }>();
     readonly defaultRevisions: DefaultRevisionInfo[] = [];
     readonly gatewayWorkloads = new Map<string, GatewayWorkload[]>();
     private readonly byKind = new Map<string, Subject[]>();
@@ -368,6 +370,7 @@ export class Inventory {
         const tag = labels["istio.io/tag"];
         const rev = this.revisions.get(labels[REVISION_LABEL] ?? "");
         if (tag !== undefined && rev !== undefined) this.tags.set(tag, rev);
+        else if (tag !== undefined) this.danglingTags.set(tag, { revision: labels[REVISION_LABEL] ?? "", subject: s });
     }
 
     /** The base chart's `istiod-default-validator` calls `istiod` (revision default) or `istiod-<rev>`. */

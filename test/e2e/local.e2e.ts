@@ -87,11 +87,12 @@ describe("the real engine against a local control plane", function () {
 
     it("4. up installs each revision's istiod with its discovery selectors and private exportTo defaults", () => {
         for (const cp of plan.controlPlanes) {
-            const cm = kubectlJson(["get", "configmap", `istio-${cp.revision}`, "-n", cp.systemNamespace]);
-            assert.equal(cm.metadata.labels["istio.io/rev"], cp.revision);
+            const revision = cp.revisions[0].name;
+            const cm = kubectlJson(["get", "configmap", `istio-${revision}`, "-n", cp.systemNamespace]);
+            assert.equal(cm.metadata.labels["istio.io/rev"], revision);
             assert.match(cm.data.mesh, new RegExp(`usergroup: ${cp.usergroup}`));
             assert.match(cm.data.mesh, /defaultServiceExportTo:\s*\n\s*- \./);
-            const deployment = kubectlJson(["get", "deployment", `istiod-${cp.revision}`, "-n", cp.systemNamespace]);
+            const deployment = kubectlJson(["get", "deployment", `istiod-${revision}`, "-n", cp.systemNamespace]);
             const env = Object.fromEntries(deployment.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
             assert.equal(env.ENABLE_ENHANCED_RESOURCE_SCOPING, "true");
             assert.equal(env.PILOT_SCOPE_GATEWAY_TO_NAMESPACE, "true");
@@ -120,19 +121,19 @@ describe("the real engine against a local control plane", function () {
         }
         await clock("istiods ready", async () => {
             for (const cp of plan.controlPlanes) {
-                grantOfficialRbac(cp.istiod.values as Record<string, any>, build.suffix);
+                grantOfficialRbac(cp.revisions[0].istiod.values as Record<string, any>, build.suffix);
                 istiods.set(cp.usergroup, await startIstiod(cp, build.suffix));
             }
         });
         await sleep(3000); // let each istiod push what it discovered
         for (const cp of plan.controlPlanes) {
             const istiod = istiods.get(cp.usergroup)!;
-            console.log(`      istiod ${cp.revision}: ready in ${istiod.readySeconds.toFixed(1)}s, ${rssMb(istiod.process.pid!)} MB RSS`);
+            console.log(`      istiod ${cp.revisions[0].name}: ready in ${istiod.readySeconds.toFixed(1)}s, ${rssMb(istiod.process.pid!)} MB RSS`);
             // Services as istiod's registry holds them (model.Service: `Attributes.Namespace`).
             const registry = (await (await fetch(`${istiod.http}/debug/registryz`)).json()) as any[];
             const discovered = [...new Set(registry.map((s) => String(s.Attributes?.Namespace)))].sort();
             // Every planned namespace holds a Service (istiod's, the echo Services), so each must be there, and nothing else.
-            assert.deepEqual(discovered, [...cp.discoveredNamespaces].sort(), `istiod ${cp.revision} discovers exactly its usergroup's namespaces`);
+            assert.deepEqual(discovered, [...cp.discoveredNamespaces].sort(), `istiod ${cp.revisions[0].name} discovers exactly its usergroup's namespaces`);
         }
     });
 
@@ -172,13 +173,13 @@ describe("the real engine against a local control plane", function () {
             const outsiders = plan.namespaces.filter((n) => n.usergroup !== cp.usergroup);
             for (const ns of outsiders) {
                 const r = probe(istiod.grpc, ns.name, { istioVersion: build.version });
-                assert.deepEqual(r.clusters, BUILTIN_CLUSTERS, `${ns.name} at ${cp.revision}'s istiod, under its own name`);
+                assert.deepEqual(r.clusters, BUILTIN_CLUSTERS, `${ns.name} at ${cp.revisions[0].name}'s istiod, under its own name`);
             }
             // Nothing authenticates a plaintext xDS client: claiming an insider's namespace yields that namespace's view.
             const insider = plan.namespaces.find((n) => n.usergroup === cp.usergroup)!;
             const claimed = probe(istiod.grpc, insider.name, { istioVersion: build.version });
             assert.ok(receivedServices(claimed).services.length > 0, `a client claiming ${insider.name} gets its view`);
-            console.log(`      ${cp.revision}'s istiod on plaintext xDS: an outsider under its own name gets ${BUILTIN_CLUSTERS.length} built-in clusters; claiming ${insider.name} it gets ${claimed.clusters.length} clusters (${receivedServices(claimed).services.join(", ")})`);
+            console.log(`      ${cp.revisions[0].name}'s istiod on plaintext xDS: an outsider under its own name gets ${BUILTIN_CLUSTERS.length} built-in clusters; claiming ${insider.name} it gets ${claimed.clusters.length} clusters (${receivedServices(claimed).services.join(", ")})`);
         }
     });
 
@@ -214,8 +215,9 @@ describe("the real engine against a local control plane", function () {
         console.log(`      stand-in charts for Istio ${plan.base.version}, compared with istioctl ${build.version} (${build.suffix === "" ? "release-1.31" : "release-1.30"} build)`);
         const differences: string[] = [];
         for (const cp of plan.controlPlanes) {
-            const { revision, systemNamespace: ns } = cp;
-            const official = renderOfficial(istioOperatorFor(cp.istiod.values as Record<string, any>), build.suffix);
+            const { name: revision } = cp.revisions[0];
+            const ns = cp.systemNamespace;
+            const official = renderOfficial(istioOperatorFor(cp.revisions[0].istiod.values as Record<string, any>), build.suffix);
             const find = (kind: string, name: string) => {
                 const o = official.find((x) => x.kind === kind && x.metadata.name === name);
                 if (o === undefined) differences.push(`${revision}: istioctl renders no ${kind} ${name}`);
@@ -249,7 +251,7 @@ describe("the real engine against a local control plane", function () {
                 const envOf = (d: any) => Object.fromEntries((d.spec.template.spec.containers[0].env ?? []).map((e: any) => [e.name, e.value ?? e.valueFrom]));
                 const standEnv = envOf(stand);
                 const offEnv = envOf(dep);
-                const planned = Object.keys(((cp.istiod.values as any).pilot?.env ?? {}) as Record<string, string>);
+                const planned = Object.keys(((cp.revisions[0].istiod.values as any).pilot?.env ?? {}) as Record<string, string>);
                 for (const key of ["REVISION", ...planned]) same(`env ${key}`, standEnv[key], offEnv[key]);
             }
 
