@@ -120,7 +120,7 @@ describe("check CLI: main()", () => {
             assert.equal(run.status, 2);
             assert.deepEqual(run.out, []);
             assert.equal(run.err[0], message);
-            assert.match(run.err[1], /^usage: check \[--config FILE\] \[--json\] <file-or-dir>\.\.\./);
+            assert.match(run.err[1], /^usage: check \[--config FILE\] \[--json\] \[--format text\|json\|sarif\] .*<file-or-dir>\.\.\./);
         });
     }
 
