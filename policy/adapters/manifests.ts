@@ -61,9 +61,11 @@ export interface ReadOptions {
     /** Cap on one document's size, in characters; see DEFAULT_MAX_DOCUMENT_SIZE. */
     maxDocumentSize?: number;
     maxAliasCount?: number;
+    /** Bytes read at a time (default 1 MiB); tests read with tiny chunks to cross every boundary a document can. */
+    chunkSize?: number;
 }
 
-/** Characters read from a file at a time: a large file is parsed document by document, never held whole. */
+/** Bytes read from a file at a time: a large file is parsed document by document, never held whole. */
 const CHUNK_BYTES = 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -235,7 +237,11 @@ export function streamDocuments(file: string, onDocument: (value: unknown, line:
     }
     try {
         const decoder = new StringDecoder("utf8");
-        const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+        const buffer = Buffer.allocUnsafe(options.chunkSize ?? CHUNK_BYTES);
+        // The parser is fed whole lines only: yaml's lexer, given part of a line as incomplete input, takes the
+        // indentation read so far as the whole of it (a chunk ending in "\n    " and the next starting "  port: 80"
+        // reads as a nested mapping in a compact one). The rest of the line waits for the next chunk.
+        let partial = "";
         for (;;) {
             let n: number;
             try {
@@ -243,9 +249,18 @@ export function streamDocuments(file: string, onDocument: (value: unknown, line:
             } catch (err) {
                 throw new ManifestError(`${file}: cannot read: ${(err as Error).message}`);
             }
-            const chunk = n === 0 ? decoder.end() : decoder.write(buffer.subarray(0, n));
-            read += chunk.length;
-            for (const doc of feed(chunk, n !== 0)) handle(doc);
+            const text = n === 0 ? decoder.end() : decoder.write(buffer.subarray(0, n));
+            read += text.length;
+            let chunk: string;
+            if (n === 0) {
+                chunk = partial + text;
+                partial = "";
+            } else {
+                const cut = text.lastIndexOf("\n") + 1;
+                chunk = cut === 0 ? "" : partial + text.slice(0, cut);
+                partial = cut === 0 ? partial + text : text.slice(cut);
+            }
+            if (chunk !== "" || n === 0) for (const doc of feed(chunk, n !== 0)) handle(doc);
             if (n === 0) break;
             if (read - openSince > maxSize) throw tooLarge(openSince, "starting here");
         }
