@@ -87,26 +87,30 @@ function workload(namespace: string): KubeObject[] {
     ];
 }
 
-/** Writes exactly `objects` objects to `file`; returns how many of each kind. */
-export function writeCheckerInput(file: string, objects: number): Map<string, number> {
+/** Exactly `objects` objects: the planned tenancy, a workload per tenant namespace, ConfigMaps without a namespace. */
+export function* checkerObjects(objects: number): Generator<KubeObject> {
     const { objects: planned, tenantNamespaces } = tenantsFor(objects);
+    yield* planned;
+    for (const ns of tenantNamespaces) yield* workload(ns);
+    const pad = objects - planned.length - 2 * tenantNamespaces.length;
+    for (let i = 0; i < pad; i++) {
+        yield { apiVersion: "v1", kind: "ConfigMap", metadata: { name: `settings-${i}` }, data: { "log-level": "info", region: "eu-west-1" } };
+    }
+}
+
+/** Writes exactly `objects` objects to `file`, one document each; returns how many of each kind. */
+export function writeCheckerInput(file: string, objects: number): Map<string, number> {
     const counts = new Map<string, number>();
     const fd = fs.openSync(file, "w");
     let pending = "";
-    const emit = (object: KubeObject) => {
-        counts.set(object.kind, (counts.get(object.kind) ?? 0) + 1);
-        pending += document(object);
-        if (pending.length > 1 << 20) {
-            fs.writeSync(fd, pending);
-            pending = "";
-        }
-    };
     try {
-        for (const o of planned) emit(o);
-        for (const ns of tenantNamespaces) for (const o of workload(ns)) emit(o);
-        const pad = objects - planned.length - 2 * tenantNamespaces.length;
-        for (let i = 0; i < pad; i++) {
-            emit({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: `settings-${i}` }, data: { "log-level": "info", region: "eu-west-1" } });
+        for (const object of checkerObjects(objects)) {
+            counts.set(object.kind, (counts.get(object.kind) ?? 0) + 1);
+            pending += document(object);
+            if (pending.length > 1 << 20) {
+                fs.writeSync(fd, pending);
+                pending = "";
+            }
         }
         fs.writeSync(fd, pending);
     } finally {

@@ -93,7 +93,7 @@ export function formatViolation(v: Violation): string {
 function noObjects(paths: ReadonlyArray<string>, files: ReadonlyArray<string>): string {
     const where = paths.join(", ");
     if (files.length === 0) return `no Kubernetes objects in ${where}: no .yaml, .yml or .json files`;
-    return `no Kubernetes objects in ${where}: ${files.length === 1 ? "the file holds" : `none of the ${files.length} files holds`} any (nothing to check)`;
+    return `no Kubernetes objects in ${where}: ${files.length === 1 ? "the file holds none" : `none of the ${files.length} files holds any`} (nothing to check)`;
 }
 
 /** Runs the checker; returns the exit status. */
