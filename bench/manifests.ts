@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import { configFromStack } from "../model/stack";
 import { planTenancy } from "../plan";
-import type { KubeObject } from "../policy/lib/objects";
+import type { KubeObject } from "../policy/semantics/objects";
 import { planSubjects } from "../report/stack";
 import { benchConfig, stackValues } from "./generate";
 

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { StringDecoder } from "string_decoder";
 import * as YAML from "yaml";
-import { HELM_RELEASE_KIND, isRecord, KubeObject, Subject } from "../semantics/objects";
+import { inNamespaceByDefault, isRecord, KubeObject, Subject } from "../semantics/objects";
 
 /** A file that cannot be read as Kubernetes YAML; the message names the file and, where known, the line. */
 export class ManifestError extends Error {
@@ -71,40 +71,6 @@ const CHUNK_BYTES = 1024 * 1024;
 // ---------------------------------------------------------------------------------------------------------------------
 // Scope of kinds
 
-/**
- * Kinds the API server keeps outside any namespace, by API group (`""` is the core group), from the Kubernetes API
- * reference. kubectl learns an object's scope from the server's discovery; a file checker has no server, so this
- * table stands in for it. A namespace written on such an object is dropped by the server; a missing one is not
- * filled in. Every other kind, custom resources included, counts as namespaced, unless a CustomResourceDefinition in
- * the same input declares `scope: Cluster`: kubectl would put a namespaced custom resource without a namespace into
- * `--namespace`, and Istio's own kinds (VirtualService, Sidecar, AuthorizationPolicy, ...) and the Gateway API's
- * routes are all namespaced, so the default is right for the objects this pack judges.
- */
-const CLUSTER_SCOPED: ReadonlyMap<string, ReadonlySet<string>> = new Map(
-    Object.entries({
-        "": ["Namespace", "Node", "PersistentVolume", "ComponentStatus"],
-        "rbac.authorization.k8s.io": ["ClusterRole", "ClusterRoleBinding"],
-        "apiextensions.k8s.io": ["CustomResourceDefinition"],
-        "apiregistration.k8s.io": ["APIService"],
-        "admissionregistration.k8s.io": [
-            "MutatingWebhookConfiguration",
-            "ValidatingWebhookConfiguration",
-            "ValidatingAdmissionPolicy",
-            "ValidatingAdmissionPolicyBinding",
-            "MutatingAdmissionPolicy",
-            "MutatingAdmissionPolicyBinding",
-        ],
-        "scheduling.k8s.io": ["PriorityClass"],
-        "storage.k8s.io": ["StorageClass", "CSIDriver", "CSINode", "VolumeAttachment", "VolumeAttributesClass"],
-        "networking.k8s.io": ["IngressClass", "IPAddress", "ServiceCIDR"],
-        "node.k8s.io": ["RuntimeClass"],
-        "certificates.k8s.io": ["CertificateSigningRequest", "ClusterTrustBundle"],
-        "flowcontrol.apiserver.k8s.io": ["FlowSchema", "PriorityLevelConfiguration"],
-        "resource.k8s.io": ["DeviceClass", "ResourceSlice"],
-        "gateway.networking.k8s.io": ["GatewayClass"],
-    }).map(([group, kinds]) => [group, new Set(kinds)]),
-);
-
 function groupOf(apiVersion: string): string {
     const slash = apiVersion.indexOf("/");
     return slash < 0 ? "" : apiVersion.slice(0, slash);
@@ -124,18 +90,19 @@ function clusterScopedCustomKinds(subjects: ReadonlyArray<Subject>): Set<string>
 }
 
 /**
- * Puts namespaced objects without a namespace into `namespace`, as kubectl does. Cluster-scoped kinds are left alone,
- * and so is the pack's HelmRelease, which is no API object: it stands for a Pulumi chart's inputs, and the inventory
- * reads its namespace (or the chart's `global.istioNamespace`) itself.
+ * Puts namespaced objects without a namespace into `namespace`, as kubectl does. kubectl learns a kind's scope from
+ * the API server's discovery; a file checker has none, so the scope comes from the semantics model's one table of
+ * cluster-scoped kinds (`inNamespaceByDefault`), and from the input itself: a CustomResourceDefinition in it that
+ * declares `scope: Cluster` keeps its kind out of namespaces. Any other kind counts as namespaced, as kubectl would put
+ * a namespaced custom resource into `--namespace`; Istio's kinds and the Gateway API's routes all are.
  */
-export function defaultNamespaces(subjects: ReadonlyArray<Subject>, namespace: string): void {
+export function defaultNamespaces(subjects: Subject[], namespace: string): void {
     const customClusterScoped = clusterScopedCustomKinds(subjects);
-    for (const { object } of subjects) {
+    for (const subject of subjects) {
+        const { object } = subject;
         if (object.metadata.namespace !== undefined && object.metadata.namespace !== "") continue;
-        const group = groupOf(object.apiVersion);
-        if (CLUSTER_SCOPED.get(group)?.has(object.kind) || customClusterScoped.has(`${group}/${object.kind}`)) continue;
-        if (object.kind === HELM_RELEASE_KIND) continue;
-        object.metadata.namespace = namespace;
+        if (customClusterScoped.has(`${groupOf(object.apiVersion)}/${object.kind}`)) continue;
+        subject.object = inNamespaceByDefault(object, namespace);
     }
 }
 

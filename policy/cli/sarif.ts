@@ -1,7 +1,7 @@
 import * as path from "path";
 import { pathToFileURL } from "url";
 import type { Violation } from "../lib/engine";
-import { describeObject } from "../lib/objects";
+import { describeObject } from "../semantics/objects";
 import type { Rule } from "../lib/rule";
 
 /**
