@@ -62,36 +62,42 @@ export interface SarifOptions {
     env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * One reporting descriptor per rule, and one per code of a rule with several kinds of finding, so that code scanning
+ * tells the kinds apart and can dismiss one precisely; a code's descriptor carries its rule's documentation.
+ */
+function descriptors(rules: ReadonlyArray<Rule>, base: string | undefined): object[] {
+    const out: object[] = [];
+    for (const rule of rules) {
+        const anchor = headingAnchor(ruleHeading(rule));
+        const common = {
+            name: rule.name,
+            fullDescription: { text: rule.why },
+            ...(base !== undefined ? { helpUri: `${base}${RULES_DOC}#${anchor}` } : {}),
+            help: {
+                text: `${rule.description}\n\nWhy: ${rule.why}\n\nSee ${RULES_DOC}#${anchor}.`,
+                markdown: `${rule.description}\n\n**Why:** ${rule.why}\n\nSee [${RULES_DOC}](${base ?? ""}${RULES_DOC}#${anchor}).`,
+            },
+            defaultConfiguration: { level: LEVEL[rule.defaultEnforcement === "disabled" ? "advisory" : rule.defaultEnforcement], enabled: rule.defaultEnforcement !== "disabled" },
+        };
+        out.push({ id: rule.id, shortDescription: { text: rule.description }, ...common });
+        for (const [code, meaning] of Object.entries(rule.codes ?? {})) {
+            if (code !== rule.id) out.push({ id: code, shortDescription: { text: meaning }, ...common, properties: { rule: rule.id } });
+        }
+    }
+    return out;
+}
+
 export function toSarif({ rules, violations, root, version, env = {} }: SarifOptions): object {
     const base = docBase(env);
-    const index = new Map(rules.map((r, i) => [r.id, i]));
+    const reporting = descriptors(rules, base) as { id: string }[];
+    const index = new Map(reporting.map((d, i) => [d.id, i]));
     return {
         $schema: SARIF_SCHEMA,
         version: SARIF_VERSION,
         runs: [
             {
-                tool: {
-                    driver: {
-                        name: TOOL_NAME,
-                        version,
-                        semanticVersion: version,
-                        rules: rules.map((rule) => {
-                            const anchor = headingAnchor(ruleHeading(rule));
-                            return {
-                                id: rule.id,
-                                name: rule.name,
-                                shortDescription: { text: rule.description },
-                                fullDescription: { text: rule.why },
-                                ...(base !== undefined ? { helpUri: `${base}${RULES_DOC}#${anchor}` } : {}),
-                                help: {
-                                    text: `${rule.description}\n\nWhy: ${rule.why}\n\nSee ${RULES_DOC}#${anchor}.`,
-                                    markdown: `${rule.description}\n\n**Why:** ${rule.why}\n\nSee [${RULES_DOC}](${base ?? ""}${RULES_DOC}#${anchor}).`,
-                                },
-                                defaultConfiguration: { level: LEVEL[rule.defaultEnforcement === "disabled" ? "advisory" : rule.defaultEnforcement], enabled: rule.defaultEnforcement !== "disabled" },
-                            };
-                        }),
-                    },
-                },
+                tool: { driver: { name: TOOL_NAME, version, semanticVersion: version, rules: reporting } },
                 originalUriBaseIds: { "%SRCROOT%": { uri: pathToFileURL(root + path.sep).href } },
                 results: violations.map((v) => {
                     const { object, origin } = v.subject;
@@ -104,9 +110,10 @@ export function toSarif({ rules, violations, root, version, env = {} }: SarifOpt
                                   },
                               }
                             : {};
+                    const ruleId = index.has(v.code) ? v.code : v.rule.id;
                     return {
-                        ruleId: v.rule.id,
-                        ruleIndex: index.get(v.rule.id),
+                        ruleId,
+                        ruleIndex: index.get(ruleId),
                         level: LEVEL[v.level],
                         message: { text: `${object.kind} ${describeObject(object)}: ${v.message}` },
                         locations: [
