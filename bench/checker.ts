@@ -11,7 +11,8 @@
  * - `phases`: the same work split: reading (streaming parse, namespace defaulting) and evaluating the rules, with the
  *   heap in use once every object is read, which is what the objects themselves take.
  *
- * The ratio of the largest size's time to the smallest's is printed beside the ratio of sizes.
+ * The ratio of the largest size's time to the smallest's is printed beside the ratio of sizes. `--read-only` runs only
+ * the reading (a `read` run: the `phases` run without the rules).
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -85,7 +86,7 @@ function child(mode: string, file: string): void {
     const heapWithObjectsMb = process.memoryUsage().heapUsed / 1024 / 1024;
     const t2 = performance.now();
     const c2 = cpuMs();
-    const violations = evaluate(RULES, subjects, {});
+    const violations = mode === "read" ? [] : evaluate(RULES, subjects, {});
     const result: PhasesResult = {
         mode: "phases",
         objects: subjects.length,
@@ -119,6 +120,8 @@ function parent(argv: string[]): void {
     const dir = arg("--dir") ?? fs.mkdtempSync(path.join(os.tmpdir(), "mesh-tenancy-bench-checker-"));
     const keep = arg("--dir") !== undefined;
     const json = argv.includes("--json");
+    /** Only the reader (streaming parse, namespace defaulting): `read` runs, no rules. */
+    const readOnly = argv.includes("--read-only");
     const rows: Record<string, unknown>[] = [];
     const load0 = os.loadavg()[0];
     try {
@@ -128,6 +131,18 @@ function parent(argv: string[]): void {
             const kinds = writeCheckerInput(file, n);
             const generateMs = performance.now() - g0;
             const bytes = fs.statSync(file).size;
+            if (readOnly) {
+                const phases = run<PhasesResult>("read", file);
+                if (phases.objects !== n) throw new Error(`read ${phases.objects} of ${n} objects`);
+                rows.push({ objects: n, bytes, kinds: Object.fromEntries(kinds), generateMs, phases });
+                if (!json) {
+                    console.log(
+                        `${n} objects (${(bytes / 1024 / 1024).toFixed(1)} MiB): read ${fmtMs(phases.readMs)} (${fmtMs(phases.readCpuMs)} CPU), ` +
+                            `heap with the objects ${Math.round(phases.heapWithObjectsMb)} MB, peak RSS ${Math.round(phases.maxRssMb)} MB`,
+                    );
+                }
+                continue;
+            }
             const cli = run<CliResult>("cli", file);
             const expected = new RegExp(`^0 mandatory, 0 advisory findings in ${n} objects from 1 file$`);
             if (cli.status !== 0 || !expected.test(cli.summary)) throw new Error(`checker over ${n} objects: exit ${cli.status}, ${cli.summary}`);
@@ -149,10 +164,13 @@ function parent(argv: string[]): void {
     const load1 = os.loadavg()[0];
     const first = rows[0] as any;
     const last = rows.at(-1) as any;
-    const ratio = rows.length > 1 ? { objects: last.objects / first.objects, cliWall: last.cli.wallMs / first.cli.wallMs, cliCpu: last.cli.cpuMs / first.cli.cpuMs, rulesCpu: last.phases.evaluateCpuMs / first.phases.evaluateCpuMs } : undefined;
+    const ratio = rows.length > 1 && !readOnly ? { objects: last.objects / first.objects, cliWall: last.cli.wallMs / first.cli.wallMs, cliCpu: last.cli.cpuMs / first.cli.cpuMs, rulesCpu: last.phases.evaluateCpuMs / first.phases.evaluateCpuMs } : undefined;
     const machine = { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, loadBefore: load0, loadAfter: load1 };
     if (json) console.log(JSON.stringify({ machine, rows, ratio }, null, 2));
     else {
+        if (readOnly && rows.length > 1) {
+            console.log(`growth x${last.objects / first.objects}: read wall ${(last.phases.readMs / first.phases.readMs).toFixed(2)}, CPU ${(last.phases.readCpuMs / first.phases.readCpuMs).toFixed(2)}`);
+        }
         if (ratio !== undefined) {
             console.log(
                 `growth x${ratio.objects}: check wall ${ratio.cliWall.toFixed(2)}, CPU ${ratio.cliCpu.toFixed(2)}, rules CPU ${ratio.rulesCpu.toFixed(2)}`,
