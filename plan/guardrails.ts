@@ -529,7 +529,7 @@ function policyObjects(spec: PolicySpec, mode: Exclude<GuardrailMode, "off">, op
                 failurePolicy: "Fail",
                 ...(usesParams ? { paramKind: { apiVersion: "v1", kind: "ConfigMap" } } : {}),
                 matchConstraints: {
-                    resourceRules: spec.rules.map((r) => ({ ...r, apiVersions: ["*"], operations: spec.operations })),
+                    resourceRules: spec.rules.map((r) => ({ ...r, apiVersions: ["*"], operations: spec.operations, scope: "*" })),
                 },
                 matchConditions: [notAPlatformOperator(operators)],
                 variables: spec.variables,

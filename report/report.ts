@@ -165,7 +165,7 @@ export function renderText(report: ScopeReport): string {
             line.push(r.imports.join(", "));
             table.push(line);
         }
-        out.push(...columns(table).map((l) => `  ${l}`));
+        for (const l of columns(table)) out.push(`  ${l}`);
         for (const r of g.namespaces) {
             const byDefault = new Set(r.defaultImports);
             for (const w of r.workloadSidecars) {
