@@ -532,7 +532,7 @@ function policyObjects(spec: PolicySpec, mode: Exclude<GuardrailMode, "off">, op
                     resourceRules: spec.rules.map((r) => ({ ...r, apiVersions: ["*"], operations: spec.operations, scope: "*" })),
                 },
                 matchConditions: [notAPlatformOperator(operators)],
-                variables: spec.variables,
+                ...(spec.variables.length > 0 ? { variables: spec.variables } : {}),
                 validations: spec.validations.map((v) => ({ expression: v.expression, messageExpression: v.messageExpression, reason: "Forbidden" })),
             },
         },
