@@ -392,7 +392,7 @@ function planNamespace(
         gateway,
         smokeWorkloads: config.smokeWorkloads && role === "tenant",
         ...(config.admissionGuardrails !== "off"
-            ? { guardrailParams: guardrailParamsConfigMap(guardrailParams({ name, revision: ug.name, systemNamespace: sys, imports: scope.imports, allowedSources: scope.allowedSources }, config.istio.trustDomain)) }
+            ? { guardrailParams: guardrailParamsConfigMap(guardrailParams({ name, revision, systemNamespace: sys, imports: scope.imports, allowedSources: scope.allowedSources }, config.istio.trustDomain)) }
             : {}),
     };
 }

@@ -275,7 +275,7 @@ describe("plan", () => {
             const summary = programOutputs(plan, "dev");
             assert.deepEqual(Object.keys(summary).sort(), ["details", "revisions", "summary"]);
             assert.deepEqual(summary.summary, { usergroups: 2, tenants: 4, sharedNamespaces: 1, gateways: 1 });
-            assert.deepEqual(summary.revisions["usergroup-2"], { revision: "usergroup-2", systemNamespace: "usergroup-2", discoveredNamespaces: 3 });
+            assert.deepEqual(summary.revisions["usergroup-2"], { revision: "usergroup-2", running: ["usergroup-2"], systemNamespace: "usergroup-2", discoveredNamespaces: 3 });
             assert.match(summary.details, /npm run report -- --stack dev/);
             const detailed = programOutputs({ ...plan, detailedOutputs: true }, "dev");
             assert.deepEqual(detailed.namespaces, outputs.namespaces);

@@ -29,6 +29,7 @@ function stepConfig(step: string): MeshTenancyConfig {
 function revisioned(mutate?: (raw: any) => void): any {
     const raw: any = {
         istio: { version: "1.31.0" },
+        platformOperators: { users: ["admin"] },
         usergroups: [
             {
                 name: "team-a",

@@ -67,6 +67,7 @@ export class Inventory {
     readonly gatewayWorkloads = new Map<string, GatewayWorkload[]>();
     private readonly byKind = new Map<string, Subject[]>();
     private readonly byNamespace = new Map<string, Subject[]>();
+    private readonly byNamespaceAndKind = new Map<string, Subject[]>();
     private readonly rootNamespaces = new Map<string, RevisionInfo>();
     private readonly runningIn = new Map<string, RevisionInfo>();
     private namespacesByLabel?: Map<string, string[]>;
@@ -79,7 +80,10 @@ export class Inventory {
         this.subjects = subjects;
         for (const s of subjects) {
             push(this.byKind, s.object.kind, s);
-            if (s.object.metadata.namespace) push(this.byNamespace, s.object.metadata.namespace, s);
+            if (s.object.metadata.namespace) {
+                push(this.byNamespace, s.object.metadata.namespace, s);
+                push(this.byNamespaceAndKind, `${s.object.metadata.namespace}\u0000${s.object.kind}`, s);
+            }
             if (s.object.kind === "Namespace" && s.object.apiVersion === "v1") {
                 const name = s.object.metadata.name;
                 this.namespaces.set(name, { name, labels: { [NAMESPACE_NAME_LABEL]: name, ...stringRecord(s.object.metadata.labels) }, subject: s });
@@ -104,8 +108,8 @@ export class Inventory {
     }
 
     inNamespace(namespace: string, kind?: string): Subject[] {
-        const all = this.byNamespace.get(namespace) ?? [];
-        return kind === undefined ? all : all.filter((s) => s.object.kind === kind);
+        if (kind === undefined) return this.byNamespace.get(namespace) ?? [];
+        return this.byNamespaceAndKind.get(`${namespace}\u0000${kind}`) ?? [];
     }
 
     /** Pod-template labels of a workload object (a Pod's own labels), or undefined for other kinds. */

@@ -449,13 +449,29 @@ interface AnalyzerMessage {
     message?: string;
 }
 
-/** `istioctl analyze -A` against the live cluster (every namespace; without -A only `default` is read). */
+/**
+ * `istioctl analyze -A` against the live cluster (every namespace; without -A only `default` is read), once per
+ * revision of the stack: istioctl reads revision-labelled objects, the injector webhooks among them, only for the
+ * revision it is given (`--revision`, default `default`), so a single run sees no injector of a revisioned control plane
+ * and reports every gateway Deployment as IST0146. A message about an object in a namespace that another revision owns
+ * is left to that revision's run.
+ */
 function analyze(): AnalyzerMessage[] {
-    const r = timed("istioctl analyze", run(binary(`istioctl${istioBuild(loadStack(STACK).istio.version).suffix}`), ["analyze", "-A", "-o", "json"]));
-    // Exit 0: nothing found, 79: messages at or above the failure threshold (warning by default).
-    if (r.code !== 0 && r.code !== 79) throw new Error(`istioctl analyze: exit ${r.code}\n${r.stderr.slice(-4000)}`);
-    const text = r.stdout.trim();
-    return text === "" ? [] : JSON.parse(text);
+    const stack = planTenancy(loadStack(STACK));
+    const owner = new Map(stack.namespaces.map((ns) => [ns.name, ns.revision]));
+    const messages = new Map<string, AnalyzerMessage>();
+    for (const revision of new Set(owner.values())) {
+        const r = timed(`istioctl analyze -r ${revision}`, run(binary(`istioctl${istioBuild(loadStack(STACK).istio.version).suffix}`), ["analyze", "-A", "-r", revision, "-o", "json"]));
+        // Exit 0: nothing found, 79: messages at or above the failure threshold (warning by default).
+        if (r.code !== 0 && r.code !== 79) throw new Error(`istioctl analyze: exit ${r.code}\n${r.stderr.slice(-4000)}`);
+        const text = r.stdout.trim();
+        for (const m of text === "" ? [] : (JSON.parse(text) as AnalyzerMessage[])) {
+            const ns = /^\S+ ([^/\s]+)\//.exec(m.origin ?? "")?.[1];
+            if (ns !== undefined && owner.has(ns) && owner.get(ns) !== revision) continue;
+            messages.set(describeMessage(m), m);
+        }
+    }
+    return [...messages.values()];
 }
 
 function describeMessage(m: AnalyzerMessage): string {

@@ -20,7 +20,8 @@ export function stackConfigValues(stack: string): Record<string, string> {
 export function loadStack(stack: string, mutate?: (raw: Record<string, any>) => void): MeshTenancyConfig {
     const values = stackConfigValues(stack);
     if (mutate === undefined) return configFromStack(values, "mesh-tenancy");
-    const raw = Object.fromEntries(Object.entries(values).map(([k, v]) => [k.replace(/^mesh-tenancy:/, ""), decode(v)]));
+    const own = Object.entries(values).filter(([k]) => k.startsWith("mesh-tenancy:"));
+    const raw = Object.fromEntries(own.map(([k, v]) => [k.replace(/^mesh-tenancy:/, ""), decode(v)]));
     mutate(raw);
     return configFromStack(Object.fromEntries(Object.entries(raw).map(([k, v]) => [`mesh-tenancy:${k}`, JSON.stringify(v)])), "mesh-tenancy");
 }
