@@ -3,11 +3,10 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { MeshTenancyConfig, parseConfig } from "../model/config";
-import { ConfigError } from "../model/issues";
 import { configFromStack } from "../model/stack";
 import { planTenancy, plannedObjects } from "../plan";
 import { stackOutputs } from "../plan/outputs";
-import { ROOT } from "./harness/configs";
+import { configIssues, ROOT } from "./harness/configs";
 import { registerConfig } from "./harness/program";
 import { planSubjects } from "../report/stack";
 import { evaluate, PackConfig } from "../policy/lib/engine";
@@ -46,15 +45,7 @@ function revisioned(mutate?: (raw: any) => void): any {
     return raw;
 }
 
-function issuesOf(raw: any): { path: string; message: string }[] {
-    try {
-        parseConfig(raw);
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
-        return [...err.issues];
-    }
-    return [];
-}
+const issuesOf = configIssues;
 
 describe("revisions and tags", () => {
     describe("validation", () => {

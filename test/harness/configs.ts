@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { MeshTenancyConfig, parseConfig } from "../../model/config";
+import { ConfigError } from "../../model/issues";
 import { configFromStack } from "../../model/stack";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -70,4 +71,15 @@ export function validConfig(mutate?: (raw: any) => void): MeshTenancyConfig {
     const raw = validRaw();
     mutate?.(raw);
     return parseConfig(raw);
+}
+
+/** The problems validation reports for a raw config, or none when it passes. */
+export function configIssues(raw: Record<string, unknown>): { path: string; message: string }[] {
+    try {
+        parseConfig(raw);
+    } catch (err) {
+        if (!(err instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${err}`);
+        return [...err.issues];
+    }
+    return [];
 }
