@@ -1,7 +1,7 @@
 import * as YAML from "yaml";
 import { push } from "./collections";
-import { GATEWAY_LABEL, NAMESPACE_NAME_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "./labels";
-import { arrayOf, chartName, HELM_RELEASE_KIND, HelmReleaseSpec, isRecord, KubeObject, stringRecord, Subject } from "./objects";
+import { NAMESPACE_NAME_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "./labels";
+import { arrayOf, chartName, HELM_RELEASE_KIND, HelmReleaseSpec, isRecord, stringRecord, Subject } from "./objects";
 import { LabelSelector, selects } from "./selectors";
 import { readWorkload, Workload } from "./workloads";
 
@@ -37,7 +37,7 @@ export interface DefaultRevisionInfo {
     subject: Subject;
 }
 
-/** Pod labels of a workload that can serve as a gateway: a Deployment's template or a gateway chart's pods. */
+/** The pods a gateway chart release will run: its namespace and pod labels, before any Deployment exists. */
 export interface GatewayWorkload {
     namespace: string;
     labels: Record<string, string>;
@@ -110,11 +110,6 @@ export class Inventory {
     inNamespace(namespace: string, kind?: string): Subject[] {
         if (kind === undefined) return this.byNamespace.get(namespace) ?? [];
         return this.byNamespaceAndKind.get(`${namespace}\u0000${kind}`) ?? [];
-    }
-
-    /** Pod-template labels of a workload object (a Pod's own labels), or undefined for other kinds. */
-    static podLabels(object: KubeObject): Record<string, string> | undefined {
-        return readWorkload({ object, origin: {} })?.labels;
     }
 
     /** Every workload of the object set, read as the pods it makes. */
@@ -315,11 +310,8 @@ export class Inventory {
     private learnFromDeployment(s: Subject): void {
         const { namespace, labels } = s.object.metadata;
         const l = stringRecord(labels);
-        const podLabels = Inventory.podLabels(s.object) ?? {};
-        if (l.app !== "istiod" && podLabels.app !== "istiod") {
-            this.learnGatewayWorkload(s, podLabels);
-            return;
-        }
+        const podLabels = readWorkload(s)?.labels ?? {};
+        if (l.app !== "istiod" && podLabels.app !== "istiod") return;
         const podSpec = s.object.kind === "Pod" ? (s.object.spec as any) : (s.object.spec as any)?.template?.spec;
         const containers = arrayOf(podSpec?.containers);
         const discovery = containers.find((c) => c?.name === "discovery") ?? containers[0];
@@ -331,14 +323,6 @@ export class Inventory {
         rev.env = { ...(rev.env ?? {}), ...env };
         const tag = typeof discovery?.image === "string" ? /:(\d+\.\d+\.\d+)/.exec(discovery.image)?.[1] : undefined;
         if (tag !== undefined && rev.version === undefined) rev.version = tag;
-    }
-
-    private learnGatewayWorkload(s: Subject, podLabels: Record<string, string>): void {
-        const ns = s.object.metadata.namespace;
-        if (ns === undefined) return;
-        if (podLabels.istio !== undefined || podLabels[GATEWAY_LABEL] !== undefined || podLabels["gateway.istio.io/managed"] !== undefined) {
-            push(this.gatewayWorkloads, ns, { namespace: ns, labels: podLabels, subject: s });
-        }
     }
 
     /** istiod's injector ConfigMap, `istio-sidecar-injector` or `istio-sidecar-injector-<rev>`: a revision lives here. */
@@ -363,7 +347,7 @@ export class Inventory {
     }
 
     /** The revision an injector webhook calls, from its istiod Service name. */
-    revisionFromWebhook(_config: Subject, hook: any): RevisionInfo | undefined {
+    revisionFromWebhook(hook: any): RevisionInfo | undefined {
         const name = hook?.clientConfig?.service?.name;
         return typeof name === "string" ? this.revisions.get(revisionOfService(name)) : undefined;
     }
