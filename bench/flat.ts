@@ -11,7 +11,11 @@ export type FlatResource = { object: PlannedObject; protect: boolean } | { chart
 export function flatResources(plan: TenancyPlan): FlatResource[] {
     const out: FlatResource[] = [{ chart: plan.base }];
     for (const cp of plan.controlPlanes) {
-        out.push({ object: cp.namespace, protect: cp.protect }, { chart: cp.istiod }, ...cp.objects.map((object) => ({ object, protect: false })));
+        out.push(
+            { object: cp.namespace, protect: cp.protect },
+            ...cp.revisions.map((r) => ({ chart: r.istiod })),
+            ...[...cp.objects, ...cp.tags.map((t) => t.webhook)].map((object) => ({ object, protect: false })),
+        );
     }
     for (const ns of plan.namespaces) {
         out.push({ object: ns.namespace, protect: ns.protect }, ...ns.objects.map((object) => ({ object, protect: false })));

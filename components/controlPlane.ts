@@ -5,7 +5,7 @@ import { contentsLifecycle } from "./lifecycle";
 import { registerObject } from "./objects";
 
 export interface ControlPlaneArgs {
-    /** The usergroup's revision: system namespace, istiod release, STRICT mTLS and root Sidecar. */
+    /** The usergroup's control plane: system namespace, an istiod release per revision, tags, STRICT mTLS and root Sidecar. */
     plan: ControlPlanePlan;
     /** Do not wait for istiod to become ready (clusters with no nodes). */
     skipAwait: boolean;
@@ -14,12 +14,13 @@ export interface ControlPlaneArgs {
 }
 
 /**
- * One istiod revision per usergroup, in its own system namespace. When the namespace is protected, so is istiod and
- * everything else in it: tenants left meshed to a revision whose istiod was deleted get no proxies for new pods.
+ * A usergroup's control plane in its own system namespace: one istiod revision, or two during an upgrade. When the
+ * namespace is protected, so is istiod and everything else in it: tenants left meshed to a revision whose istiod was
+ * deleted get no proxies for new pods.
  */
 export class ControlPlane extends pulumi.ComponentResource {
-    /** The istiod release; Istio objects and gateways of this usergroup wait for it. */
-    readonly istiod: pulumi.Resource;
+    /** The istiod releases and tag injectors; Istio objects and gateways of this usergroup wait for them. */
+    readonly ready: pulumi.Resource[];
 
     constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
         const contents = { protect: args.plan.protect, retain: false };
@@ -29,10 +30,12 @@ export class ControlPlane extends pulumi.ComponentResource {
             transforms: [...(opts?.transforms ?? []), contentsLifecycle(contents)],
         });
         const namespace = registerObject(args.plan.namespace, { parent: this, protect: args.plan.protect });
-        this.istiod = installChart(args.plan.istiod, args.skipAwait, { parent: this, dependsOn: [namespace, ...args.dependsOn] });
+        const istiods = args.plan.revisions.map((r) => installChart(r.istiod, args.skipAwait, { parent: this, dependsOn: [namespace, ...args.dependsOn] }));
         for (const object of args.plan.objects) {
-            registerObject(object, { parent: this, dependsOn: [this.istiod] });
+            registerObject(object, { parent: this, dependsOn: istiods });
         }
+        const tags = args.plan.tags.map((t) => registerObject(t.webhook, { parent: this, dependsOn: istiods }));
+        this.ready = [...istiods, ...tags];
         this.registerOutputs({});
     }
 }

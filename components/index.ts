@@ -1,4 +1,5 @@
 export { ControlPlane, ControlPlaneArgs } from "./controlPlane";
+export { Guardrails, GuardrailsArgs } from "./guardrails";
 export { IstioBase, IstioBaseArgs } from "./istioBase";
 export { MeshTenancy, MeshTenancyArgs } from "./meshTenancy";
 export { SmokeWorkloads, SmokeWorkloadsArgs } from "./smokeWorkloads";

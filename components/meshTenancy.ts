@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { TenancyPlan } from "../plan";
 import { ControlPlane } from "./controlPlane";
+import { Guardrails } from "./guardrails";
 import { IstioBase } from "./istioBase";
 import { TenantNamespace } from "./tenantNamespace";
 
@@ -19,14 +20,15 @@ export class MeshTenancy extends pulumi.ComponentResource {
         const plan = args.plan;
         const skipAwait = plan.localCluster;
         const base = new IstioBase("istio-base", { release: plan.base, skipAwait, protect: plan.protectBase }, { parent: this });
-        const istiodByUsergroup = new Map<string, pulumi.Resource>();
+        const readyByUsergroup = new Map<string, pulumi.Resource[]>();
         for (const cp of plan.controlPlanes) {
             const controlPlane = new ControlPlane(cp.usergroup, { plan: cp, skipAwait, dependsOn: [base.chart] }, { parent: this });
-            istiodByUsergroup.set(cp.usergroup, controlPlane.istiod);
+            readyByUsergroup.set(cp.usergroup, controlPlane.ready);
         }
         for (const ns of plan.namespaces) {
-            this.namespaces.set(ns.name, new TenantNamespace(ns.name, { plan: ns, istiod: istiodByUsergroup.get(ns.usergroup)!, skipAwait }, { parent: this }));
+            this.namespaces.set(ns.name, new TenantNamespace(ns.name, { plan: ns, controlPlane: readyByUsergroup.get(ns.usergroup)!, skipAwait }, { parent: this }));
         }
+        new Guardrails("guardrails", { plan: plan.guardrails }, { parent: this });
         this.registerOutputs({});
     }
 }

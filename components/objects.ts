@@ -30,12 +30,22 @@ export function registerObject(planned: PlannedObject, opts: pulumi.CustomResour
             return new k8s.core.v1.Service(name, args, opts);
         case "apps/v1/Deployment":
             return new k8s.apps.v1.Deployment(name, args as k8s.apps.v1.DeploymentArgs, opts);
+        case "v1/ConfigMap":
+            return new k8s.core.v1.ConfigMap(name, args, opts);
         case "v1/ResourceQuota":
             return new k8s.core.v1.ResourceQuota(name, args, opts);
         case "networking.k8s.io/v1/NetworkPolicy":
             return new k8s.networking.v1.NetworkPolicy(name, args, opts);
+        case "admissionregistration.k8s.io/v1/MutatingWebhookConfiguration":
+            return new k8s.admissionregistration.v1.MutatingWebhookConfiguration(name, args as k8s.admissionregistration.v1.MutatingWebhookConfigurationArgs, opts);
         case "rbac.authorization.k8s.io/v1/RoleBinding":
             return new k8s.rbac.v1.RoleBinding(name, args as k8s.rbac.v1.RoleBindingArgs, opts);
+        case "rbac.authorization.k8s.io/v1/ClusterRole":
+            return new k8s.rbac.v1.ClusterRole(name, args, opts);
+        case "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy":
+            return new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(name, args, opts);
+        case "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding":
+            return new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(name, args as k8s.admissionregistration.v1.ValidatingAdmissionPolicyBindingArgs, opts);
         default:
             return new k8s.apiextensions.CustomResource(name, args as k8s.apiextensions.CustomResourceArgs, opts);
     }

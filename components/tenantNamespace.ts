@@ -8,8 +8,8 @@ import { TenantGateway } from "./tenantGateway";
 export interface TenantNamespaceArgs {
     /** The namespace, its scoping and isolation objects, and its optional gateway. */
     plan: NamespacePlan;
-    /** The usergroup's istiod release: Istio objects are validated by it and gateways are injected by it. */
-    istiod: pulumi.Input<pulumi.Resource>;
+    /** The usergroup's istiod releases and tag injectors: Istio objects are validated and gateways injected by them. */
+    controlPlane: pulumi.Resource[];
     /** Do not wait for workloads to become ready (clusters with no nodes). */
     skipAwait: boolean;
 }
@@ -33,7 +33,9 @@ export class TenantNamespace extends pulumi.ComponentResource {
         });
         const namespace = registerObject(plan.namespace, { parent: this, protect: plan.protect });
         this.namespace = namespace;
-        const after = [namespace, args.istiod];
+        // The guardrail bindings refuse objects in a tenant namespace without its parameters, the platform's own too.
+        const params = plan.guardrailParams !== undefined ? [registerObject(plan.guardrailParams, { parent: this, dependsOn: [namespace] })] : [];
+        const after = [namespace, ...args.controlPlane, ...params];
         for (const object of plan.objects) {
             registerObject(object, { parent: this, dependsOn: after });
         }

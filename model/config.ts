@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ConfigError, ConfigIssue, formatPath } from "./issues";
 import { checkConsistency } from "./consistency";
 import { salvage, schemaAt } from "./salvage";
+import { DEFAULT_TAG, revisionName } from "./revisions";
 
 /** The official Istio chart repository, used when neither chart source is given. */
 export const DEFAULT_CHART_REPOSITORY = "https://istio-release.storage.googleapis.com/charts";
@@ -65,6 +66,15 @@ const tenantSchema = z.strictObject({
      * deletion to take, so that its isolation goes only with its namespace (README, "Retiring a tenant").
      */
     retire: z.boolean().default(false),
+    /** The usergroup's revision tag this tenant's namespace follows; only for usergroups that list `revisions`. */
+    tag: z.string().optional(),
+});
+
+const revisionSchema = z.strictObject({
+    /** Exact istiod chart version of this revision, e.g. `1.31.0`. */
+    version: z.string({ error: (i) => (i.input === undefined ? "is required: the exact istiod chart version, e.g. 1.31.0" : "must be a string such as 1.31.0") }),
+    /** Revision name; by default `<usergroup>-<major>-<minor>`. Set it to keep a revision installed under another name. */
+    name: z.string().optional(),
 });
 
 const usergroupSchema = z.strictObject({
@@ -79,10 +89,29 @@ const usergroupSchema = z.strictObject({
         })
         .default({ replicas: 1 }),
     tenants: z.array(tenantSchema).default([]),
+    /** The istiod revisions this usergroup runs: one, or two during an upgrade. Without it: one revision named after the usergroup. */
+    revisions: z.array(revisionSchema).min(1, { error: "must list at least one revision" }).optional(),
+    /** Revision tags: tag name → revision name. `stable` is required; tenants follow `stable` unless they name another. */
+    tags: z.record(z.string(), z.string()).optional(),
+});
+
+/**
+ * Who may change what the guardrails protect: the identities `pulumi up` runs as. Users are Kubernetes user names
+ * (`system:serviceaccount:<ns>:<name>` for a ServiceAccount), groups are group names, as the API server authenticates them.
+ */
+const platformOperatorsSchema = z.strictObject({
+    users: z.array(nonEmpty).default([]),
+    groups: z.array(nonEmpty).default([]),
 });
 
 const configSchema = z.strictObject({
     istio: istioSchema,
+    /**
+     * ValidatingAdmissionPolicies that hold tenants to the plan in the API server: `enforce` refuses (Deny), `warn`
+     * admits with a warning and an audit annotation (Warn, Audit), `off` installs none.
+     */
+    admissionGuardrails: z.enum(["enforce", "warn", "off"]).default("enforce"),
+    platformOperators: platformOperatorsSchema.optional(),
     protectNamespaces: z.boolean().default(false),
     /** A throwaway control plane with no nodes: skip readiness waits and delete in the background. */
     localCluster: z.boolean().default(false),
@@ -106,8 +135,14 @@ export type Resources = z.infer<typeof resourcesSchema>;
 export type GatewayConfig = z.infer<typeof gatewaySchema>;
 export type WorkloadSidecarConfig = Omit<z.infer<typeof workloadSidecarSchema>, "selector"> & { selector: Record<string, string> };
 export type OwnerConfig = z.infer<typeof ownerSchema>;
-export type TenantConfig = Omit<z.infer<typeof tenantSchema>, "workloadSidecars"> & { workloadSidecars: WorkloadSidecarConfig[] };
+export type TenantConfig = Omit<z.infer<typeof tenantSchema>, "workloadSidecars" | "tag"> & {
+    workloadSidecars: WorkloadSidecarConfig[];
+    /** The tag the tenant follows; undefined for usergroups without `revisions` (their namespaces name the revision). */
+    tag?: string;
+};
 export type TenantIsolation = "namespace" | "usergroup";
+export type GuardrailMode = "enforce" | "warn" | "off";
+export type PlatformOperators = z.infer<typeof platformOperatorsSchema>;
 
 export interface ChartSource {
     /** Helm repository URL; set when charts come from a repository. */
@@ -130,14 +165,32 @@ export interface ControlPlaneAccess {
     apiServerCidrs?: string[];
 }
 
-export interface UsergroupConfig extends Omit<Parsed["usergroups"][number], "systemNamespace" | "tenants"> {
+/** One istiod revision of a usergroup. */
+export interface RevisionConfig {
+    /** Revision name: the `revision` chart value, `istio.io/rev` of its own objects. */
+    name: string;
+    /** Exact istiod chart version. */
+    version: string;
+}
+
+export interface UsergroupConfig extends Omit<Parsed["usergroups"][number], "systemNamespace" | "tenants" | "revisions" | "tags"> {
     systemNamespace: string;
     tenants: TenantConfig[];
+    /** One or two revisions, all in the system namespace. */
+    revisions: RevisionConfig[];
+    /**
+     * Tag name → revision name; empty for a usergroup without `revisions` (its one revision is named after the usergroup
+     * and its namespaces carry that name, as before revisions could be configured).
+     */
+    tags: Record<string, string>;
 }
 
 /** The validated stack config: every default filled in, every cross-reference checked. */
 export interface MeshTenancyConfig {
     istio: IstioConfig;
+    admissionGuardrails: GuardrailMode;
+    /** Exempt from the guardrails; empty lists when the guardrails are off. */
+    platformOperators: PlatformOperators;
     protectNamespaces: boolean;
     localCluster: boolean;
     smokeWorkloads: boolean;
@@ -206,12 +259,16 @@ function normalise(parsed: Parsed): MeshTenancyConfig {
         chartDirectory !== undefined ? { directory: chartDirectory } : { repository: chartRepository ?? DEFAULT_CHART_REPOSITORY };
     return {
         ...parsed,
+        platformOperators: parsed.platformOperators ?? { users: [], groups: [] },
         istio: { version: istio.version, defaultRevision: istio.defaultRevision, trustDomain: istio.trustDomain, crds: istio.crds, chartSource },
-        usergroups: parsed.usergroups.map((ug) => ({
+        usergroups: parsed.usergroups.map(({ revisions, tags, ...ug }) => ({
             ...ug,
             systemNamespace: ug.systemNamespace ?? ug.name,
-            tenants: ug.tenants.map((t) => ({
+            revisions: revisions === undefined ? [{ name: ug.name, version: istio.version }] : revisions.map((r) => ({ name: revisionName(ug.name, r), version: r.version })),
+            tags: revisions === undefined ? {} : (tags ?? { [DEFAULT_TAG]: revisionName(ug.name, revisions[0]) }),
+            tenants: ug.tenants.map(({ tag, ...t }) => ({
                 ...t,
+                ...(revisions === undefined ? {} : { tag: tag ?? DEFAULT_TAG }),
                 workloadSidecars: t.workloadSidecars.map((w) => ({ ...w, selector: w.selector ?? {} })),
             })),
         })),

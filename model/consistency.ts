@@ -3,6 +3,8 @@ import { ConfigIssue, formatPath } from "./issues";
 import { parseEgressHost } from "./egress";
 import { cidrProblem, dnsLabelProblem, hostnameProblem, labelKeyProblem, labelValueProblem, RESERVED_NAMESPACES } from "./names";
 import { istioVersionProblem } from "./version";
+import { DEFAULT_TAG, derivedRevisionName, revisionName, tagLabel } from "./revisions";
+import { IstioVersion, MAX_CANARY_MINOR_SKEW, parseIstioVersion } from "../policy/semantics/versions";
 import { HostClaims } from "../policy/semantics/hosts";
 import { selectorRelation } from "../policy/semantics/selectors";
 
@@ -32,6 +34,7 @@ export function checkConsistency(config: CheckableConfig, origin: (path: Path) =
     const usergroups = config.usergroups ?? [];
 
     if (config.istio !== undefined) checkIstio(config.istio, report);
+    checkPlatformOperators(config, report);
 
     const usergroupNames = new Map<string, number>();
     const namespaces = new Map<string, NamespaceClaim>();
@@ -76,6 +79,7 @@ export function checkConsistency(config: CheckableConfig, origin: (path: Path) =
     });
 
     if (config.controlPlaneAccess !== undefined) checkControlPlaneAccess(config.controlPlaneAccess, namespaces, report);
+    if (config.istio !== undefined && config.usergroups !== undefined) checkRevisions(config as ParsedConfig, report);
 
     if (config.istio !== undefined && config.usergroups !== undefined && config.istio.defaultRevision !== "" && !usergroupNames.has(config.istio.defaultRevision)) {
         report(["istio", "defaultRevision"], `"${config.istio.defaultRevision}" names no usergroup (known: ${[...usergroupNames.keys()].join(", ") || "none"}); use "" for no default revision`);
@@ -138,6 +142,105 @@ export function checkConsistency(config: CheckableConfig, origin: (path: Path) =
     return issues;
 }
 
+type Usergroup = ParsedConfig["usergroups"][number];
+
+/**
+ * Revisions and tags: at most two revisions per usergroup, within the minor skew a canary upgrade supports and no newer
+ * than the base chart's CRDs; every tag points at a revision the usergroup runs; every tenant follows a tag that exists;
+ * and every `istio.io/rev` value (revision or tag) is unique in the cluster, since injectors match it cluster-wide.
+ */
+function checkRevisions(config: ParsedConfig, report: (path: Path, message: string) => void): void {
+    const base = parseIstioVersion(config.istio.version);
+    const revValues = new Map<string, string>();
+    const claimRevValue = (value: string, path: Path, what: string) => {
+        const earlier = revValues.get(value);
+        if (earlier !== undefined) report(path, `${what} "${value}" is already used at ${earlier}; istio.io/rev values are cluster-wide`);
+        else revValues.set(value, formatPath(path));
+    };
+    config.usergroups.forEach((ug, u) => {
+        const ugPath: Path = ["usergroups", u];
+        if (ug.revisions === undefined) {
+            claimRevValue(ug.name, [...ugPath, "name"], "revision");
+            if (ug.tags !== undefined) report([...ugPath, "tags"], `tags need \`revisions\`: without them the usergroup runs one revision named "${ug.name}" and its namespaces name it directly`);
+            ug.tenants.forEach((t, i) => {
+                if (t.tag !== undefined) report([...ugPath, "tenants", i, "tag"], `follows tag "${t.tag}", but usergroup "${ug.name}" lists no \`revisions\` and so has no tags`);
+            });
+            return;
+        }
+        const names = checkRevisionList(ug, ugPath, base, config.istio.version, report);
+        names.forEach((name, r) => claimRevValue(name, [...ugPath, "revisions", r, ug.revisions![r].name !== undefined ? "name" : "version"], "revision"));
+        const tags = ug.tags ?? (ug.revisions.length === 1 ? { [DEFAULT_TAG]: names[0] } : undefined);
+        if (tags === undefined) {
+            report([...ugPath, "tags"], `is required when two revisions run: say which revision "${DEFAULT_TAG}" (and "canary", if used) points at (revisions: ${names.join(", ")})`);
+            return;
+        }
+        if (tags[DEFAULT_TAG] === undefined) {
+            report([...ugPath, "tags"], `must define "${DEFAULT_TAG}": shared namespaces, and tenants that name no tag, follow it`);
+        }
+        for (const [tag, target] of Object.entries(tags)) {
+            const tPath: Path = [...ugPath, "tags", tag];
+            const problem = dnsLabelProblem(tag) ?? dnsLabelProblem(tagLabel(ug.name, tag));
+            if (problem !== undefined) {
+                report(tPath, `tag ${problem}`);
+                continue;
+            }
+            claimRevValue(tagLabel(ug.name, tag), tPath, "tag");
+            if (!names.includes(target)) {
+                report(tPath, `points at revision "${target}", which usergroup "${ug.name}" does not run (revisions: ${names.join(", ")}); a tag must be moved before its revision is removed`);
+            }
+        }
+        ug.tenants.forEach((t, i) => {
+            if (t.tag !== undefined && tags[t.tag] === undefined) {
+                report([...ugPath, "tenants", i, "tag"], `follows tag "${t.tag}", which usergroup "${ug.name}" does not define (tags: ${Object.keys(tags).join(", ")})`);
+            }
+        });
+    });
+}
+
+/** Checks one usergroup's revision list and returns the revision names, in list order. */
+function checkRevisionList(ug: Usergroup, ugPath: Path, base: IstioVersion | undefined, baseVersion: string, report: (path: Path, message: string) => void): string[] {
+    const revisions = ug.revisions!;
+    if (revisions.length > 2) {
+        report([...ugPath, "revisions"], `lists ${revisions.length} revisions; at most two run at once: the one in use and the one being upgraded to`);
+    }
+    const names: string[] = [];
+    const versions: Array<IstioVersion | undefined> = [];
+    revisions.forEach((r, i) => {
+        const rPath: Path = [...ugPath, "revisions", i];
+        const v = parseIstioVersion(r.version);
+        versions.push(v);
+        const versionProblem = istioVersionProblem(r.version);
+        if (versionProblem !== undefined) {
+            report([...rPath, "version"], versionProblem);
+        } else if (v !== undefined && base !== undefined && compareVersions(v, base) > 0) {
+            report([...rPath, "version"], `"${r.version}" is newer than istio.version "${baseVersion}": the base chart's CRDs, shared by every revision, must be upgraded first`);
+        }
+        const name = revisionName(ug.name, r);
+        names.push(name);
+        const problem = dnsLabelProblem(name);
+        if (problem !== undefined) {
+            report(r.name !== undefined ? [...rPath, "name"] : [...rPath, "version"], `revision name ${problem}${r.name === undefined ? " (derived from the usergroup and version; give `name`)" : ""}`);
+        }
+        const earlier = names.indexOf(name);
+        if (earlier < i) {
+            const derived = r.name === undefined && derivedRevisionName(ug.name, r.version) === name;
+            report(r.name !== undefined ? [...rPath, "name"] : [...rPath, "version"], `revision "${name}" is already defined at ${formatPath([...ugPath, "revisions", earlier])}${derived ? "; a patch release of the same minor upgrades that revision in place (change its version), or give one of them a `name`" : ""}`);
+        }
+    });
+    if (revisions.length === 2 && versions[0] !== undefined && versions[1] !== undefined) {
+        const [a, b] = versions as IstioVersion[];
+        const skew = Math.abs(a.minor - b.minor);
+        if (a.major !== b.major || skew > MAX_CANARY_MINOR_SKEW) {
+            report([...ugPath, "revisions", 1, "version"], `"${revisions[1].version}" and "${revisions[0].version}" are ${skew} minor versions apart; a canary upgrade may jump at most ${MAX_CANARY_MINOR_SKEW} (Istio's canary upgrade guide): upgrade through a release in between first`);
+        }
+    }
+    return names;
+}
+
+function compareVersions(a: IstioVersion, b: IstioVersion): number {
+    return a.major - b.major || a.minor - b.minor || a.patch - b.patch;
+}
+
 function checkIstio(istio: ParsedConfig["istio"], report: (path: Path, message: string) => void): void {
     const versionProblem = istioVersionProblem(istio.version);
     if (versionProblem !== undefined) report(["istio", "version"], versionProblem);
@@ -171,6 +274,26 @@ function checkControlPlaneAccess(access: ParsedConfig["controlPlaneAccess"], nam
     access.apiServerCidrs?.forEach((cidr, i) => {
         const problem = cidrProblem(cidr);
         if (problem !== undefined) report(["controlPlaneAccess", "apiServerCidrs", i], problem);
+    });
+}
+
+/** Groups every requester belongs to: naming one as platform operators would exempt everyone from the guardrails. */
+const EVERYONE_GROUPS = new Set(["system:authenticated", "system:unauthenticated", "system:serviceaccounts"]);
+
+function checkPlatformOperators(config: CheckableConfig, report: (path: Path, message: string) => void): void {
+    const operators = config.platformOperators;
+    if (config.admissionGuardrails === undefined || config.admissionGuardrails === "off") return;
+    if (operators === undefined || operators.users.length + operators.groups.length === 0) {
+        report(
+            ["platformOperators"],
+            `is required when admissionGuardrails is "${config.admissionGuardrails}": name the users or groups that run pulumi up (they alone may change what the guardrails protect, so without them the next update would be refused)`,
+        );
+        return;
+    }
+    operators.groups.forEach((group, i) => {
+        if (EVERYONE_GROUPS.has(group) || group.startsWith("system:serviceaccounts:")) {
+            report(["platformOperators", "groups", i], `"${group}" holds every requester${group.startsWith("system:serviceaccounts:") ? " of a namespace" : ""}; the guardrails would exempt them all`);
+        }
     });
 }
 

@@ -1,15 +1,19 @@
-import type { ChartSource, MeshTenancyConfig, TenantConfig, UsergroupConfig } from "../model/config";
+import type { ChartSource, MeshTenancyConfig, RevisionConfig, TenantConfig, UsergroupConfig } from "../model/config";
+import { DEFAULT_TAG, tagLabel } from "../model/revisions";
 import {
     GATEWAY_LABEL,
     SERVICE_EXPORT_TO_ANNOTATION,
+    INJECTION_LABEL,
     MANAGED_BY,
     MANAGED_BY_LABEL,
     NAMESPACE_NAME_LABEL,
     NamespaceRole,
     REVISION_LABEL,
     ROLE_LABEL,
+    TAG_LABEL,
     USERGROUP_LABEL,
 } from "../policy/semantics/labels";
+import { GuardrailsPlan, guardrailParams, guardrailParamsConfigMap, planGuardrails, tenantIstioRoleBinding } from "./guardrails";
 import { chartGlobals, ISTIO_CRD_NAMES, istioApiVersions, istiodEnv } from "./istio";
 import type { KubeObject, PlannedObject } from "./objects";
 import { NamespaceScope, normaliseHosts, scopeUsergroup } from "./scoping";
@@ -41,9 +45,32 @@ export function chartLocation(source: ChartSource, name: ChartName): { chart: st
     return { chart: name, repository };
 }
 
+/** One istiod revision of a usergroup. */
+export interface RevisionPlan {
+    /** The chart's `revision`: istiod runs as `istiod-<name>`. */
+    name: string;
+    version: string;
+    istiod: ChartRelease;
+    /** `istio.io/rev` values of the tags pointing at this revision, sorted. */
+    tags: string[];
+    /** Tenant and shared namespaces whose pods this revision injects (through a tag or its own name), sorted. */
+    namespaces: string[];
+}
+
+/** A revision tag: namespaces labelled with it are injected by whichever revision it points at. */
+export interface TagPlan {
+    /** The tag's name in the stack config: `stable`, `canary`. */
+    name: string;
+    /** Its `istio.io/rev` value, unique in the cluster: `<usergroup>-<tag>`. */
+    label: string;
+    /** The revision it points at. */
+    revision: string;
+    /** Its injector, which moving the tag updates in place. */
+    webhook: PlannedObject;
+}
+
 export interface ControlPlanePlan {
     usergroup: string;
-    revision: string;
     systemNamespace: string;
     namespace: PlannedObject;
     /**
@@ -51,10 +78,16 @@ export interface ControlPlanePlan {
      * when `protectNamespaces` is set.
      */
     protect: boolean;
-    istiod: ChartRelease;
+    /**
+     * One revision, or two during an upgrade. All run in the system namespace, so they share its CA secret (one root of
+     * trust: their workloads keep talking mTLS) and its root config, and they discover the same namespaces.
+     */
+    revisions: RevisionPlan[];
+    /** Tags, by name; empty for a usergroup whose namespaces name its one revision directly. */
+    tags: TagPlan[];
     /** STRICT PeerAuthentication, the root Sidecar and the NetworkPolicies guarding istiod, all in the system namespace. */
     objects: PlannedObject[];
-    /** Namespaces the revision's discoverySelectors select: its system, shared and tenant namespaces; sorted. */
+    /** Namespaces every revision's discoverySelectors select: its system, shared and tenant namespaces; sorted. */
     discoveredNamespaces: string[];
 }
 
@@ -71,7 +104,12 @@ export interface NamespacePlan {
     name: string;
     role: Exclude<NamespaceRole, "system">;
     usergroup: string;
+    /** The revision that injects this namespace's pods now. */
     revision: string;
+    /** The tag the namespace follows, when its usergroup has tags. */
+    tag?: string;
+    /** The namespace's `istio.io/rev`: the tag's value, or the revision's name for a usergroup without tags. */
+    revisionLabel: string;
     systemNamespace: string;
     namespace: PlannedObject;
     /** Protect the namespace and everything in it (its isolation objects, gateway and workloads) from deletion. */
@@ -88,6 +126,11 @@ export interface NamespacePlan {
     allowedSources: string[];
     /** Value for `networking.istio.io/exportTo` on this namespace's Services, so their importers can see them. */
     serviceExportTo: string[];
+    /**
+     * The admission guardrails' parameters for this namespace (a ConfigMap), absent when the guardrails are off. Registered
+     * before the namespace's other objects: the guardrail bindings refuse objects in a namespace that lacks it.
+     */
+    guardrailParams?: PlannedObject;
     gateway?: GatewayPlan;
     /** A client and an echo server (Deployments and a Service), when the stack asks for smoke workloads. */
     smokeWorkloads?: PlannedObject[];
@@ -100,6 +143,8 @@ export interface TenancyPlan {
     protectBase: boolean;
     controlPlanes: ControlPlanePlan[];
     namespaces: NamespacePlan[];
+    /** ValidatingAdmissionPolicies, their bindings and the tenant owners' Istio role. */
+    guardrails: GuardrailsPlan;
     localCluster: boolean;
     /** Export every namespace's scoping and the expected connectivity, not only the summary. */
     detailedOutputs: boolean;
@@ -118,7 +163,7 @@ export function planTenancy(config: MeshTenancyConfig): TenancyPlan {
         const tenants = ug.tenants.map((t) => planNamespace(config, ug, t.name, "tenant", scopes, api, t));
         return [...shared, ...tenants];
     });
-    return { base: planBase(config), protectBase: config.protectNamespaces, controlPlanes, namespaces, localCluster: config.localCluster, detailedOutputs: config.detailedOutputs };
+    return { base: planBase(config), protectBase: config.protectNamespaces, controlPlanes, namespaces, guardrails: planGuardrails(config), localCluster: config.localCluster, detailedOutputs: config.detailedOutputs };
 }
 
 /**
@@ -138,50 +183,52 @@ function planBase(config: MeshTenancyConfig): ChartRelease {
         ...chartLocation(config.istio.chartSource, "base"),
         version: config.istio.version,
         values: {
-            defaultRevision: config.istio.defaultRevision,
+            defaultRevision: config.istio.defaultRevision === "" ? "" : stableRevision(home),
             global: { istioNamespace: home.systemNamespace },
             ...(config.istio.crds === "external" ? { base: { enableCRDTemplates: true, excludedCRDs: [...ISTIO_CRD_NAMES] } } : {}),
         },
     };
 }
 
+/** The revision the usergroup's `stable` tag points at; its only revision when it has no tags. */
+function stableRevision(ug: UsergroupConfig): string {
+    return ug.tags[DEFAULT_TAG] ?? ug.revisions[0].name;
+}
+
+/** `istio.io/rev` of a namespace following `tag` (undefined: a usergroup without tags, whose namespaces name its revision). */
+function revisionLabelOf(ug: UsergroupConfig, tag: string | undefined): string {
+    return tag === undefined || Object.keys(ug.tags).length === 0 ? ug.revisions[0].name : tagLabel(ug.name, tag);
+}
+
+/** The revision injecting a namespace that follows `tag`. */
+function revisionFollowed(ug: UsergroupConfig, tag: string | undefined): string {
+    return tag === undefined || Object.keys(ug.tags).length === 0 ? ug.revisions[0].name : ug.tags[tag];
+}
+
 function planControlPlane(config: MeshTenancyConfig, ug: UsergroupConfig, api: ReturnType<typeof istioApiVersions>): ControlPlanePlan {
     const sys = ug.systemNamespace;
-    const revision = ug.name;
     const discovered = [sys, ...ug.sharedNamespaces, ...ug.tenants.map((t) => t.name)].sort();
-    const pilot: Record<string, unknown> = {
-        env: istiodEnv(config.istio.version),
-        replicaCount: ug.istiod.replicas,
-        autoscaleEnabled: false,
-    };
-    if (ug.istiod.resources !== undefined) pilot.resources = ug.istiod.resources;
+    const followers = [
+        ...ug.sharedNamespaces.map((ns) => ({ ns, tag: Object.keys(ug.tags).length > 0 ? DEFAULT_TAG : undefined })),
+        ...ug.tenants.map((t) => ({ ns: t.name, tag: t.tag })),
+    ];
+    const tags = Object.entries(ug.tags)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([name, revision]) => planTag(config, ug, name, revision));
     return {
         usergroup: ug.name,
-        revision,
         systemNamespace: sys,
         discoveredNamespaces: discovered,
         namespace: namespaceObject(sys, "system", ug.name, {}),
         protect: config.protectNamespaces,
-        istiod: {
-            resourceName: `${ug.name}-istiod`,
-            releaseName: `istiod-${revision}`,
-            namespace: sys,
-            ...chartLocation(config.istio.chartSource, "istiod"),
-            version: config.istio.version,
-            values: {
-                revision,
-                global: chartGlobals(config.istio.version, sys),
-                meshConfig: {
-                    rootNamespace: sys,
-                    trustDomain: config.istio.trustDomain,
-                    discoverySelectors: [{ matchLabels: { [USERGROUP_LABEL]: ug.name } }],
-                    defaultServiceExportTo: ["."],
-                    defaultVirtualServiceExportTo: ["."],
-                    defaultDestinationRuleExportTo: ["."],
-                },
-                pilot,
-            },
-        },
+        revisions: ug.revisions.map((r) => ({
+            name: r.name,
+            version: r.version,
+            istiod: istiodRelease(config, ug, r),
+            tags: tags.filter((t) => t.revision === r.name).map((t) => t.label),
+            namespaces: followers.filter((f) => revisionFollowed(ug, f.tag) === r.name).map((f) => f.ns).sort(),
+        })),
+        tags,
         objects: [
             {
                 resourceName: `${ug.name}-mtls-strict`,
@@ -201,7 +248,7 @@ function planControlPlane(config: MeshTenancyConfig, ug: UsergroupConfig, api: R
                     spec: { egress: [{ hosts: normaliseHosts(sys, sys, ug.sharedNamespaces.map((ns) => `${ns}/*`)) }] },
                 },
             },
-            ...systemNetworkPolicies(config, ug, revision),
+            ...systemNetworkPolicies(config, ug),
         ],
     };
 }
@@ -219,7 +266,7 @@ export const ISTIOD_PORTS = { xds: 15010, secureXdsAndCa: 15012, webhook: 15017,
  * and authenticated debug endpoints) only from `controlPlaneAccess.monitoringNamespace`, and from nowhere without it.
  * The debug port 8080 is opened to no one: kubelet probes come from the node, which NetworkPolicies always admit.
  */
-function systemNetworkPolicies(config: MeshTenancyConfig, ug: UsergroupConfig, revision: string): PlannedObject[] {
+function systemNetworkPolicies(config: MeshTenancyConfig, ug: UsergroupConfig): PlannedObject[] {
     const sys = ug.systemNamespace;
     const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: "TCP", port }));
     const access = config.controlPlaneAccess;
@@ -255,13 +302,98 @@ function systemNetworkPolicies(config: MeshTenancyConfig, ug: UsergroupConfig, r
                 kind: "NetworkPolicy",
                 metadata: { name: "istiod-access", namespace: sys, labels: managedLabels() },
                 spec: {
-                    podSelector: { matchLabels: { app: "istiod", [REVISION_LABEL]: revision } },
+                    podSelector: { matchLabels: { app: "istiod" } },
                     policyTypes: ["Ingress"],
                     ingress,
                 },
             },
         },
     ];
+}
+
+/**
+ * One revision's istiod. Every revision of a usergroup gets the same mesh config and discovery selectors; only the name
+ * and version differ. The resource is named after the revision, so a usergroup's first revision (named after the
+ * usergroup when the stack lists no revisions) keeps the resource it always had.
+ */
+function istiodRelease(config: MeshTenancyConfig, ug: UsergroupConfig, revision: RevisionConfig): ChartRelease {
+    const sys = ug.systemNamespace;
+    const pilot: Record<string, unknown> = {
+        env: istiodEnv(revision.version),
+        replicaCount: ug.istiod.replicas,
+        autoscaleEnabled: false,
+    };
+    if (ug.istiod.resources !== undefined) pilot.resources = ug.istiod.resources;
+    return {
+        resourceName: `${revision.name}-istiod`,
+        releaseName: `istiod-${revision.name}`,
+        namespace: sys,
+        ...chartLocation(config.istio.chartSource, "istiod"),
+        version: revision.version,
+        values: {
+            revision: revision.name,
+            global: chartGlobals(revision.version, sys),
+            meshConfig: {
+                rootNamespace: sys,
+                trustDomain: config.istio.trustDomain,
+                discoverySelectors: [{ matchLabels: { [USERGROUP_LABEL]: ug.name } }],
+                defaultServiceExportTo: ["."],
+                defaultVirtualServiceExportTo: ["."],
+                defaultDestinationRuleExportTo: ["."],
+            },
+            pilot,
+        },
+    };
+}
+
+/**
+ * A tag's injector, written as the istiod chart's `revisionTags` renders it (same name, labels and selectors, so
+ * istiod and `istioctl tag list` recognise it) but as an object of its own: inside a revision's chart release, moving
+ * the tag to the other revision would create it under the new release and then delete it with the old one, leaving no
+ * injector. Here moving a tag changes one object in place. istiod fills in the CA bundle of webhooks labelled with its
+ * revision. A local cluster without a running istiod must still admit pods, hence `Ignore` there.
+ */
+function planTag(config: MeshTenancyConfig, ug: UsergroupConfig, name: string, revision: string): TagPlan {
+    const sys = ug.systemNamespace;
+    const label = tagLabel(ug.name, name);
+    const failurePolicy = config.localCluster ? "Ignore" : "Fail";
+    const hook = (prefix: string, namespaceSelector: unknown, objectSelector: unknown) => ({
+        name: `${prefix}sidecar-injector.istio.io`,
+        clientConfig: { service: { name: `istiod-${revision}`, namespace: sys, path: "/inject", port: 443 } },
+        sideEffects: "None",
+        rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"] }],
+        failurePolicy,
+        reinvocationPolicy: "Never",
+        admissionReviewVersions: ["v1"],
+        namespaceSelector,
+        objectSelector,
+    });
+    const notDisabled = { key: "sidecar.istio.io/inject", operator: "NotIn", values: ["false"] };
+    const noInjectionLabel = { key: INJECTION_LABEL, operator: "DoesNotExist" };
+    return {
+        name,
+        label,
+        revision,
+        webhook: {
+            resourceName: `${ug.name}-tag-${name}`,
+            object: {
+                apiVersion: "admissionregistration.k8s.io/v1",
+                kind: "MutatingWebhookConfiguration",
+                metadata: {
+                    name: sys === "istio-system" ? `istio-revision-tag-${label}` : `istio-revision-tag-${label}-${sys}`,
+                    labels: { [TAG_LABEL]: label, [REVISION_LABEL]: revision, app: "sidecar-injector", ...managedLabels() },
+                },
+                webhooks: [
+                    hook("rev.namespace.", { matchExpressions: [{ key: REVISION_LABEL, operator: "In", values: [label] }, noInjectionLabel] }, { matchExpressions: [notDisabled] }),
+                    hook(
+                        "rev.object.",
+                        { matchExpressions: [{ key: REVISION_LABEL, operator: "DoesNotExist" }, noInjectionLabel] },
+                        { matchExpressions: [notDisabled, { key: REVISION_LABEL, operator: "In", values: [label] }] },
+                    ),
+                ],
+            },
+        },
+    };
 }
 
 function planNamespace(
@@ -275,7 +407,9 @@ function planNamespace(
 ): NamespacePlan {
     const scope = scopes.get(name)!;
     const sys = ug.systemNamespace;
-    const labels = { ...(tenant?.labels ?? {}), [REVISION_LABEL]: ug.name };
+    const tag = Object.keys(ug.tags).length === 0 ? undefined : (tenant?.tag ?? DEFAULT_TAG);
+    const revisionLabel = revisionLabelOf(ug, tag);
+    const labels = { ...(tenant?.labels ?? {}), [REVISION_LABEL]: revisionLabel };
     const objects: PlannedObject[] = [
         sidecar(api, name, "default", scope.defaultHosts),
         ...[...scope.workloadHosts].map(([wName, hosts]) => {
@@ -285,20 +419,29 @@ function planNamespace(
         authorizationPolicy(api, name, scope.allowedSources, config.istio.trustDomain),
         ...networkPolicies(ug, name, scope.allowedSources),
     ];
-    if (tenant !== undefined && tenant.owners.length > 0) objects.push(ownersRoleBinding(name, tenant));
+    if (tenant !== undefined && tenant.owners.length > 0) {
+        const owners = ownersRoleBinding(name, tenant);
+        objects.push(owners);
+        // Istio rights come with the guardrails that bound them; without guardrails owners keep `admin` only.
+        if (config.admissionGuardrails !== "off") objects.push(tenantIstioRoleBinding(name, (owners.object as any).subjects));
+    }
     if (tenant?.quota !== undefined) {
         objects.push({
             resourceName: `${name}-quota`,
             object: { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "tenant-quota", namespace: name, labels: managedLabels() }, spec: { hard: tenant.quota } },
         });
     }
-    const gateway = tenant?.gateway !== undefined ? planGateway(config, ug, tenant, api) : undefined;
+    const revision = revisionFollowed(ug, tag);
+    const version = ug.revisions.find((r) => r.name === revision)!.version;
     const serviceExportTo = scope.allowedSources.map((ns) => (ns === name ? "." : ns)).sort();
+    const gateway = tenant?.gateway !== undefined ? planGateway(config, tenant, revisionLabel, version, api) : undefined;
     return {
         name,
         role,
         usergroup: ug.name,
-        revision: ug.name,
+        revision,
+        ...(tag !== undefined ? { tag } : {}),
+        revisionLabel,
         systemNamespace: sys,
         namespace: namespaceObject(name, role, ug.name, labels),
         protect: config.protectNamespaces,
@@ -310,6 +453,9 @@ function planNamespace(
         serviceExportTo,
         gateway,
         ...(config.smokeWorkloads && role === "tenant" ? { smokeWorkloads: smokeWorkloads(name, serviceExportTo) } : {}),
+        ...(config.admissionGuardrails !== "off"
+            ? { guardrailParams: guardrailParamsConfigMap(guardrailParams({ name, revision, systemNamespace: sys, imports: scope.imports, allowedSources: scope.allowedSources }, config.istio.trustDomain)) }
+            : {}),
     };
 }
 
@@ -350,7 +496,17 @@ function smokeWorkloads(ns: string, exportTo: string[]): PlannedObject[] {
     ];
 }
 
-function planGateway(config: MeshTenancyConfig, ug: UsergroupConfig, tenant: TenantConfig, api: ReturnType<typeof istioApiVersions>): GatewayPlan {
+/**
+ * The gateway's pods carry the namespace's `istio.io/rev`, so they move with the namespace's tag, and its chart is of
+ * the version of the revision that injects it: a gateway is upgraded when its namespace moves, not before.
+ */
+function planGateway(
+    config: MeshTenancyConfig,
+    tenant: TenantConfig,
+    revisionLabel: string,
+    version: string,
+    api: ReturnType<typeof istioApiVersions>,
+): GatewayPlan {
     const gw = tenant.gateway!;
     const ns = tenant.name;
     const selector = { [GATEWAY_LABEL]: ns };
@@ -370,11 +526,11 @@ function planGateway(config: MeshTenancyConfig, ug: UsergroupConfig, tenant: Ten
             releaseName: GATEWAY_RELEASE,
             namespace: ns,
             ...chartLocation(config.istio.chartSource, "gateway"),
-            version: config.istio.version,
+            version,
             values: {
-                revision: ug.name,
+                revision: revisionLabel,
                 labels: selector,
-                global: chartGlobals(config.istio.version),
+                global: chartGlobals(version),
                 service: { type: gw.serviceType },
                 replicaCount: gw.replicas,
                 autoscaling: { enabled: false },
@@ -501,12 +657,15 @@ function ownersRoleBinding(ns: string, tenant: TenantConfig): PlannedObject {
 
 /** Every platform object the plan registers directly (charts and smoke workloads excluded), e.g. for policy checks and reports. */
 export function plannedObjects(plan: TenancyPlan): KubeObject[] {
+    const g = plan.guardrails;
     return [
-        ...plan.controlPlanes.flatMap((cp) => [cp.namespace.object, ...cp.objects.map((o) => o.object)]),
+        ...plan.controlPlanes.flatMap((cp) => [cp.namespace.object, ...cp.objects.map((o) => o.object), ...cp.tags.map((t) => t.webhook.object)]),
         ...plan.namespaces.flatMap((ns) => [
             ns.namespace.object,
+            ...(ns.guardrailParams !== undefined ? [ns.guardrailParams.object] : []),
             ...ns.objects.map((o) => o.object),
             ...(ns.gateway?.objects.map((o) => o.object) ?? []),
         ]),
+        ...[...(g.tenantRole !== undefined ? [g.tenantRole] : []), ...g.policies, ...g.bindings].map((o) => o.object),
     ];
 }

@@ -1,7 +1,13 @@
+import { DEFAULT_TAG } from "../model/revisions";
 import type { TenancyPlan } from "./index";
 
 export interface UsergroupOutput {
+    /** The revision that injects namespaces following `stable` (the only revision of a usergroup without tags). */
     revision: string;
+    /** Every revision the usergroup runs: its version, the tags pointing at it and the namespaces it injects. */
+    revisions: Record<string, { version: string; tags: string[]; namespaces: string[] }>;
+    /** Tag name → the revision it points at. */
+    tags: Record<string, string>;
     systemNamespace: string;
     discoveredNamespaces: string[];
 }
@@ -10,6 +16,8 @@ export interface NamespaceOutput {
     role: "tenant" | "shared";
     usergroup: string;
     revision: string;
+    /** The usergroup tag the namespace follows, when the usergroup has tags. */
+    tag?: string;
     sidecarEgressHosts: string[];
     /** Value to put in `networking.istio.io/exportTo` on this namespace's Services. */
     serviceExportTo: string[];
@@ -34,7 +42,14 @@ export interface StackOutputs {
 export function stackOutputs(plan: TenancyPlan): StackOutputs {
     const usergroups: Record<string, UsergroupOutput> = {};
     for (const cp of plan.controlPlanes) {
-        usergroups[cp.usergroup] = { revision: cp.revision, systemNamespace: cp.systemNamespace, discoveredNamespaces: cp.discoveredNamespaces };
+        const tags = Object.fromEntries(cp.tags.map((t) => [t.name, t.revision]));
+        usergroups[cp.usergroup] = {
+            revision: tags[DEFAULT_TAG] ?? cp.revisions[0].name,
+            revisions: Object.fromEntries(cp.revisions.map((r) => [r.name, { version: r.version, tags: cp.tags.filter((t) => t.revision === r.name).map((t) => t.name), namespaces: r.namespaces }])),
+            tags,
+            systemNamespace: cp.systemNamespace,
+            discoveredNamespaces: cp.discoveredNamespaces,
+        };
     }
     const namespaces: Record<string, NamespaceOutput> = {};
     const allow: Record<string, string[]> = {};
@@ -43,6 +58,7 @@ export function stackOutputs(plan: TenancyPlan): StackOutputs {
             role: ns.role,
             usergroup: ns.usergroup,
             revision: ns.revision,
+            ...(ns.tag !== undefined ? { tag: ns.tag } : {}),
             sidecarEgressHosts: ns.sidecarEgressHosts,
             serviceExportTo: ns.serviceExportTo,
             ...(ns.gateway !== undefined ? { gateway: { selector: ns.gateway.selector, hosts: ns.gateway.hosts } } : {}),
@@ -55,8 +71,11 @@ export function stackOutputs(plan: TenancyPlan): StackOutputs {
 /** What every preview and update shows: a few lines per usergroup, whatever the number of tenants. */
 export interface SummaryOutputs {
     summary: { usergroups: number; tenants: number; sharedNamespaces: number; gateways: number };
-    /** Per usergroup: its istiod revision, the system namespace it runs in, and how many namespaces it discovers. */
-    revisions: Record<string, { revision: string; systemNamespace: string; discoveredNamespaces: number }>;
+    /**
+     * Per usergroup: the revision `stable` points at (its only one outside an upgrade), every revision it runs, the
+     * system namespace they run in, and how many namespaces they discover.
+     */
+    revisions: Record<string, { revision: string; running: string[]; systemNamespace: string; discoveredNamespaces: number }>;
     /** Where each namespace's scoping, exportTo value and expected connectivity can be read. */
     details: string;
 }
@@ -64,7 +83,8 @@ export interface SummaryOutputs {
 export function summaryOutputs(plan: TenancyPlan, stack: string): SummaryOutputs {
     const revisions: SummaryOutputs["revisions"] = {};
     for (const cp of plan.controlPlanes) {
-        revisions[cp.usergroup] = { revision: cp.revision, systemNamespace: cp.systemNamespace, discoveredNamespaces: cp.discoveredNamespaces.length };
+        const stable = cp.tags.find((t) => t.name === DEFAULT_TAG)?.revision ?? cp.revisions[0].name;
+        revisions[cp.usergroup] = { revision: stable, running: cp.revisions.map((r) => r.name), systemNamespace: cp.systemNamespace, discoveredNamespaces: cp.discoveredNamespaces.length };
     }
     const count = (f: (ns: TenancyPlan["namespaces"][number]) => boolean) => plan.namespaces.filter(f).length;
     return {

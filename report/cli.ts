@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ConfigError } from "../model/issues";
 import { planTenancy } from "../plan";
+import { guardrailsByNamespace } from "../plan/guardrails";
 import { ManifestError, readManifests } from "../policy/adapters/manifests";
 import { renderHtml } from "./html";
 import { buildReport, plannedExportTo, renderText, ScopeReport } from "./report";
@@ -71,7 +72,8 @@ export function reportFor(options: { stack?: string; manifests?: string[] }): Sc
         const { file, config } = loadStackConfig(options.stack);
         const plan = planTenancy(config);
         const rel = path.relative(process.cwd(), file) || file;
-        return buildReport(visibilityModel(planSubjects(plan, { file: rel })), { kind: "stack", name: options.stack, files: [rel] }, plannedExportTo(plan));
+        const guardrails = { mode: plan.guardrails.mode, byNamespace: Object.fromEntries(guardrailsByNamespace(plan)) };
+        return buildReport(visibilityModel(planSubjects(plan, { file: rel })), { kind: "stack", name: options.stack, files: [rel] }, plannedExportTo(plan), guardrails);
     }
     const paths = options.manifests ?? [];
     const { files, subjects } = readManifests(paths);

@@ -21,6 +21,15 @@ export interface NamespaceRow extends NamespaceScope {
     reduction: number;
     /** The exportTo the program puts on this namespace's Services (stack reports only). */
     serviceExportTo?: string[];
+    /** Ids of the admission guardrails that hold in this namespace (stack reports only). */
+    guardrails?: string[];
+}
+
+/** The admission guardrails a stack installs (stack reports only). */
+export interface GuardrailSummary {
+    mode: "enforce" | "warn" | "off";
+    /** Guardrail ids per managed namespace, system namespaces included. */
+    byNamespace: Record<string, string[]>;
 }
 
 export interface UsergroupRow {
@@ -53,6 +62,7 @@ export interface ScopeReport {
     usergroups: UsergroupRow[];
     /** Who can call whom, from the same objects (Sidecar imports, exportTo, AuthorizationPolicies, NetworkPolicies). */
     calls: Call[];
+    admissionGuardrails?: GuardrailSummary;
     /** Over every meshed namespace. */
     totals: { meshed: number; imports: number; defaultImports: number; reduction: number; excess: number; unscoped: number };
 }
@@ -62,7 +72,7 @@ export function plannedExportTo(plan: TenancyPlan): Map<string, string[]> {
     return new Map(plan.namespaces.map((ns) => [ns.name, ns.serviceExportTo]));
 }
 
-export function buildReport(model: VisibilityModel, source: ReportSource, serviceExportTo?: ReadonlyMap<string, string[]>): ScopeReport {
+export function buildReport(model: VisibilityModel, source: ReportSource, serviceExportTo?: ReadonlyMap<string, string[]>, guardrails?: GuardrailSummary): ScopeReport {
     const total = model.namespaces.length;
     const rows = new Map<string, NamespaceRow[]>();
     for (const s of model.scopes) {
@@ -74,6 +84,7 @@ export function buildReport(model: VisibilityModel, source: ReportSource, servic
             share: total === 0 ? 0 : s.imports.length / total,
             reduction: reduction(s.imports.length, total),
             ...(exportTo !== undefined ? { serviceExportTo: exportTo } : {}),
+            ...(guardrails?.byNamespace[s.namespace] !== undefined ? { guardrails: guardrails.byNamespace[s.namespace] } : {}),
         };
         const key = s.usergroup ?? NO_USERGROUP;
         const list = rows.get(key);
@@ -106,6 +117,7 @@ export function buildReport(model: VisibilityModel, source: ReportSource, servic
         hasServices: model.hasServices,
         calls: model.calls,
         usergroups,
+        ...(guardrails !== undefined ? { admissionGuardrails: guardrails } : {}),
         totals: {
             meshed: model.scopes.length,
             imports,
@@ -153,7 +165,7 @@ export function renderText(report: ScopeReport): string {
             line.push(r.imports.join(", "));
             table.push(line);
         }
-        out.push(...columns(table).map((l) => `  ${l}`));
+        for (const l of columns(table)) out.push(`  ${l}`);
         for (const r of g.namespaces) {
             const byDefault = new Set(r.defaultImports);
             for (const w of r.workloadSidecars) {
@@ -163,6 +175,7 @@ export function renderText(report: ScopeReport): string {
             for (const note of r.notes) out.push(`  ${r.namespace}: ${note}`);
             if (r.missing.length > 0 && r.revisionInstalled) out.push(`  ${r.namespace}: named but not imported: ${r.missing.join(", ")}`);
         }
+        if (report.admissionGuardrails !== undefined) out.push(...guardrailLines(report.admissionGuardrails, [...g.namespaces.map((r) => r.namespace), ...g.systemNamespaces]));
         out.push(`  ${g.namespaces.length} meshed namespace${g.namespaces.length === 1 ? "" : "s"}: ${g.imports} of ${g.defaultImports} imports (reduction ${percent(g.reduction)}), excess over minimum ${g.excess}${g.unscoped > 0 ? `, ${g.unscoped} unscoped` : ""}`);
     }
     out.push("", ...renderCalls(report));
@@ -170,6 +183,19 @@ export function renderText(report: ScopeReport): string {
     out.push("");
     out.push(`All ${t.meshed} meshed namespaces: ${t.imports} of ${t.defaultImports} imports (reduction ${percent(t.reduction)}), excess over minimum ${t.excess}${t.unscoped > 0 ? `, ${t.unscoped} unscoped` : ""}.`);
     return out.join("\n") + "\n";
+}
+
+/** One line per set of admission guardrails, naming the namespaces where that set holds. */
+function guardrailLines(summary: GuardrailSummary, namespaces: string[]): string[] {
+    if (summary.mode === "off") return ["  admission guardrails: off (only the policy pack at preview holds these namespaces)"];
+    const bySet = new Map<string, string[]>();
+    for (const ns of namespaces) {
+        const ids = summary.byNamespace[ns];
+        if (ids === undefined) continue;
+        const key = ids.join(" ");
+        bySet.set(key, [...(bySet.get(key) ?? []), ns]);
+    }
+    return [...bySet].map(([ids, where]) => `  admission guardrails (${summary.mode}) in ${where.join(", ")}: ${ids}`);
 }
 
 function columns(rows: string[][]): string[] {

@@ -2,18 +2,12 @@ import * as assert from "node:assert/strict";
 import { parseConfig } from "../model/config";
 import { ConfigError } from "../model/issues";
 import { configFromStack } from "../model/stack";
-import { ALL_STACKS, loadStack, validRaw } from "./harness/configs";
+import { ALL_STACKS, configIssues, loadStack, validRaw } from "./harness/configs";
 
 function issuesOf(mutate: (raw: any) => void): { path: string; message: string }[] {
     const raw = validRaw();
     mutate(raw);
-    try {
-        parseConfig(raw);
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${err}`);
-        return [...err.issues];
-    }
-    return [];
+    return configIssues(raw);
 }
 
 interface Case {
@@ -87,6 +81,12 @@ const cases: Case[] = [
     { name: "managed label set by hand", mutate: (r) => (t0(r).labels = { "istio-injection": "enabled" }), path: "usergroups[0].tenants[0].labels.istio-injection", message: /managed by mesh-tenancy/ },
     { name: "tenantIsolation unknown", mutate: (r) => (ug1(r).tenantIsolation = "cluster"), path: "usergroups[0].tenantIsolation", message: /must be one of "namespace", "usergroup"/ },
     { name: "no usergroups", mutate: (r) => (r.usergroups = []), path: "usergroups", message: /at least one usergroup/ },
+    { name: "admissionGuardrails unknown", mutate: (r) => (r.admissionGuardrails = "deny"), path: "admissionGuardrails", message: /must be one of "enforce", "warn", "off"/ },
+    { name: "guardrails on without platform operators", mutate: (r) => delete r.platformOperators, path: "platformOperators", message: /is required when admissionGuardrails is "enforce"/ },
+    { name: "guardrails warn with empty platform operators", mutate: (r) => Object.assign(r, { admissionGuardrails: "warn", platformOperators: { users: [], groups: [] } }), path: "platformOperators", message: /is required when admissionGuardrails is "warn"/ },
+    { name: "platform operators that are everyone", mutate: (r) => (r.platformOperators.groups = ["system:authenticated"]), path: "platformOperators.groups[0]", message: /holds every requester/ },
+    { name: "platform operators that are a namespace's service accounts", mutate: (r) => (r.platformOperators.groups = ["system:serviceaccounts:ci"]), path: "platformOperators.groups[0]", message: /every requester of a namespace/ },
+    { name: "platform operators unknown key", mutate: (r) => (r.platformOperators.user = ["x"]), path: "platformOperators.user", message: /unknown key "user" \(did you mean "users"\?\)/ },
     { name: "protectNamespaces not a boolean", mutate: (r) => (r.protectNamespaces = "yes"), path: "protectNamespaces", message: /boolean/ },
 ];
 
@@ -187,7 +187,7 @@ describe("config validation", () => {
     });
 
     it("reads only its own namespace from the stack config and reports typos in top-level keys", () => {
-        const all = { "mesh-tenancy:istio": JSON.stringify({ version: "1.31.0" }), "mesh-tenancy:usergroups": JSON.stringify([{ name: "a" }]), "kubernetes:context": "kind" };
+        const all = { "mesh-tenancy:istio": JSON.stringify({ version: "1.31.0" }), "mesh-tenancy:admissionGuardrails": "off", "mesh-tenancy:usergroups": JSON.stringify([{ name: "a" }]), "kubernetes:context": "kind" };
         assert.equal(configFromStack(all, "mesh-tenancy").usergroups[0].name, "a");
         assert.throws(() => configFromStack({ ...all, "mesh-tenancy:localclustr": "true" }, "mesh-tenancy"), /localclustr: unknown key "localclustr" \(did you mean "localCluster"\?\)/);
     });

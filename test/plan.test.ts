@@ -20,18 +20,18 @@ describe("plan", () => {
 
     describe("control planes", () => {
         it("installs one istiod revision per usergroup in its system namespace", () => {
-            assert.deepEqual(plan.controlPlanes.map((cp) => [cp.revision, cp.systemNamespace, cp.istiod.namespace]), [
+            assert.deepEqual(plan.controlPlanes.map((cp) => [cp.revisions[0].name, cp.systemNamespace, cp.revisions[0].istiod.namespace]), [
                 ["usergroup-1", "usergroup-1", "usergroup-1"],
                 ["usergroup-2", "usergroup-2", "usergroup-2"],
             ]);
-            const values = plan.controlPlanes[0].istiod.values as any;
+            const values = plan.controlPlanes[0].revisions[0].istiod.values as any;
             assert.equal(values.revision, "usergroup-1");
             assert.equal(values.global.istioNamespace, "usergroup-1");
             assert.equal(values.meshConfig.rootNamespace, "usergroup-1");
         });
 
         it("selects the usergroup's namespaces by label, system namespace included", () => {
-            const values = plan.controlPlanes[0].istiod.values as any;
+            const values = plan.controlPlanes[0].revisions[0].istiod.values as any;
             assert.deepEqual(values.meshConfig.discoverySelectors, [{ matchLabels: { usergroup: "usergroup-1" } }]);
             const system = plan.controlPlanes[0].namespace.object;
             assert.equal(system.metadata.labels?.usergroup, "usergroup-1");
@@ -40,7 +40,7 @@ describe("plan", () => {
         it("discovery selectors cover exactly the usergroup's namespaces", () => {
             const allNamespaces = plannedObjects(plan).filter((o) => o.kind === "Namespace");
             for (const cp of plan.controlPlanes) {
-                const selectors = (cp.istiod.values as any).meshConfig.discoverySelectors;
+                const selectors = (cp.revisions[0].istiod.values as any).meshConfig.discoverySelectors;
                 const selected = allNamespaces.filter((n) => anySelects(selectors, n.metadata.labels ?? {})).map((n) => n.metadata.name).sort();
                 assert.deepEqual(selected, cp.discoveredNamespaces);
             }
@@ -48,7 +48,7 @@ describe("plan", () => {
         });
 
         it("makes Services, VirtualServices and DestinationRules private to their namespace by default", () => {
-            const mesh = (plan.controlPlanes[0].istiod.values as any).meshConfig;
+            const mesh = (plan.controlPlanes[0].revisions[0].istiod.values as any).meshConfig;
             for (const key of ["defaultServiceExportTo", "defaultVirtualServiceExportTo", "defaultDestinationRuleExportTo"]) {
                 assert.deepEqual(mesh[key], ["."], key);
             }
@@ -73,11 +73,11 @@ describe("plan", () => {
             assert.equal(istiodEnv("1.25.0").ENABLE_ENHANCED_RESOURCE_SCOPING, undefined);
             assert.equal(istiodEnv("1.26.8").ENABLE_ENHANCED_RESOURCE_SCOPING, undefined);
             const oldest = planTenancy(validConfig((r) => (r.istio.version = "1.29.0")));
-            assert.equal((oldest.controlPlanes[0].istiod.values as any).pilot.env.ENABLE_ENHANCED_RESOURCE_SCOPING, undefined);
+            assert.equal((oldest.controlPlanes[0].revisions[0].istiod.values as any).pilot.env.ENABLE_ENHANCED_RESOURCE_SCOPING, undefined);
         });
 
         it("scopes every gateway deployment to its own namespace's Gateway objects", () => {
-            assert.equal((plan.controlPlanes[0].istiod.values as any).pilot.env.PILOT_SCOPE_GATEWAY_TO_NAMESPACE, "true");
+            assert.equal((plan.controlPlanes[0].revisions[0].istiod.values as any).pilot.env.PILOT_SCOPE_GATEWAY_TO_NAMESPACE, "true");
         });
 
         it("uses the v1 Istio APIs from 1.22 and v1beta1 before", () => {
@@ -108,7 +108,7 @@ describe("plan", () => {
             const namespaces = plannedObjects(plan).filter((o) => o.kind === "Namespace");
             for (const cp of plan.controlPlanes) {
                 const access = istiodAccess(plan, cp.usergroup);
-                assert.deepEqual(access.podSelector, { matchLabels: { app: "istiod", "istio.io/rev": cp.revision } });
+                assert.deepEqual(access.podSelector, { matchLabels: { app: "istiod" } }, "every revision's istiod in the system namespace");
                 const xds = ruleFor(access, ISTIOD_PORTS.xds);
                 assert.deepEqual(xds.ports.map((x: any) => x.port).sort(), [ISTIOD_PORTS.xds, ISTIOD_PORTS.secureXdsAndCa]);
                 assert.equal(ruleFor(access, ISTIOD_PORTS.secureXdsAndCa), xds);
@@ -149,14 +149,14 @@ describe("plan", () => {
             assert.deepEqual(chartGlobals("1.31.0", "sys"), { istioNamespace: "sys", networkPolicy: { enabled: false } });
             assert.deepEqual(chartGlobals("1.29.0"), { networkPolicy: { enabled: false } });
             assert.deepEqual(chartGlobals("1.27.3"), {});
-            assert.deepEqual((plan.controlPlanes[0].istiod.values as any).global.networkPolicy, { enabled: false });
+            assert.deepEqual((plan.controlPlanes[0].revisions[0].istiod.values as any).global.networkPolicy, { enabled: false });
             assert.deepEqual((ns(plan, "app-ns-1").gateway!.release.values as any).global, { networkPolicy: { enabled: false } });
         });
 
         for (const version of ["1.29.0", "1.30.3", "1.31.0", "1.32.0"]) {
             it(`plans ${version} with the v1 APIs, no enhanced-scoping flag and the gateway scoping flag`, () => {
                 const p = planTenancy(validConfig((r) => (r.istio.version = version)));
-                const values = p.controlPlanes[0].istiod.values as any;
+                const values = p.controlPlanes[0].revisions[0].istiod.values as any;
                 assert.deepEqual(values.pilot.env, { PILOT_SCOPE_GATEWAY_TO_NAMESPACE: "true" });
                 assert.ok(plannedObjects(p).filter((o) => o.apiVersion.includes("istio.io")).every((o) => o.apiVersion.endsWith("/v1")));
                 assert.equal(p.base.version, version);
@@ -221,8 +221,8 @@ describe("plan", () => {
 
         it("takes charts from a local directory or an OCI mirror when configured", () => {
             const local = planTenancy(validConfig((r) => (r.istio.chartDirectory = "./test/charts/")));
-            assert.equal(local.controlPlanes[0].istiod.chart, "./test/charts/istiod");
-            assert.equal(local.controlPlanes[0].istiod.repository, undefined);
+            assert.equal(local.controlPlanes[0].revisions[0].istiod.chart, "./test/charts/istiod");
+            assert.equal(local.controlPlanes[0].revisions[0].istiod.repository, undefined);
             const oci = planTenancy(validConfig((r) => (r.istio.chartRepository = "oci://mirror.example.com/istio")));
             assert.equal(oci.base.chart, "oci://mirror.example.com/istio/base");
             assert.equal(oci.base.repository, undefined);
@@ -295,7 +295,7 @@ describe("plan", () => {
             const p = planTenancy(validConfig((r) => (r.istio.trustDomain = "prod.example.com")));
             const a = objectsOf(ns(p, "app-ns-1"), "AuthorizationPolicy")[0];
             assert.deepEqual(spec(a).rules[0].from[0].source.principals, ["prod.example.com/ns/app-ns-1/sa/*"]);
-            assert.equal((p.controlPlanes[0].istiod.values as any).meshConfig.trustDomain, "prod.example.com");
+            assert.equal((p.controlPlanes[0].revisions[0].istiod.values as any).meshConfig.trustDomain, "prod.example.com");
         });
 
         it("denies ingress by default and allows the permitted namespaces and the system namespace", () => {
@@ -364,7 +364,13 @@ describe("plan", () => {
         const outputs = stackOutputs(plan);
 
         it("reports each usergroup's revision, system namespace and discovered namespaces", () => {
-            assert.deepEqual(outputs.usergroups["usergroup-2"], { revision: "usergroup-2", systemNamespace: "usergroup-2", discoveredNamespaces: ["app-ns-2", "app-ns-3", "usergroup-2"] });
+            assert.deepEqual(outputs.usergroups["usergroup-2"], {
+                revision: "usergroup-2",
+                revisions: { "usergroup-2": { version: "1.24.3", tags: [], namespaces: ["app-ns-2", "app-ns-3"] } },
+                tags: {},
+                systemNamespace: "usergroup-2",
+                discoveredNamespaces: ["app-ns-2", "app-ns-3", "usergroup-2"],
+            });
         });
 
         it("reports each tenant's Sidecar hosts and gateway", () => {
@@ -376,7 +382,7 @@ describe("plan", () => {
             const summary = programOutputs(plan, "dev");
             assert.deepEqual(Object.keys(summary).sort(), ["details", "revisions", "summary"]);
             assert.deepEqual(summary.summary, { usergroups: 2, tenants: 4, sharedNamespaces: 1, gateways: 1 });
-            assert.deepEqual(summary.revisions["usergroup-2"], { revision: "usergroup-2", systemNamespace: "usergroup-2", discoveredNamespaces: 3 });
+            assert.deepEqual(summary.revisions["usergroup-2"], { revision: "usergroup-2", running: ["usergroup-2"], systemNamespace: "usergroup-2", discoveredNamespaces: 3 });
             assert.match(summary.details, /npm run report -- --stack dev/);
             const detailed = programOutputs({ ...plan, detailedOutputs: true }, "dev");
             assert.deepEqual(detailed.namespaces, outputs.namespaces);
@@ -397,7 +403,7 @@ describe("plan", () => {
         it(`plans stacks/Pulumi.${stack}.yaml with unique resource names`, () => {
             const p = planTenancy(loadStack(stack));
             const names = [
-                ...p.controlPlanes.flatMap((cp) => [cp.namespace.resourceName, cp.istiod.resourceName, ...cp.objects.map((o) => o.resourceName)]),
+                ...p.controlPlanes.flatMap((cp) => [cp.namespace.resourceName, cp.revisions[0].istiod.resourceName, ...cp.objects.map((o) => o.resourceName)]),
                 ...p.namespaces.flatMap((n) => [n.namespace.resourceName, ...n.objects.map((o) => o.resourceName), ...(n.gateway?.objects.map((o) => o.resourceName) ?? [])]),
             ];
             assert.equal(new Set(names).size, names.length, "resource names are unique");

@@ -8,16 +8,22 @@ import { validRawConfig } from "./harness/generate";
 const RUNS = 300;
 
 describe("tenancy invariants over random valid configs", () => {
-    it(`every managed namespace is discovered by exactly one revision, and each revision discovers its own system namespace (${RUNS} configs)`, () => {
+    it(`every managed namespace is discovered by exactly one control plane, by each of its revisions, and follows a revision or tag of its own usergroup; each control plane discovers its own system namespace (${RUNS} configs)`, () => {
         fc.assert(
             fc.property(validRawConfig, (raw) => {
                 const plan = planTenancy(parseConfig(raw));
                 const namespaces = plannedObjects(plan).filter((o) => o.kind === "Namespace");
                 for (const ns of namespaces) {
                     const labels = ns.metadata.labels ?? {};
-                    const discovering = plan.controlPlanes.filter((cp) => anySelects((cp.istiod.values as any).meshConfig.discoverySelectors, labels));
-                    assert.equal(discovering.length, 1, `${ns.metadata.name} discovered by ${discovering.length}`);
-                    if (labels["istio.io/rev"] !== undefined) assert.equal(discovering[0].revision, labels["istio.io/rev"]);
+                    const discovering = plan.controlPlanes.filter((cp) => cp.revisions.some((r) => anySelects((r.istiod.values as any).meshConfig.discoverySelectors, labels)));
+                    assert.equal(discovering.length, 1, `${ns.metadata.name} discovered by ${discovering.length} control planes`);
+                    const cp = discovering[0];
+                    for (const r of cp.revisions) assert.ok(anySelects((r.istiod.values as any).meshConfig.discoverySelectors, labels), `${r.name} discovers ${ns.metadata.name}`);
+                    const rev = labels["istio.io/rev"];
+                    if (rev !== undefined) {
+                        const injecting = cp.tags.find((t) => t.label === rev)?.revision ?? rev;
+                        assert.ok(cp.revisions.some((r) => r.name === injecting), `${ns.metadata.name}: istio.io/rev=${rev} resolves to a revision of its own usergroup`);
+                    }
                 }
                 for (const cp of plan.controlPlanes) {
                     assert.ok(cp.discoveredNamespaces.includes(cp.systemNamespace));

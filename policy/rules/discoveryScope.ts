@@ -5,23 +5,29 @@ import type { Finding, Rule } from "../lib/rule";
 export const discoveryScope: Rule = {
     id: "MT003",
     name: "discovered-by-exactly-one-revision",
-    description: "Each meshed namespace is discovered by exactly its own revision; each revision discovers its system namespace; no two revisions discover the same namespace.",
-    why: "Two istiods that discover one namespace both write its istio-ca-root-cert and fight over it; a revision blind to its own namespace loses its gateways' config; a namespace its revision does not discover gets no config at all.",
+    description: "Each meshed namespace is discovered by its own revision; each revision discovers its system namespace; no two control planes discover the same namespace (revisions running in one namespace, as during a canary upgrade, are one control plane).",
+    why: "Two istiods of different control planes that discover one namespace both write its istio-ca-root-cert with their own roots and fight over it; revisions in one namespace share its CA secret, so they write the same root. A revision blind to its own namespace loses its gateways' config; a namespace its revision does not discover gets no config at all.",
     defaultEnforcement: "mandatory",
     check(inventory: Inventory): Finding[] {
         const findings: Finding[] = [];
         const revisionSubject = (r: RevisionInfo) => r.subjects[0];
 
         for (const ns of inventory.namespaces.values()) {
-            const discovering = inventory.revisionsDiscovering(ns.name).map((r) => r.name);
+            const revisions = inventory.revisionsDiscovering(ns.name);
+            const discovering = revisions.map((r) => r.name);
+            const controlPlanes = new Set(revisions.map((r) => r.namespace));
             const own = ns.labels[REVISION_LABEL];
             const ownRevision = own === undefined ? undefined : inventory.resolveRevision(own);
-            if (discovering.length > 1) {
-                findings.push({ subject: ns.subject, message: `discovered by ${discovering.length} revisions (${discovering.join(", ")}); their discoverySelectors must not overlap` });
-            } else if (ownRevision !== undefined && discovering[0] !== ownRevision.name) {
+            if (controlPlanes.size > 1) {
+                findings.push({ subject: ns.subject, message: `discovered by ${discovering.length} revisions of ${controlPlanes.size} control planes (${revisions.map((r) => `${r.name} in ${r.namespace}`).join(", ")}); their discoverySelectors must not overlap` });
+            } else if (ownRevision !== undefined && !discovering.includes(ownRevision.name)) {
+                const via = own !== ownRevision.name ? `tag ${own} of revision ${ownRevision.name} (control plane ${ownRevision.namespace})` : `revision ${own}`;
                 findings.push({
                     subject: ns.subject,
-                    message: discovering.length === 0 ? `${REVISION_LABEL}=${own} but no revision discovers it; label it for revision ${ownRevision.name}'s discoverySelectors` : `${REVISION_LABEL}=${own} but discovered by revision ${discovering[0]}`,
+                    message:
+                        discovering.length === 0
+                            ? `${REVISION_LABEL}=${own} but no revision discovers it; label it for revision ${ownRevision.name}'s discoverySelectors`
+                            : `${REVISION_LABEL}=${own} selects ${via}, but the namespace is discovered by ${discovering.join(", ")} (control plane ${revisions[0].namespace})`,
                 });
             }
         }

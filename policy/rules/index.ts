@@ -8,6 +8,7 @@ import { headlessPorts } from "./headlessPorts";
 import { injectionLabel } from "./injectionLabel";
 import { istiodScoping } from "./istiodScoping";
 import { protectedNamespaces } from "./protectedNamespaces";
+import { retiringRevision } from "./retiringRevision";
 import { revisionExists } from "./revisionExists";
 import { rootSidecar } from "./rootSidecar";
 import { sidecarHosts } from "./sidecarHosts";
@@ -40,4 +41,5 @@ export const RULES: ReadonlyArray<Rule> = [
     workloadCoverage,
     injectorOverlap,
     rootConfigReach,
+    retiringRevision,
 ];

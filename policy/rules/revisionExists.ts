@@ -6,10 +6,10 @@ import type { Finding, Rule } from "../lib/rule";
 export const revisionExists: Rule = {
     id: "MT002",
     name: "revision-exists",
-    description: "Every istio.io/rev value on a namespace or pod template names an istiod revision (or revision tag) installed in the same stack or manifest set.",
-    why: "A revision label that matches no injector leaves pods without sidecars (or, with a failing webhook, unschedulable), and no error says so.",
+    description: "Every istio.io/rev value on a namespace or pod template names an istiod revision (or revision tag) installed in the same stack or manifest set, and every tag injector points at an installed revision.",
+    why: "A revision label that matches no injector leaves pods without sidecars (or, with a failing webhook, unschedulable), and no error says so; a tag left pointing at a removed revision calls an istiod that is gone for every namespace that follows it.",
     defaultEnforcement: "mandatory",
-    codes: { MT0201: "a namespace names no installed revision", MT0202: "a pod template names no installed revision" },
+    codes: { MT0201: "a namespace names no installed revision", MT0202: "a pod template names no installed revision", MT0203: "a tag injector points at a revision that is not installed" },
     check(inventory: Inventory): Finding[] {
         const known = [...inventory.revisions.keys(), ...[...inventory.tags.keys()].map((t) => `tag ${t}`)];
         const missing = (rev: string) => inventory.resolveRevision(rev) === undefined;
@@ -23,6 +23,9 @@ export const revisionExists: Rule = {
             // istiod and gateways label their own pods with their revision and opt out of injection.
             if (rev === undefined || w.labels[INJECT_LABEL] === "false" || !missing(rev)) continue;
             findings.push({ code: "MT0202", subject: w.subject, message: `pod template ${REVISION_LABEL}=${rev} names no installed revision (installed: ${known.join(", ") || "none"})` });
+        }
+        for (const [tag, { revision, subject }] of inventory.danglingTags) {
+            findings.push({ code: "MT0203", subject, message: `tag ${tag} points at revision ${revision || "(none)"}, which is not installed (installed: ${[...inventory.revisions.keys()].join(", ") || "none"}); move the tag before removing its revision` });
         }
         return findings;
     },

@@ -249,8 +249,8 @@ export function policyRef(policy: Subject): PolicyRef {
 
 /** The AuthorizationPolicies the workload's revision reads and applies to it. */
 export function policiesFor(inventory: Inventory, w: Workload, rev: RevisionInfo): PolicyRef[] {
-    const candidates = [...configIn(inventory, rev, w.namespace, "AuthorizationPolicy")];
-    if (rev.rootNamespace !== w.namespace) candidates.push(...configIn(inventory, rev, rev.rootNamespace, "AuthorizationPolicy"));
+    const own = configIn(inventory, rev, w.namespace, "AuthorizationPolicy");
+    const candidates = rev.rootNamespace === w.namespace ? own : own.concat(configIn(inventory, rev, rev.rootNamespace, "AuthorizationPolicy"));
     return candidates.filter((p) => appliesTo(p, w, rev.rootNamespace)).map(policyRef);
 }
 

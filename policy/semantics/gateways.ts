@@ -1,3 +1,4 @@
+import { push } from "./collections";
 import type { Inventory } from "./inventory";
 import { injectionOf } from "./injection";
 import { arrayOf, isRecord, stringRecord, Subject } from "./objects";
@@ -25,9 +26,17 @@ export function isGatewayApiGateway(s: Subject): boolean {
     return s.object.kind === "Gateway" && groupOf(s) === GATEWAY_API_GROUP;
 }
 
-/** Pods that can serve as gateways: every workload (gateway chart releases included). */
-function gatewayPods(inventory: Inventory): Array<{ namespace: string; labels: Record<string, string>; subject: Subject; workload?: Workload }> {
-    return inventory.workloads().map((w) => ({ namespace: w.namespace, labels: w.labels, subject: w.subject, workload: w }));
+const byLabel = new WeakMap<Inventory, Map<string, Workload[]>>();
+
+/** Workloads (gateway chart releases included) carrying the pod label `key=value`, from an index built once. */
+function workloadsLabelled(inventory: Inventory, key: string, value: string): Workload[] {
+    let index = byLabel.get(inventory);
+    if (index === undefined) {
+        index = new Map();
+        for (const w of inventory.workloads()) for (const [k, v] of Object.entries(w.labels)) push(index, `${k}=${v}`, w);
+        byLabel.set(inventory, index);
+    }
+    return index.get(`${key}=${value}`) ?? [];
 }
 
 /** Whether gateway pods in `namespace` with these labels only take Gateways of their own namespace. */
@@ -48,9 +57,10 @@ export function podsOfGateway(inventory: Inventory, gateway: Subject): GatewayBi
     const selector = stringRecord((gateway.object.spec as any)?.selector);
     if (Object.keys(selector).length === 0) return [];
     const ns = gateway.object.metadata.namespace ?? "default";
-    return gatewayPods(inventory)
-        .filter((p) => Object.entries(selector).every(([k, v]) => p.labels[k] === v))
-        .map((p) => ({ namespace: p.namespace, subject: p.subject, effective: p.namespace === ns || !scopedToNamespace(inventory, p.namespace, p.labels, p.workload) }));
+    const [[key, value]] = Object.entries(selector);
+    return workloadsLabelled(inventory, key, value)
+        .filter((w) => Object.entries(selector).every(([k, v]) => w.labels[k] === v))
+        .map((w) => ({ namespace: w.namespace, subject: w.subject, effective: w.namespace === ns || !scopedToNamespace(inventory, w.namespace, w.labels, w) }));
 }
 
 /** Namespaces whose routes a Gateway API Gateway accepts, over its listeners; `all` when any listener says All. */

@@ -83,7 +83,7 @@ function registeredInjectors(inventory: Inventory): Injector[] {
         const revision = inventory.resolveRevision(labels[REVISION_LABEL] ?? via) ?? inventory.resolveRevision(via);
         for (const hook of arrayOf((s.object as any).webhooks)) {
             if (typeof hook?.name !== "string" || !hook.name.endsWith("sidecar-injector.istio.io")) continue;
-            const rev = revision ?? inventory.revisionFromWebhook(s, hook);
+            const rev = revision ?? inventory.revisionFromWebhook(hook);
             if (rev === undefined) continue;
             out.push({ revision: rev, via, name: hook.name, namespaceSelector: selectorOf(hook.namespaceSelector), objectSelector: selectorOf(hook.objectSelector), subject: s });
         }

@@ -1,7 +1,7 @@
 import * as YAML from "yaml";
 import { push } from "./collections";
-import { GATEWAY_LABEL, NAMESPACE_NAME_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "./labels";
-import { arrayOf, chartName, HELM_RELEASE_KIND, HelmReleaseSpec, isRecord, KubeObject, stringRecord, Subject } from "./objects";
+import { NAMESPACE_NAME_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "./labels";
+import { arrayOf, chartName, HELM_RELEASE_KIND, HelmReleaseSpec, isRecord, stringRecord, Subject } from "./objects";
 import { LabelSelector, selects } from "./selectors";
 import { readWorkload, Workload } from "./workloads";
 
@@ -37,7 +37,7 @@ export interface DefaultRevisionInfo {
     subject: Subject;
 }
 
-/** Pod labels of a workload that can serve as a gateway: a Deployment's template or a gateway chart's pods. */
+/** The pods a gateway chart release will run: its namespace and pod labels, before any Deployment exists. */
 export interface GatewayWorkload {
     namespace: string;
     labels: Record<string, string>;
@@ -61,10 +61,13 @@ export class Inventory {
     readonly revisions = new Map<string, RevisionInfo>();
     /** Revision tags (`istio.io/rev=<tag>` on a namespace injects the tagged revision). */
     readonly tags = new Map<string, RevisionInfo>();
+    /** Tag injectors whose revision is not installed here: tag → the revision it names and the injector. */
+    readonly danglingTags = new Map<string, { revision: string; subject: Subject }>();
     readonly defaultRevisions: DefaultRevisionInfo[] = [];
     readonly gatewayWorkloads = new Map<string, GatewayWorkload[]>();
     private readonly byKind = new Map<string, Subject[]>();
     private readonly byNamespace = new Map<string, Subject[]>();
+    private readonly byNamespaceAndKind = new Map<string, Subject[]>();
     private readonly rootNamespaces = new Map<string, RevisionInfo>();
     private readonly runningIn = new Map<string, RevisionInfo>();
     private namespacesByLabel?: Map<string, string[]>;
@@ -77,7 +80,10 @@ export class Inventory {
         this.subjects = subjects;
         for (const s of subjects) {
             push(this.byKind, s.object.kind, s);
-            if (s.object.metadata.namespace) push(this.byNamespace, s.object.metadata.namespace, s);
+            if (s.object.metadata.namespace) {
+                push(this.byNamespace, s.object.metadata.namespace, s);
+                push(this.byNamespaceAndKind, `${s.object.metadata.namespace}\u0000${s.object.kind}`, s);
+            }
             if (s.object.kind === "Namespace" && s.object.apiVersion === "v1") {
                 const name = s.object.metadata.name;
                 this.namespaces.set(name, { name, labels: { [NAMESPACE_NAME_LABEL]: name, ...stringRecord(s.object.metadata.labels) }, subject: s });
@@ -102,13 +108,8 @@ export class Inventory {
     }
 
     inNamespace(namespace: string, kind?: string): Subject[] {
-        const all = this.byNamespace.get(namespace) ?? [];
-        return kind === undefined ? all : all.filter((s) => s.object.kind === kind);
-    }
-
-    /** Pod-template labels of a workload object (a Pod's own labels), or undefined for other kinds. */
-    static podLabels(object: KubeObject): Record<string, string> | undefined {
-        return readWorkload({ object, origin: {} })?.labels;
+        if (kind === undefined) return this.byNamespace.get(namespace) ?? [];
+        return this.byNamespaceAndKind.get(`${namespace}\u0000${kind}`) ?? [];
     }
 
     /** Every workload of the object set, read as the pods it makes. */
@@ -309,11 +310,8 @@ export class Inventory {
     private learnFromDeployment(s: Subject): void {
         const { namespace, labels } = s.object.metadata;
         const l = stringRecord(labels);
-        const podLabels = Inventory.podLabels(s.object) ?? {};
-        if (l.app !== "istiod" && podLabels.app !== "istiod") {
-            this.learnGatewayWorkload(s, podLabels);
-            return;
-        }
+        const podLabels = readWorkload(s)?.labels ?? {};
+        if (l.app !== "istiod" && podLabels.app !== "istiod") return;
         const podSpec = s.object.kind === "Pod" ? (s.object.spec as any) : (s.object.spec as any)?.template?.spec;
         const containers = arrayOf(podSpec?.containers);
         const discovery = containers.find((c) => c?.name === "discovery") ?? containers[0];
@@ -325,14 +323,6 @@ export class Inventory {
         rev.env = { ...(rev.env ?? {}), ...env };
         const tag = typeof discovery?.image === "string" ? /:(\d+\.\d+\.\d+)/.exec(discovery.image)?.[1] : undefined;
         if (tag !== undefined && rev.version === undefined) rev.version = tag;
-    }
-
-    private learnGatewayWorkload(s: Subject, podLabels: Record<string, string>): void {
-        const ns = s.object.metadata.namespace;
-        if (ns === undefined) return;
-        if (podLabels.istio !== undefined || podLabels[GATEWAY_LABEL] !== undefined || podLabels["gateway.istio.io/managed"] !== undefined) {
-            push(this.gatewayWorkloads, ns, { namespace: ns, labels: podLabels, subject: s });
-        }
     }
 
     /** istiod's injector ConfigMap, `istio-sidecar-injector` or `istio-sidecar-injector-<rev>`: a revision lives here. */
@@ -357,7 +347,7 @@ export class Inventory {
     }
 
     /** The revision an injector webhook calls, from its istiod Service name. */
-    revisionFromWebhook(_config: Subject, hook: any): RevisionInfo | undefined {
+    revisionFromWebhook(hook: any): RevisionInfo | undefined {
         const name = hook?.clientConfig?.service?.name;
         return typeof name === "string" ? this.revisions.get(revisionOfService(name)) : undefined;
     }
@@ -368,6 +358,7 @@ export class Inventory {
         const tag = labels["istio.io/tag"];
         const rev = this.revisions.get(labels[REVISION_LABEL] ?? "");
         if (tag !== undefined && rev !== undefined) this.tags.set(tag, rev);
+        else if (tag !== undefined) this.danglingTags.set(tag, { revision: labels[REVISION_LABEL] ?? "", subject: s });
     }
 
     /** The base chart's `istiod-default-validator` calls `istiod` (revision default) or `istiod-<rev>`. */

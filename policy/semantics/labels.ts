@@ -9,6 +9,9 @@ export const USERGROUP_LABEL = "usergroup";
 /** Istio's revision label: on a namespace it picks the injector, on a control-plane object it names the revision. */
 export const REVISION_LABEL = "istio.io/rev";
 
+/** On a tag's injector webhook: the tag's `istio.io/rev` value (the webhook's own `istio.io/rev` is the revision it points at). */
+export const TAG_LABEL = "istio.io/tag";
+
 /** Legacy injection label; must not stand next to `istio.io/rev`. */
 export const INJECTION_LABEL = "istio-injection";
 

@@ -60,13 +60,6 @@ export class SourceSet {
         return this.cofinite ? (this.reasons.get(ANY_OTHER) ?? []) : [];
     }
 
-    /** The members among `namespaces` (a finite universe, such as the object set's namespaces). */
-    within(namespaces: Iterable<string>): string[] {
-        const out: string[] = [];
-        for (const n of namespaces) if (this.has(n)) out.push(n);
-        return out;
-    }
-
     union(other: SourceSet): SourceSet {
         const reasons = mergeReasons(this.reasons, other.reasons);
         if (!this.cofinite && !other.cofinite) return new SourceSet(false, new Set([...this.names, ...other.names]), reasons);
@@ -78,7 +71,7 @@ export class SourceSet {
     intersect(other: SourceSet): SourceSet {
         if (!this.cofinite && !other.cofinite) {
             const names = intersect(this.names, other.names);
-            return new SourceSet(false, names, keepReasons(mergeReasons(this.reasons, other.reasons), names, false));
+            return new SourceSet(false, names, keepReasons(mergeReasons(this.reasons, other.reasons), names));
         }
         if (this.cofinite && other.cofinite) return new SourceSet(true, new Set([...this.names, ...other.names]), mergeReasons(this.reasons, other.reasons));
         const [co, fin] = this.cofinite ? [this, other] : [other, this];
@@ -133,7 +126,7 @@ function mergeReasons(a: ReadonlyMap<string, ReadonlyArray<string>>, b: Readonly
     return out;
 }
 
-function keepReasons(reasons: Map<string, ReadonlyArray<string>>, names: ReadonlySet<string>, keepAny: boolean): Map<string, ReadonlyArray<string>> {
-    for (const k of [...reasons.keys()]) if (!(names.has(k) || (keepAny && k === ANY_OTHER))) reasons.delete(k);
+function keepReasons(reasons: Map<string, ReadonlyArray<string>>, names: ReadonlySet<string>): Map<string, ReadonlyArray<string>> {
+    for (const k of [...reasons.keys()]) if (!names.has(k)) reasons.delete(k);
     return reasons;
 }

@@ -166,3 +166,10 @@ export function enhancedResourceScoping(version: string | undefined): "absent" |
     if (!supports("enhancedResourceScopingFlag", version)) return "absent";
     return supports("enhancedResourceScopingOnByDefault", version) ? "default-on" : "default-off";
 }
+
+/**
+ * Largest difference in minor version between two control-plane revisions that a revision-based (canary) upgrade may
+ * jump: Istio's "Canary Upgrades" guide supports jumping two minors at once (1.8 to 1.10), where an in-place upgrade
+ * must pass every minor in between.
+ */
+export const MAX_CANARY_MINOR_SKEW = 2;

@@ -84,7 +84,8 @@ function serviceAccountKubeconfig(namespace: string, account: string, file: stri
  * (the webhooks' names empty), no injection, every listener on a free loopback port. Resolves once `/ready` answers.
  */
 export async function startIstiod(cp: ControlPlanePlan, suffix = ""): Promise<Istiod> {
-    const { revision, systemNamespace: namespace } = cp;
+    const { name: revision } = cp.revisions[0];
+    const namespace = cp.systemNamespace;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `istiod-${revision}-`));
     const kubeconfig = path.join(dir, "kubeconfig");
     serviceAccountKubeconfig(namespace, `istiod-${revision}`, kubeconfig);

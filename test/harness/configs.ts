@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { MeshTenancyConfig, parseConfig } from "../../model/config";
+import { ConfigError } from "../../model/issues";
 import { configFromStack } from "../../model/stack";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
@@ -20,15 +21,26 @@ export function stackConfigValues(stack: string): Record<string, string> {
 export function loadStack(stack: string, mutate?: (raw: Record<string, any>) => void): MeshTenancyConfig {
     const values = stackConfigValues(stack);
     if (mutate === undefined) return configFromStack(values, "mesh-tenancy");
-    const raw = Object.fromEntries(Object.entries(values).map(([k, v]) => [k.replace(/^mesh-tenancy:/, ""), JSON.parse(v)]));
+    const own = Object.entries(values).filter(([k]) => k.startsWith("mesh-tenancy:"));
+    const raw = Object.fromEntries(own.map(([k, v]) => [k.replace(/^mesh-tenancy:/, ""), decode(v)]));
     mutate(raw);
     return configFromStack(Object.fromEntries(Object.entries(raw).map(([k, v]) => [`mesh-tenancy:${k}`, JSON.stringify(v)])), "mesh-tenancy");
+}
+
+/** Values arrive as the engine serializes them: structured ones as JSON, plain strings (`enforce`) as themselves. */
+function decode(value: string): unknown {
+    try {
+        return JSON.parse(value);
+    } catch {
+        return value;
+    }
 }
 
 /** A small valid raw config covering both isolation modes, shared namespaces, peers, gateways and workload Sidecars. */
 export function validRaw(): any {
     return {
         istio: { version: "1.31.0" },
+        platformOperators: { groups: ["mesh-tenancy-deployers"] },
         usergroups: [
             {
                 name: "usergroup-1",
@@ -59,4 +71,15 @@ export function validConfig(mutate?: (raw: any) => void): MeshTenancyConfig {
     const raw = validRaw();
     mutate?.(raw);
     return parseConfig(raw);
+}
+
+/** The problems validation reports for a raw config, or none when it passes. */
+export function configIssues(raw: Record<string, unknown>): { path: string; message: string }[] {
+    try {
+        parseConfig(raw);
+    } catch (err) {
+        if (!(err instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${err}`);
+        return [...err.issues];
+    }
+    return [];
 }

@@ -11,11 +11,16 @@ export const validRawConfig = fc
             peers: fc.array(fc.tuple(fc.nat(), fc.nat(), fc.boolean()), { maxLength: 8 }),
             workloads: fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 4 }),
             gateways: fc.array(fc.nat(), { maxLength: 3 }),
+            /** Revisions listed: none (one revision named after the usergroup), one, or two mid-upgrade with tags. */
+            revisions: fc.constantFrom(0, 1, 2),
+            stableOnNew: fc.boolean(),
+            canaryFollowers: fc.array(fc.nat(), { maxLength: 3 }),
         }),
         { minLength: 1, maxLength: 4 },
     )
     .map((groups) => ({
         istio: { version: "1.31.0" },
+        platformOperators: { groups: ["mesh-tenancy-deployers"] },
         usergroups: groups.map((g, u) => {
             const tenants = Array.from({ length: g.tenants }, (_, t) => ({
                 name: `ug${u}-t${t}`,
@@ -39,12 +44,23 @@ export const validRawConfig = fc
                     tenants[owner].gateway = { hosts: [`${tenants[owner].name}.example.com`] };
                 }
             }
+            const canary = new Set(g.revisions === 2 && tenants.length > 0 ? g.canaryFollowers.map((n) => n % tenants.length) : []);
+            const revisions =
+                g.revisions === 0
+                    ? {}
+                    : g.revisions === 1
+                      ? { revisions: [{ version: "1.31.0" }] }
+                      : {
+                            revisions: [{ version: "1.30.3" }, { version: "1.31.0" }],
+                            tags: { stable: g.stableOnNew ? `ug${u}-1-24` : `ug${u}-1-23`, canary: `ug${u}-1-24` },
+                        };
             return {
                 name: `ug${u}`,
                 ...(system !== undefined ? { systemNamespace: system } : {}),
                 tenantIsolation: g.isolation,
                 sharedNamespaces: shared,
-                tenants: tenants.map(({ gateway, ...t }) => (gateway !== undefined ? { ...t, gateway } : t)),
+                ...revisions,
+                tenants: tenants.map(({ gateway, ...t }, i) => ({ ...t, ...(gateway !== undefined ? { gateway } : {}), ...(canary.has(i) ? { tag: "canary" } : {}) })),
             };
         }),
     }));

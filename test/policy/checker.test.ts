@@ -1,7 +1,9 @@
 import * as assert from "node:assert/strict";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { readManifests } from "../../policy/adapters/manifests";
 import { main } from "../../policy/cli/check";
 import { CHECKER_DIR, FIXTURES, HELM_TEMPLATE_DIR, ROOT } from "./harness";
 
@@ -120,7 +122,7 @@ describe("check CLI: main()", () => {
             assert.equal(run.status, 2);
             assert.deepEqual(run.out, []);
             assert.equal(run.err[0], message);
-            assert.match(run.err[1], /^usage: check \[--config FILE\] \[--json\] <file-or-dir>\.\.\./);
+            assert.match(run.err[1], /^usage: check \[--config FILE\] \[--json\] \[--format text\|json\|sarif\] .*<file-or-dir>\.\.\./);
         });
     }
 
@@ -198,6 +200,109 @@ describe("check CLI: main()", () => {
         const run = inRoot(() => check("--config", "policy/config/prod.json", fixture("namespaces-protected-in-production", "violating.yaml")));
         assert.equal(run.status, 0, run.out.join("\n"));
         assert.ok(!run.out.some((l) => l.startsWith("MT013")));
+    });
+});
+
+describe("check CLI: input robustness", () => {
+    let tmp: string;
+    before(() => {
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "mesh-tenancy-check-"));
+    });
+    after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+    const put = (name: string, text: string) => {
+        const file = path.join(tmp, name);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, text);
+        return file;
+    };
+
+    it("exit 2 when the input holds no Kubernetes object: an empty file, comments only, empty documents", () => {
+        for (const [name, text] of [["empty.yaml", ""], ["comments.yaml", "# rendered nothing\n"], ["docs.yaml", "---\n---\n"]]) {
+            const file = put(name, text);
+            const run = check(file);
+            assert.equal(run.status, 2, name);
+            assert.deepEqual(run.out, []);
+            assert.deepEqual(run.err, [`check: no Kubernetes objects in ${file}: the file holds none (nothing to check)`]);
+        }
+    });
+
+    it("exit 2 on an empty directory, or one without YAML or JSON files", () => {
+        const empty = path.join(tmp, "empty-dir");
+        fs.mkdirSync(empty);
+        const run = check(empty);
+        assert.equal(run.status, 2);
+        assert.deepEqual(run.err, [`check: no Kubernetes objects in ${empty}: no .yaml, .yml or .json files`]);
+        const other = put("other/README.md", "# not a manifest\n");
+        const run2 = check(path.dirname(other));
+        assert.deepEqual([run2.status, run2.err], [2, [`check: no Kubernetes objects in ${path.dirname(other)}: no .yaml, .yml or .json files`]]);
+        const docs = put("two/a.yaml", "# nothing\n");
+        put("two/b.yml", "");
+        const run3 = check(path.dirname(docs));
+        assert.deepEqual([run3.status, run3.err], [2, [`check: no Kubernetes objects in ${path.dirname(docs)}: none of the 2 files holds any (nothing to check)`]]);
+    });
+
+    it("objects without a namespace are judged in --namespace (default `default`), as kubectl would apply them", () => {
+        // A tenant's objects as an app team writes them, relying on `kubectl apply -n app-a`.
+        const original = path.join(FIXTURES, "tenant-isolation-policies", "violating-principals-star.yaml");
+        const text = fs.readFileSync(original, "utf8");
+        assert.ok(text.includes("  namespace: app-a\n"));
+        const stripped = put("namespace-less.yaml", text.split("  namespace: app-a\n").join(""));
+        const findings = (run: Run) => JSON.parse(run.out[0]).findings.map((f: any) => `${f.id} ${f.kind} ${f.namespace}/${f.name}: ${f.message}`);
+        const expected = findings(inRoot(() => check("--json", rel(original))));
+        assert.ok(expected.some((f: string) => f.includes("app-a/")), expected.join("\n"));
+        for (const argv of [["-n", "app-a"], ["--namespace", "app-a"], ["--namespace=app-a"]]) {
+            const run = check("--json", ...argv, stripped);
+            assert.equal(run.status, 1, run.err.join("\n"));
+            assert.deepEqual(findings(run), expected);
+        }
+        // Without it they land in `default`: the tenant namespace app-a is judged empty, and `default` holds them.
+        const inDefault = check("--json", stripped);
+        assert.equal(inDefault.status, 1);
+        assert.notDeepEqual(findings(inDefault), expected);
+        const moved = readManifests([stripped]).subjects.filter((s) => s.object.metadata.namespace === "default");
+        assert.ok(moved.length > 0);
+        assert.ok(!readManifests([stripped]).subjects.some((s) => s.object.metadata.namespace === "app-a"));
+        assert.deepEqual(
+            readManifests([stripped], { namespace: "app-a" }).subjects.map((s) => s.object.metadata.namespace),
+            readManifests([original]).subjects.map((s) => s.object.metadata.namespace),
+        );
+    });
+
+    it("--format text|json|sarif; --json is --format json", () => {
+        const file = fixture("discovered-by-exactly-one-revision", "violating-overlap.yaml");
+        const text = inRoot(() => check(file));
+        assert.deepEqual(inRoot(() => check("--format", "text", file)), text);
+        const json = inRoot(() => check("--json", file));
+        assert.deepEqual(inRoot(() => check("--format=json", file)), json);
+        assert.equal(JSON.parse(inRoot(() => check("--format", "sarif", file)).out[0]).version, "2.1.0");
+    });
+
+    for (const [what, argv, message] of [
+        ["an unknown format", ["--format", "xml", "x.yaml"], 'check: --format: unknown format "xml" (text, json or sarif)'],
+        ["--format without a value", ["--format"], "check: --format needs a format (text, json or sarif)"],
+        ["a namespace that is no DNS label", ["-n", "App_A", "x.yaml"], 'check: --namespace: not a namespace name: "App_A"'],
+        ["a size that is no size", ["--max-document-size", "lots", "x.yaml"], 'check: --max-document-size: not a size: "lots" (e.g. 64M)'],
+        ["a zero size", ["--max-document-size=0", "x.yaml"], "check: --max-document-size: must be positive, got 0"],
+    ] as const) {
+        it(`exit 2 with usage on ${what}`, () => {
+            const run = check(...argv);
+            assert.equal(run.status, 2);
+            assert.deepEqual(run.out, []);
+            assert.equal(run.err[0], message);
+            assert.match(run.err[1], /^usage: check /);
+        });
+    }
+
+    it("an alias bomb or an oversized document: exit 2 with file and line; --max-document-size raises the cap", () => {
+        const bomb = put("bomb.yaml", "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: lol\ndata:\n  a: &a [x, x, x, x, x, x, x, x]\n  b: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n  c: &c [*b, *b, *b, *b, *b, *b, *b, *b]\n  d: [*c, *c, *c, *c, *c, *c, *c, *c]\n");
+        assert.deepEqual(check(bomb).err, [`check: ${bomb}:1: document expands aliases past the limit of 100 (a "billion laughs" document?)`]);
+        const big = put("big.yaml", `---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\n  namespace: a\ndata:\n  blob: ${"x".repeat(3000)}\n`);
+        const refused = check("--max-document-size", "2K", big);
+        assert.equal(refused.status, 2);
+        assert.match(refused.err[0], new RegExp(`^check: ${big.replace(/[.]/g, "\\.")}:6: document (of \\d+ characters|starting here) exceeds the 2048-character limit per document \\(raise it with --max-document-size\\)$`));
+        const raised = check("--max-document-size", "4Ki", big);
+        assert.equal(raised.status, 0, raised.err.join("\n"));
+        assert.match(raised.out.at(-1)!, /in 2 objects from 1 file$/);
     });
 });
 

@@ -52,6 +52,19 @@ describe("report CLI", () => {
         assert.equal(report.hasServices, false, "a stack report invents no Service objects");
     });
 
+    it("--stack says which admission guardrails hold in each namespace, and in which mode", () => {
+        const dev = run(["--stack", "dev"]);
+        assert.match(dev.out, /admission guardrails \(warn\) in common-services, checkout, payments, catalog, search, notifications: MT001 MT005 MT007 MT008 MT009 MT016 MT017 MT101 MT102 MT103\n/);
+        assert.match(dev.out, /admission guardrails \(warn\) in istio-platform: MT101 MT102 MT104\n/);
+        const prod = JSON.parse(run(["--stack", "prod", "--json"]).out) as ScopeReport;
+        assert.equal(prod.admissionGuardrails?.mode, "enforce");
+        assert.deepEqual(prod.admissionGuardrails?.byNamespace["usergroup-2"], ["MT101", "MT102", "MT104"]);
+        const row = prod.usergroups.flatMap((g) => g.namespaces).find((n) => n.namespace === "app-ns-1");
+        assert.ok(row?.guardrails?.includes("MT007") && row.guardrails.includes("MT016"));
+        const manifests = JSON.parse(run(["--manifests", path.join(FIXTURES, "cluster"), "--json"]).out) as ScopeReport;
+        assert.equal(manifests.admissionGuardrails, undefined, "plain manifests carry no plan, so no guardrails");
+    });
+
     it("--manifests reports hand-made manifests, the pitfall namespace importing everything", () => {
         const r = run(["--manifests", path.join(FIXTURES, "cluster"), "--json"]);
         assert.equal(r.status, 0, r.err);

@@ -45,7 +45,7 @@ describe("visibility model on the program's stacks", () => {
 
             it("learns each revision's discovered namespaces from the istiod chart values", () => {
                 for (const s of model.scopes) {
-                    const cp = plan.controlPlanes.find((c) => c.revision === s.revision)!;
+                    const cp = plan.controlPlanes.find((c) => c.revisions.some((r) => r.name === s.revision))!;
                     assert.deepEqual(sorted(s.discovered), cp.discoveredNamespaces, s.namespace);
                     assert.equal(s.systemNamespace, cp.systemNamespace);
                 }
