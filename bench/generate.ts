@@ -16,7 +16,7 @@ export function benchConfig(n: number): Record<string, unknown> {
         ...split(n - teamTenants, 100).map((size, u) => usergroup(`ug${u}`, size, "namespace")),
         ...split(teamTenants, 10).map((size, u) => usergroup(`team${u}`, size, "usergroup")),
     ];
-    return { istio: { version: "1.24.3" }, protectNamespaces: true, platformOperators: { groups: ["mesh-tenancy-deployers"] }, usergroups };
+    return { istio: { version: "1.31.0" }, protectNamespaces: true, platformOperators: { groups: ["mesh-tenancy-deployers"] }, usergroups };
 }
 
 /** `total` split into the fewest groups of at most `max`, sizes differing by at most one. */

@@ -26,10 +26,6 @@ export function registerObject(planned: PlannedObject, opts: pulumi.CustomResour
     switch (`${object.apiVersion}/${object.kind}`) {
         case "v1/Namespace":
             return new k8s.core.v1.Namespace(name, args, opts);
-        case "v1/Service":
-            return new k8s.core.v1.Service(name, args, opts);
-        case "apps/v1/Deployment":
-            return new k8s.apps.v1.Deployment(name, args as k8s.apps.v1.DeploymentArgs, opts);
         case "v1/ConfigMap":
             return new k8s.core.v1.ConfigMap(name, args, opts);
         case "v1/ResourceQuota":

@@ -171,7 +171,7 @@ describe("components under mocks", function () {
         assert.ok(smoke.length > 0 && smoke.every((r) => r.inputs.metadata.annotations?.["pulumi.com/patchForce"] === undefined), "smoke workloads stand for tenants' own");
     });
 
-    it("registers the planned smoke workloads as they are, under one component per tenant", async () => {
+    it("registers the planned smoke workloads as they are, with kubernetesx, under one component per tenant", async () => {
         const config = validConfig((r) => (r.smokeWorkloads = true));
         const mocks = await registerConfig(config);
         const planned = planTenancy(config).namespaces.flatMap((ns) => ns.smokeWorkloads ?? []);
@@ -180,7 +180,8 @@ describe("components under mocks", function () {
             const kind = p.object.kind === "Service" ? "kubernetes:core/v1:Service" : "kubernetes:apps/v1:Deployment";
             const registered = mocks.registrations.find((r) => r.type === kind && r.name === p.resourceName);
             assert.ok(registered, `${kind} ${p.resourceName}`);
-            assert.deepEqual(registered.inputs, p.object);
+            // kubernetesx fills in empty lists (env, volumes, …) that the API server drops again; nothing else may differ.
+            assert.deepEqual(withoutEmptyLists(registered.inputs), p.object);
             assert.match(registered.parent ?? "", /SmokeWorkloads/);
         }
         const services = mocks.byType("kubernetes:core/v1:Service").filter((s) => s.inputs.metadata.namespace === "logmonkey");
@@ -225,3 +226,13 @@ describe("components under mocks", function () {
         assert.equal(localClusterTransform({ type: "kubernetes:helm.sh/v4:Chart", name: "c", custom: false, props: {}, opts: {} }), undefined);
     });
 });
+
+function withoutEmptyLists(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(withoutEmptyLists);
+    if (value === null || typeof value !== "object") return value;
+    return Object.fromEntries(
+        Object.entries(value)
+            .filter(([, v]) => !(Array.isArray(v) && v.length === 0) && v !== undefined)
+            .map(([k, v]) => [k, withoutEmptyLists(v)]),
+    );
+}

@@ -366,7 +366,7 @@ describe("plan", () => {
         it("reports each usergroup's revision, system namespace and discovered namespaces", () => {
             assert.deepEqual(outputs.usergroups["usergroup-2"], {
                 revision: "usergroup-2",
-                revisions: { "usergroup-2": { version: "1.24.3", tags: [], namespaces: ["app-ns-2", "app-ns-3"] } },
+                revisions: { "usergroup-2": { version: "1.31.0", tags: [], namespaces: ["app-ns-2", "app-ns-3"] } },
                 tags: {},
                 systemNamespace: "usergroup-2",
                 discoveredNamespaces: ["app-ns-2", "app-ns-3", "usergroup-2"],

@@ -52,7 +52,7 @@ export const validRawConfig = fc
                       ? { revisions: [{ version: "1.31.0" }] }
                       : {
                             revisions: [{ version: "1.30.3" }, { version: "1.31.0" }],
-                            tags: { stable: g.stableOnNew ? `ug${u}-1-24` : `ug${u}-1-23`, canary: `ug${u}-1-24` },
+                            tags: { stable: g.stableOnNew ? `ug${u}-1-31` : `ug${u}-1-30`, canary: `ug${u}-1-31` },
                         };
             return {
                 name: `ug${u}`,
