@@ -19,6 +19,16 @@ export function benchConfig(n: number): Record<string, unknown> {
     return { istio: { version: "1.31.0" }, protectNamespaces: true, platformOperators: { groups: ["mesh-tenancy-deployers"] }, usergroups };
 }
 
+/**
+ * The shape the real-engine benchmark deploys (`npm run bench:engine`): N tenants in four usergroups with namespace
+ * isolation, each tenant like the ones above (one in ten with an ingress gateway, owners on all, quotas on a quarter),
+ * as a platform team with four business units would run it.
+ */
+export function engineBenchConfig(n: number): Record<string, unknown> {
+    const usergroups = split(n, Math.ceil(n / 4)).map((size, u) => usergroup(`ug${u}`, size, "namespace"));
+    return { istio: { version: "1.31.0" }, protectNamespaces: true, platformOperators: { groups: ["mesh-tenancy-deployers"] }, usergroups };
+}
+
 /** `total` split into the fewest groups of at most `max`, sizes differing by at most one. */
 function split(total: number, max: number): number[] {
     if (total <= 0) return [];

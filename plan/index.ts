@@ -14,7 +14,7 @@ import {
     USERGROUP_LABEL,
 } from "../policy/semantics/labels";
 import { GuardrailsPlan, guardrailParams, guardrailParamsConfigMap, planGuardrails, tenantIstioRoleBinding } from "./guardrails";
-import { chartGlobals, ISTIO_CRD_NAMES, istioApiVersions, istiodEnv } from "./istio";
+import { chartGlobals, ISTIO_CRD_NAMES, istioApiVersions, istiodBaseValues, istiodEnv } from "./istio";
 import type { KubeObject, PlannedObject } from "./objects";
 import { NamespaceScope, normaliseHosts, scopeUsergroup } from "./scoping";
 
@@ -333,6 +333,7 @@ function istiodRelease(config: MeshTenancyConfig, ug: UsergroupConfig, revision:
         values: {
             revision: revision.name,
             global: chartGlobals(revision.version, sys),
+            ...(istiodBaseValues(revision.version) !== undefined ? { base: istiodBaseValues(revision.version) } : {}),
             meshConfig: {
                 rootNamespace: sys,
                 trustDomain: config.istio.trustDomain,

@@ -32,6 +32,19 @@ export function chartGlobals(version: string, istioNamespace?: string): Record<s
     return globals;
 }
 
+/**
+ * Values of the istiod chart's `base` section. The chart renders the revision's validating webhook with
+ * `failurePolicy: Ignore` and istiod itself switches it to `Fail` once its webhook answers; a stack that rendered
+ * `Ignore` would see that as drift and put `Ignore` back on every `up --refresh`. Where the chart reads
+ * `base.validationFailurePolicy`, it is set to `Fail`, the state istiod converges to, so the stack and istiod agree.
+ * The webhook only judges objects labelled with the revision (its objectSelector), and the program labels none of its
+ * own config that way, so a not-yet-ready istiod blocks no write of the program. The CA bundles istiod patches into its
+ * webhooks are never rendered (no `caBundle` value is set), so they are istiod's alone.
+ */
+export function istiodBaseValues(version: string): Record<string, unknown> | undefined {
+    return supports("validationFailurePolicy", version) ? { validationFailurePolicy: "Fail" } : undefined;
+}
+
 /** The `v1` APIs of networking.istio.io and security.istio.io, where the release serves them, else `v1beta1`. */
 export function istioApiVersions(version: string): { networking: string; security: string } {
     const v1 = supports("v1Apis", version);

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { planTenancy, plannedObjects, NamespacePlan, TenancyPlan } from "../plan";
-import { chartGlobals, istiodEnv, istioApiVersions } from "../plan/istio";
+import { chartGlobals, istiodBaseValues, istiodEnv, istioApiVersions } from "../plan/istio";
 import { ISTIOD_PORTS, SMOKE_IMAGES } from "../plan";
 import { selects } from "../policy/semantics/selectors";
 import { connectionAllowed, programOutputs, stackOutputs } from "../plan/outputs";
@@ -151,6 +151,14 @@ describe("plan", () => {
             assert.deepEqual(chartGlobals("1.27.3"), {});
             assert.deepEqual((plan.controlPlanes[0].revisions[0].istiod.values as any).global.networkPolicy, { enabled: false });
             assert.deepEqual((ns(plan, "app-ns-1").gateway!.release.values as any).global, { networkPolicy: { enabled: false } });
+        });
+
+        it("renders the validator with the failurePolicy istiod converges to, and no CA bundle, so istiod's patches are no drift", () => {
+            assert.deepEqual(istiodBaseValues("1.31.0"), { validationFailurePolicy: "Fail" });
+            assert.equal(istiodBaseValues("1.27.3"), undefined, "the chart reads the value from 1.28 on");
+            const values = plan.controlPlanes[0].revisions[0].istiod.values as any;
+            assert.deepEqual(values.base, { validationFailurePolicy: "Fail" });
+            assert.equal(JSON.stringify(values).includes("CABundle"), false);
         });
 
         for (const version of ["1.29.0", "1.30.3", "1.31.0", "1.32.0"]) {

@@ -80,10 +80,10 @@ function serviceAccountKubeconfig(namespace: string, account: string, file: stri
 
 /**
  * Starts pilot-discovery for a revision as istiod-<rev>, with the mesh config from the deployed `istio-<rev>` ConfigMap
- * and the env of the deployed `istiod-<rev>` Deployment, plus what running out of cluster needs: no webhook patching
- * (the webhooks' names empty), no injection, every listener on a free loopback port. Resolves once `/ready` answers.
+ * and the env of the deployed `istiod-<rev>` Deployment, plus what running out of cluster needs: no injection, every
+ * listener on a free loopback port, and no webhook patching unless asked for. Resolves once `/ready` answers.
  */
-export async function startIstiod(cp: ControlPlanePlan, suffix = ""): Promise<Istiod> {
+export async function startIstiod(cp: ControlPlanePlan, suffix = "", options: { patchWebhooks?: boolean } = {}): Promise<Istiod> {
     const { name: revision } = cp.revisions[0];
     const namespace = cp.systemNamespace;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `istiod-${revision}-`));
@@ -102,8 +102,10 @@ export async function startIstiod(cp: ControlPlanePlan, suffix = ""): Promise<Is
         POD_NAMESPACE: namespace,
         POD_NAME: `istiod-${revision}-e2e`,
         REVISION: revision,
-        INJECTION_WEBHOOK_CONFIG_NAME: "",
-        VALIDATION_WEBHOOK_CONFIG_NAME: "",
+        // Any non-empty name turns on istiod's patching of the webhooks labelled with its revision (CA bundles, and the
+        // validator's failurePolicy once its webhook answers), as in a cluster; these are the chart's names.
+        INJECTION_WEBHOOK_CONFIG_NAME: options.patchWebhooks ? `istio-sidecar-injector-${revision}-${namespace}` : "",
+        VALIDATION_WEBHOOK_CONFIG_NAME: options.patchWebhooks ? `istio-validator-${revision}-${namespace}` : "",
         INJECT_ENABLED: "false",
     };
     const args = [
@@ -221,7 +223,11 @@ export function receivedServices(result: ProbeResult): { services: string[]; oth
  * the base component.
  */
 export function istioOperatorFor(values: Record<string, any>): Record<string, unknown> {
-    const { revision, meshConfig, ...chartValues } = values;
+    const { revision, meshConfig, ...rest } = values;
+    // istioctl's IstioOperator schema has no `base.validationFailurePolicy` (the Helm chart reads it): left out here.
+    const { validationFailurePolicy: _helmOnly, ...base } = (rest.base ?? {}) as Record<string, unknown>;
+    const chartValues = { ...rest, ...(rest.base !== undefined ? { base } : {}) };
+    if (Object.keys(base).length === 0) delete chartValues.base;
     return {
         apiVersion: "install.istio.io/v1alpha1",
         kind: "IstioOperator",

@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -6,7 +7,7 @@ import * as YAML from "yaml";
 import { GITHUB_COMMENT_LIMIT } from "../../ops/comment";
 import { planTenancy, plannedObjects, KubeObject } from "../../plan";
 import { ROOT, loadStack } from "../harness/configs";
-import { SERVICE_EXPORT_TO_ANNOTATION } from "../../policy/semantics/labels";
+import { MANAGED_BY, MANAGED_BY_LABEL, SERVICE_EXPORT_TO_ANNOTATION } from "../../policy/semantics/labels";
 import { stackOutputs } from "../../plan/outputs";
 import { visibilityModel } from "../../report/visibility";
 import { admissionGuardrailSteps } from "./guardrails";
@@ -321,6 +322,26 @@ describe("the real engine against a local control plane", function () {
 
     admissionGuardrailSteps(plan, planTenancy(loadStack(STACK, (raw) => (raw.admissionGuardrails = "warn"))), timings);
 
+    it("12b. istiod patching its webhooks, as in a cluster, leaves the stack converged, and up --refresh keeps istiod's patch", async () => {
+        const build = istioBuild(plan.base.version);
+        const cp = plan.controlPlanes[0];
+        const revision = cp.revisions[0].name;
+        await istiods.get(cp.usergroup)!.stop();
+        istiods.set(cp.usergroup, await startIstiod(cp, build.suffix, { patchWebhooks: true }));
+        const webhooks = () => [
+            ...kubectlJson(["get", "mutatingwebhookconfigurations", "-l", `istio.io/rev=${revision}`]).items,
+            kubectlJson(["get", "validatingwebhookconfiguration", `istio-validator-${revision}-${cp.systemNamespace}`]),
+        ];
+        const bundles = () => webhooks().flatMap((c: any) => c.webhooks.map((w: any) => `${c.metadata.name}/${w.name}: ${w.clientConfig.caBundle ?? ""}`));
+        assert.ok(await waitForAsync(() => bundles().every((b) => !b.endsWith(": ")), 60), `istiod patched every CA bundle: ${bundles().map((b) => b.slice(0, 80)).join("; ")}`);
+        const patched = bundles();
+        timed("refresh preview after istiod", expectExit(pulumi(["preview", "--refresh", "--expect-no-changes", "--stack", STACK, ...POLICY]), 0, "preview --refresh with istiod's patches"));
+        timed("refresh up after istiod", expectExit(pulumi(["up", "--refresh", "--yes", "--skip-preview", "--stack", STACK, ...POLICY]), 0, "up --refresh"));
+        assert.deepEqual(bundles(), patched, "up --refresh left istiod's CA bundles in place");
+        const validator = webhooks().at(-1);
+        assert.deepEqual(validator.webhooks.map((w: any) => w.failurePolicy), validator.webhooks.map(() => "Fail"), "the validator renders the failurePolicy istiod converges to");
+    });
+
     // Operations steps (issue "Operations a platform team can trust"): opt in with MESH_TENANCY_E2E_OPS=1. On their
     // first run on the real engine the comment builder found no policy section in pulumi's real output; until all three
     // pass there, CI does not run them.
@@ -451,6 +472,45 @@ describe("the real engine against a local control plane", function () {
         const v1 = sidecarCrd.spec.versions.find((v: any) => v.name === "v1");
         assert.ok(v1?.schema?.openAPIV3Schema?.properties?.spec?.properties?.egress !== undefined, "the official Sidecar schema is still there");
     });
+
+    it("17. an up killed half-way (state written at the end only) is recovered by `pulumi cancel` and the next up, nothing orphaned or doubled", async () => {
+        assert.equal(process.env.PULUMI_SKIP_CHECKPOINTS, "true", "scripts/pulumi-env.sh writes the state at the end of a run");
+        const tenantCount = () => kubectlJson(["get", "namespaces", "-l", "mesh-tenancy.io/role=tenant"]).items.length;
+        // Its own process group, so that the kill takes the language host, the policy pack and the provider with it.
+        const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", STACK, ...POLICY], { cwd: ROOT, detached: true, stdio: "ignore" });
+        const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+        const started = await waitForAsync(() => tenantCount() >= 2, 300);
+        process.kill(-child.pid!, "SIGKILL");
+        await exited;
+        assert.ok(started, "the up created tenant namespaces before it was killed");
+        const partial = tenantCount();
+        assert.ok(partial < tenantNamespaces.length, `killed half-way: ${partial} of ${tenantNamespaces.length} tenant namespaces exist`);
+        const stray = run("pgrep", ["-g", String(child.pid)]);
+        assert.equal(stray.stdout.trim(), "", "no process of the killed run is left");
+
+        // The run held the stack's lock; the state is still the one from before the run (empty after test 16).
+        const locked = pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, ...POLICY]);
+        assert.notEqual(locked.code, 0, "the lock of the killed run stops the next up");
+        assert.match(locked.stdout + locked.stderr, /locked/);
+        expectExit(pulumi(["cancel", "--yes", "--stack", STACK]), 0, "cancel releases the lock");
+        timed("up after kill", expectExit(pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, ...POLICY]), 0, "up after the kill"));
+        expectExit(pulumi(["preview", "--expect-no-changes", "--stack", STACK, ...POLICY]), 0, "converged");
+        for (const expected of plannedObjects(plan)) {
+            const { kind, metadata } = expected;
+            const live = kubectlJson(["get", RESOURCE[kind], metadata.name, ...(metadata.namespace ? ["-n", metadata.namespace] : [])]);
+            assertContains(live, expected, `${kind} ${metadata.namespace ?? ""}/${metadata.name}`);
+        }
+        // Nothing the platform labels as its own exists beyond the plan, and the state holds each object once.
+        const planned = new Set(plannedObjects(plan).map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`));
+        for (const kind of [...new Set(plannedObjects(plan).map((o) => o.kind))]) {
+            for (const o of kubectlJson(["get", RESOURCE[kind], "-A", "-l", `${MANAGED_BY_LABEL}=${MANAGED_BY}`]).items) {
+                assert.ok(planned.has(`${kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`), `orphan ${kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}`);
+            }
+        }
+        const urns = JSON.parse(expectExit(pulumi(["stack", "export", "--stack", STACK]), 0, "export").stdout).deployment.resources.map((r: any) => r.urn);
+        assert.equal(new Set(urns).size, urns.length, "every resource once in the state");
+        timed("destroy after kill", expectExit(pulumi(["destroy", "--yes", "--skip-preview", "--stack", STACK]), 0, "destroy"));
+    });
 });
 
 interface AnalyzerMessage {
@@ -505,6 +565,15 @@ function clockSync<T>(what: string, f: () => T): T {
 }
 
 /** Polls `done` once a second for up to `seconds`. */
+async function waitForAsync(done: () => boolean, seconds: number): Promise<boolean> {
+    const deadline = Date.now() + seconds * 1000;
+    while (Date.now() < deadline) {
+        if (done()) return true;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    return done();
+}
+
 function waitFor(done: () => boolean, seconds: number): boolean {
     for (let i = 0; i < seconds; i++) {
         if (done()) return true;

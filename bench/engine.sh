@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Real-engine benchmark (`npm run bench:engine -- [N...]`, default 100 400 1000): for each N, a fresh local control
+# plane and the N-tenant, four-usergroup estate of bench/generate.ts (`engineBenchConfig`), deployed the way the main
+# job deploys (scripts/pulumi-run.sh's settings, the policy pack with policy/config/dev.json), timing:
+#   up        `pulumi up --skip-preview` from an empty stack and cluster
+#   preview   `pulumi preview` of a one-tenant change (a quota added to one tenant)
+#   noop      `pulumi up --skip-preview` with nothing to change
+#   kubectl   `kubectl apply --server-side` of the very same objects (the stack's inputs) into another fresh cluster
+# and prints one line per N with the figures, the resource count and the ratio up/kubectl. Needs the toolchain
+# (built on first use). MESH_TENANCY_BENCH_KEEP=1 keeps the state dirs.
+set -euo pipefail
+scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../scripts" && pwd)
+root=$(dirname "$scripts_dir")
+cd "$root"
+sizes=("$@")
+[ "${#sizes[@]}" -gt 0 ] || sizes=(100 400 1000)
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+log() { printf 'bench-engine: %s\n' "$*" >&2; }
+
+run_pulumi() { # LOG ARGS...: pulumi with the pack, failing loudly with the log's tail
+	local out=$1
+	shift
+	if ! pulumi "$@" --non-interactive --color never --policy-pack policy --policy-pack-config policy/config/dev.json >"$out" 2>&1; then
+		tail -n 30 "$out" >&2
+		log "pulumi $1 failed; whole output in $out"
+		return 1
+	fi
+}
+
+for n in "${sizes[@]}"; do
+	work=$(mktemp -d "${TMPDIR:-/tmp}/mesh-tenancy-bench.$n.XXXXXX")
+	export MESH_TENANCY_CLUSTER_DIR=$work/engine
+	# shellcheck source=../scripts/pulumi-env.sh
+	. "$scripts_dir/pulumi-env.sh"
+	"$scripts_dir/cluster.sh" start >/dev/null
+	"$scripts_dir/istio.sh" crds 2>/dev/null
+	npx ts-node --transpile-only bench/stack-file.ts "$n" "$work/base.yaml" --shape engine
+	npx ts-node --transpile-only bench/stack-file.ts "$n" "$work/changed.yaml" --shape engine --change
+	stack=bench-engine-$n
+	made=stacks/Pulumi.$stack.yaml
+	[ -e "$made" ] && made=
+	pulumi stack select --create "$stack" --non-interactive >/dev/null
+	[ -z "$made" ] || rm -f "$made"
+
+	log "n=$n: up from empty"
+	t=$(now)
+	run_pulumi "$work/up.log" up --yes --skip-preview --stack "$stack" --config-file "$work/base.yaml"
+	up=$(since "$t")
+	resources=$(pulumi stack export --stack "$stack" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).deployment.resources.length))')
+
+	log "n=$n: preview of a one-tenant change"
+	t=$(now)
+	run_pulumi "$work/preview.log" preview --stack "$stack" --config-file "$work/changed.yaml"
+	preview=$(since "$t")
+	changes=$(grep -cE '^\s+\+\s' "$work/preview.log" || true)
+
+	log "n=$n: no-op up"
+	t=$(now)
+	run_pulumi "$work/noop.log" up --yes --skip-preview --stack "$stack" --config-file "$work/base.yaml"
+	noop=$(since "$t")
+	grep -qE '[0-9]+ (to create|created|updated|to update|deleted)' "$work/noop.log" && log "n=$n: the no-op up changed something: see $work/noop.log"
+
+	pulumi stack export --stack "$stack" | npx ts-node --transpile-only bench/state-objects.ts >"$work/objects.yaml"
+	objects=$(grep -c '^---$' "$work/objects.yaml")
+	"$scripts_dir/cluster.sh" stop 2>/dev/null
+
+	export MESH_TENANCY_CLUSTER_DIR=$work/kubectl KUBECONFIG=$work/kubectl/kubeconfig
+	"$scripts_dir/cluster.sh" start >/dev/null
+	"$scripts_dir/istio.sh" crds 2>/dev/null
+	log "n=$n: kubectl apply --server-side of the same $objects objects"
+	t=$(now)
+	kubectl apply --server-side --field-manager bench -f "$work/objects.yaml" >"$work/kubectl.log"
+	direct=$(since "$t")
+	"$scripts_dir/cluster.sh" stop 2>/dev/null
+
+	ratio=$(awk -v a="$up" -v b="$direct" 'BEGIN { printf "%.1f", a / b }')
+	echo "n=$n resources=$resources objects=$objects up_s=$up preview_one_tenant_s=$preview (+$changes) noop_up_s=$noop kubectl_apply_s=$direct up/kubectl=${ratio}x"
+	pulumi stack rm --force --yes --stack "$stack" >/dev/null 2>&1 || true
+	[ -n "${MESH_TENANCY_BENCH_KEEP:-}" ] || rm -rf "$work"
+done
