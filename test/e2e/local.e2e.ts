@@ -486,7 +486,9 @@ describe("the real engine against a local control plane", function () {
         const partial = tenantCount();
         assert.ok(partial < tenantNamespaces.length, `killed half-way: ${partial} of ${tenantNamespaces.length} tenant namespaces exist`);
         const stray = run("pgrep", ["-g", String(child.pid)]);
-        assert.equal(stray.stdout.trim(), "", "no process of the killed run is left");
+        assert.equal(stray.stdout.trim(), "", "no process of the killed run is left in its group");
+        const providers = run("pgrep", ["-f", `${process.env.PULUMI_HOME}/plugins/`]);
+        assert.equal(providers.stdout.trim(), "", "no provider of this PULUMI_HOME is left running");
 
         // The run held the stack's lock; the state is still the one from before the run (empty after test 16).
         const locked = pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, ...POLICY]);
