@@ -106,7 +106,8 @@ export async function startIstiod(cp: ControlPlanePlan, suffix = "", options: { 
         // validator's failurePolicy once its webhook answers), as in a cluster; these are the chart's names.
         INJECTION_WEBHOOK_CONFIG_NAME: options.patchWebhooks ? `istio-sidecar-injector-${revision}-${namespace}` : "",
         VALIDATION_WEBHOOK_CONFIG_NAME: options.patchWebhooks ? `istio-validator-${revision}-${namespace}` : "",
-        INJECT_ENABLED: "false",
+        // Injection (from the chart's injector ConfigMap) comes with the patching; no pod ever asks for it here.
+        ...(options.patchWebhooks ? {} : { INJECT_ENABLED: "false" }),
     };
     const args = [
         "discovery",

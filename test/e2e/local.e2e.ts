@@ -281,6 +281,12 @@ describe("the real engine against a local control plane", function () {
                 const hooks = (x: any) => x.webhooks.map((w: any) => ({ name: w.name, objectSelector: w.objectSelector }));
                 same("validator webhooks", hooks(stand), hooks(validator));
             }
+            const injectorConfig = find("ConfigMap", `istio-sidecar-injector-${revision}`);
+            if (injectorConfig !== undefined) {
+                const stand = live("configmap", `istio-sidecar-injector-${revision}`, ns);
+                same("injector ConfigMap label istio.io/rev", stand.metadata.labels["istio.io/rev"], injectorConfig.metadata.labels["istio.io/rev"]);
+                same("injector ConfigMap keys", Object.keys(stand.data).sort(), Object.keys(injectorConfig.data).sort());
+            }
             find("ClusterRole", `istiod-clusterrole-${revision}-${ns}`);
             const sa = find("ServiceAccount", `istiod-${revision}`);
             if (sa !== undefined) same("ServiceAccount namespace", ns, sa.metadata.namespace);
