@@ -1,6 +1,6 @@
 import type { Inventory, RevisionInfo } from "../semantics/inventory";
 import { l3Admission } from "../semantics/networkPolicy";
-import { discovers, ISTIOD_PORTS, istiodWorkloads } from "../semantics/revisions";
+import { discovers, ISTIOD_CHART_PODS, ISTIOD_PORTS, istiodWorkloads } from "../semantics/revisions";
 import type { SourceSet } from "../semantics/sources";
 import { describeWorkload, Workload } from "../semantics/workloads";
 import type { Finding, Rule, RuleConfig } from "../lib/rule";
@@ -29,7 +29,7 @@ function describeOutsiders(o: Outsiders): string {
 }
 
 function describeIstiod(rev: RevisionInfo, w: Workload): string {
-    const pods = w.kind === "istiod chart" ? `the chart's pods app=istiod, istio.io/rev=${rev.name} in ${w.namespace}` : describeWorkload(w);
+    const pods = w.kind === ISTIOD_CHART_PODS ? `the chart's pods app=istiod, istio.io/rev=${rev.name} in ${w.namespace}` : describeWorkload(w);
     return `istiod of revision ${rev.name} (${pods})`;
 }
 

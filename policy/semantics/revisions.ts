@@ -50,6 +50,9 @@ export function configIn(inventory: Inventory, rev: RevisionInfo, namespace: str
     return inventory.inNamespace(namespace, kind).filter((s) => labelledFor(inventory, s, rev));
 }
 
+/** The `kind` of the stand-in for the pods the istiod chart will run. */
+export const ISTIOD_CHART_PODS = "istiod chart";
+
 /**
  * The pods of `rev`'s istiod: its Deployment and pods where the object set holds them; otherwise, when some object of
  * its namespace holds any object (the chart release, the mesh ConfigMap, a NetworkPolicy), a stand-in for the pods the
@@ -67,7 +70,7 @@ export function istiodWorkloads(inventory: Inventory, rev: RevisionInfo): Worklo
     return [
         {
             subject: anchor,
-            kind: "istiod chart",
+            kind: ISTIOD_CHART_PODS,
             name: `istiod-${rev.name}`,
             namespace: rev.namespace,
             labels: { app: "istiod", [REVISION_LABEL]: rev.name },
