@@ -47,7 +47,7 @@ export const controlPlaneReach: Rule = {
     id: "MT021",
     name: "control-plane-reach",
     description:
-        "Each istiod is reached at L3 only by its own usergroup: xDS (15010) and secure xDS with the CA (15012) only from namespaces its revision discovers and its own, monitoring (15014) besides those only from the configured monitoring namespaces, and, once NetworkPolicies isolate it, its webhook port (15017) from somewhere.",
+        "Each istiod is reached at L3 only by its own usergroup: xDS (15010), secure xDS with the CA (15012) and HTTP (8080) only from namespaces its revision discovers and its own, monitoring (15014) besides those only from the configured monitoring namespaces, and, once NetworkPolicies isolate it, its webhook port (15017) from somewhere.",
     why: "istiod answers plaintext xDS on 15010 to whoever connects: a pod of another usergroup that reaches it receives this usergroup's whole service view, and on 15012 it can ask this control plane's CA and xDS server for its own identity. The control plane is a tenancy boundary like the tenant namespaces, but nothing isolates a namespace that holds no NetworkPolicy. An isolated istiod whose webhook port admits nobody breaks sidecar injection and config validation instead.",
     defaultEnforcement: "mandatory",
     codes: {
@@ -55,6 +55,7 @@ export const controlPlaneReach: Rule = {
         MT2102: "istiod's secure xDS and CA port 15012 admits namespaces its revision does not discover",
         MT2103: "istiod's monitoring port 15014 admits namespaces outside its usergroup other than the configured monitoring namespaces",
         MT2104: "istiod is isolated for ingress but its webhook port 15017 admits nobody",
+        MT2105: "istiod's HTTP port 8080 (debug endpoints; plaintext xDS where --grpcAddr is cleared) admits namespaces its revision does not discover",
     },
     configSchema: {
         monitoringNamespaces: {
@@ -73,6 +74,7 @@ export const controlPlaneReach: Rule = {
                 const xds = [
                     { code: "MT2101", port: ISTIOD_PORTS.xds, what: "plaintext xDS", harm: `a pod there that connects receives the whole service view of revision ${rev.name}` },
                     { code: "MT2102", port: ISTIOD_PORTS.secureXdsAndCa, what: "secure xDS and CA", harm: `a pod there can ask this control plane's CA for a certificate of its own identity and its xDS server for config` },
+                    { code: "MT2105", port: ISTIOD_PORTS.http, what: "HTTP", harm: `a pod there reaches its debug endpoints, and plaintext xDS where --grpcAddr is cleared` },
                 ];
                 for (const { code, port, what, harm } of xds) {
                     const l3 = l3Admission(inventory, w, { port });

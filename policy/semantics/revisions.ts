@@ -15,9 +15,10 @@ import type { Workload } from "./workloads";
 /**
  * The ports istiod serves (istio-discovery chart, `release-1.31`: the Deployment's `containerPort`s, the Service's
  * `targetPort`s): plaintext xDS, which hands any caller the service view it asks for; secure xDS and the CA; the
- * injection and validation webhooks (and `/ready`); metrics and authenticated debug endpoints.
+ * injection and validation webhooks (and `/ready`); metrics and authenticated debug endpoints; HTTP on 8080 (readiness
+ * and debug endpoints, and plaintext xDS when `--grpcAddr` is cleared).
  */
-export const ISTIOD_PORTS = { xds: 15010, secureXdsAndCa: 15012, webhook: 15017, monitoring: 15014 } as const;
+export const ISTIOD_PORTS = { xds: 15010, secureXdsAndCa: 15012, webhook: 15017, monitoring: 15014, http: 8080 } as const;
 
 /** Whether `rev` discovers `namespace`. */
 export function discovers(inventory: Inventory, rev: RevisionInfo, namespace: string): boolean {

@@ -39,12 +39,12 @@ describe("MT021 control-plane-reach options", () => {
     it("monitoringNamespaces does not open xDS or the CA", () => {
         const open = fixture("violating-no-networkpolicy.yaml");
         const keys = subjectKeys(manifestFindings([open], { [RULE]: { monitoringNamespaces: ["app-x", "istio-green"] } }));
-        assert.deepEqual(keys, ["MT2101 HelmRelease istio-blue/istiod-blue", "MT2102 HelmRelease istio-blue/istiod-blue", "MT2103 HelmRelease istio-blue/istiod-blue"], "every namespace outside the set still reaches 15014");
+        assert.deepEqual(keys, ["MT2101 HelmRelease istio-blue/istiod-blue", "MT2102 HelmRelease istio-blue/istiod-blue", "MT2103 HelmRelease istio-blue/istiod-blue", "MT2105 HelmRelease istio-blue/istiod-blue"], "every namespace outside the set still reaches 15014");
     });
 
     it("each kind of finding can be suppressed on its own", () => {
         const open = fixture("violating-no-networkpolicy.yaml");
-        assert.deepEqual(subjectKeys(manifestFindings([open], { [RULE]: { suppress: "MT2101,MT2103" } })), ["MT2102 HelmRelease istio-blue/istiod-blue"]);
+        assert.deepEqual(subjectKeys(manifestFindings([open], { [RULE]: { suppress: "MT2101,MT2103,MT2105" } })), ["MT2102 HelmRelease istio-blue/istiod-blue"]);
     });
 
     it("findings name the path: the policy and rule that admit, or the missing policy", () => {
@@ -79,7 +79,7 @@ describe("MT021 over the program's own plans", () => {
         const rev = [...inventory.revisions.values()][0];
         const open = subjects.filter((s) => !(s.object.kind === "NetworkPolicy" && s.object.metadata.namespace === rev.namespace));
         const codes = evaluate([rule], open).filter((v) => v.subject.object.metadata.namespace === rev.namespace).map((v) => v.code);
-        assert.deepEqual([...new Set(codes)].sort(), ["MT2101", "MT2102", "MT2103"]);
+        assert.deepEqual([...new Set(codes)].sort(), ["MT2101", "MT2102", "MT2103", "MT2105"]);
     });
 
     it("with the planned xDS rule widened to every namespace, a planned istiod is reached from other usergroups", async () => {
