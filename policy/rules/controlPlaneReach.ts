@@ -22,10 +22,14 @@ function outsiders(inventory: Inventory, sources: SourceSet, allowed: (namespace
     return { names, others, reasons };
 }
 
+/** Namespaces named in a message before the rest are counted. */
+const NAMED = 10;
+
 function describeOutsiders(o: Outsiders): string {
     const others = o.others ? "every namespace the object set does not hold" : "";
     if (o.names.length === 0) return others;
-    return `${o.names.join(", ")}${others === "" ? "" : ` and ${others}`}`;
+    const names = o.names.length > NAMED ? `${o.names.slice(0, NAMED).join(", ")} and ${o.names.length - NAMED} more` : o.names.join(", ");
+    return `${names}${others === "" ? "" : `${o.names.length > NAMED ? ", and" : " and"} ${others}`}`;
 }
 
 function describeIstiod(rev: RevisionInfo, w: Workload): string {

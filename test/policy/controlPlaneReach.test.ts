@@ -10,7 +10,7 @@ import { RULES } from "../../policy/rules";
 import { ALL_STACKS, loadStack } from "../harness/configs";
 import type { Registration } from "../harness/mocks";
 import { registerConfig } from "../harness/program";
-import { crossGuardFindings, FIXTURES, manifestFindings, ROOT, subjectKeys } from "./harness";
+import { crossGuardFindings, fixtureObjects, FIXTURES, manifestFindings, ROOT, subjectKeys } from "./harness";
 
 const RULE = "control-plane-reach";
 const rule = RULES.find((r) => r.name === RULE)!;
@@ -55,6 +55,13 @@ describe("MT021 control-plane-reach options", () => {
         assert.ok(none.every((f) => f.message.includes("no NetworkPolicy in istio-blue selects istiod's pods for ingress")));
         const [closed] = manifestFindings([fixture("violating-webhook-closed.yaml")]);
         assert.match(closed.message, /controlPlaneAccess\.apiServerCidrs/);
+    });
+
+    it("a message names ten outsiders and counts the rest", () => {
+        const objects = fixtureObjects(fixture("violating-xds-from-every-namespace.yaml"));
+        for (let i = 0; i < 12; i++) objects.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: `other-${String(i).padStart(2, "0")}` } });
+        const [finding] = evaluate([rule], objects.map((object): Subject => ({ object, origin: {} })));
+        assert.match(finding.message, /from app-x, istio-green, other-00, other-01, .*, other-07 and 4 more, and every namespace the object set does not hold,/);
     });
 
     it("the prod config lists the prod stack's monitoring namespace", () => {
