@@ -13,6 +13,7 @@ import {
     TAG_LABEL,
     USERGROUP_LABEL,
 } from "../policy/semantics/labels";
+import { ISTIOD_PORTS } from "../policy/semantics/revisions";
 import { GuardrailsPlan, guardrailParams, guardrailParamsConfigMap, planGuardrails, tenantIstioRoleBinding } from "./guardrails";
 import { chartGlobals, ISTIO_CRD_NAMES, istioApiVersions, istiodBaseValues, istiodEnv } from "./istio";
 import type { KubeObject, PlannedObject } from "./objects";
@@ -253,8 +254,8 @@ function planControlPlane(config: MeshTenancyConfig, ug: UsergroupConfig, api: R
     };
 }
 
-/** istiod's ports (istio-discovery chart, `release-1.31`: Deployment `containerPort`s, Service `targetPort`s). */
-export const ISTIOD_PORTS = { xds: 15010, secureXdsAndCa: 15012, webhook: 15017, monitoring: 15014 } as const;
+/** istiod's ports, from the semantics model (the pack checks who reaches them by the same numbers). */
+export { ISTIOD_PORTS };
 
 /**
  * Ingress to the system namespace: denied by default, then to istiod only what each caller needs. Plaintext xDS (15010)

@@ -139,7 +139,7 @@ describe("plan", () => {
 
         it("opens istiod's debug port 8080 to no pod", () => {
             for (const cp of plan.controlPlanes) {
-                assert.equal(ruleFor(istiodAccess(plan, cp.usergroup), 8080), undefined);
+                assert.equal(ruleFor(istiodAccess(plan, cp.usergroup), ISTIOD_PORTS.http), undefined);
             }
         });
     });

@@ -46,7 +46,9 @@ export function resolveConfig(rules: ReadonlyArray<Rule>, config: PackConfig = {
             if (key === "enforcementLevel") continue;
             const schema = key === "suppress" ? { type: "string" } : rule.configSchema?.[key];
             if (schema === undefined) problems.push(`${rule.name}.${key}: not an option of this rule`);
-            else if (typeof value !== schema.type) problems.push(`${rule.name}.${key}: must be a ${schema.type}, got ${JSON.stringify(value)}`);
+            else if (schema.type === "array" ? !(Array.isArray(value) && value.every((v) => typeof v === "string")) : typeof value !== schema.type) {
+                problems.push(`${rule.name}.${key}: must be a ${schema.type === "array" ? "list of strings" : schema.type}, got ${JSON.stringify(value)}`);
+            }
         }
         resolved.set(rule, settings);
     }

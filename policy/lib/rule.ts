@@ -30,8 +30,8 @@ export interface RuleMeta {
     defaultEnforcement: EnforcementLevel;
     /** Each kind of finding the rule reports, by code: what it means. Codes are stable and never reused. */
     codes?: Record<string, string>;
-    /** Extra config the rule reads, as JSON schema properties. */
-    configSchema?: Record<string, { type: "boolean" | "string"; description: string }>;
+    /** Extra config the rule reads, as JSON schema properties (lists are lists of strings). */
+    configSchema?: Record<string, { type: "boolean" | "string"; description: string } | { type: "array"; items: { type: "string" }; description: string }>;
 }
 
 /**

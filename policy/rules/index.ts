@@ -19,6 +19,7 @@ import { admissionWithinImporters } from "./admissionWithinImporters";
 import { workloadCoverage } from "./workloadCoverage";
 import { injectorOverlap } from "./injectorOverlap";
 import { rootConfigReach } from "./rootConfigReach";
+import { controlPlaneReach } from "./controlPlaneReach";
 
 /** Every rule, in id order. Ids and names are stable: configs and suppressions refer to them. */
 export const RULES: ReadonlyArray<Rule> = [
@@ -42,4 +43,5 @@ export const RULES: ReadonlyArray<Rule> = [
     injectorOverlap,
     rootConfigReach,
     retiringRevision,
+    controlPlaneReach,
 ];

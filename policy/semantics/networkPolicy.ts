@@ -5,8 +5,8 @@ import { SourceSet } from "./sources";
 import type { Workload } from "./workloads";
 
 /**
- * L3 admission: which source namespaces can open a connection to a workload's pods, following Kubernetes
- * NetworkPolicy semantics.
+ * L3 admission: which source namespaces can open a connection to a workload's pods, on any port or on one port,
+ * following Kubernetes NetworkPolicy semantics.
  *
  * - A pod is isolated for ingress once any NetworkPolicy of its namespace selects it (`podSelector`, empty = every pod)
  *   and covers ingress (`policyTypes` contains Ingress; without `policyTypes`, Ingress is always covered). A pod no such
@@ -15,11 +15,23 @@ import type { Workload } from "./workloads";
  *   empty one) admits every source; a peer with only `podSelector` admits pods of the policy's own namespace; a
  *   `namespaceSelector` admits the namespaces it selects (`{}`: all of them), narrowed to matching pods when a
  *   `podSelector` stands beside it; an `ipBlock` admits addresses, which pods of any namespace may hold.
- * - Ports narrow what a rule admits but not who: at namespace granularity, a rule for one port still admits its sources.
+ * - Asked about any port, a rule admits its sources whatever its `ports` say (a rule for one port still lets them open
+ *   connections). Asked about one port (protocol TCP unless given), a rule admits its sources only when its `ports` is
+ *   absent or empty, or one entry matches: the same protocol (TCP when unset), and a numeric `port` equal to it or with
+ *   `endPort` a range holding it, no `port` at all (every port of the protocol), or a named `port` that is the name of
+ *   one of the pod's container ports with this number. Where the pod's container ports are not known (a
+ *   chart's pods, a stand-in pod), a named port is taken to match: the answer over-admits rather than misses a path.
  *
  * Namespace selectors are judged against the object set's namespaces; a selector that only requires labels to be
  * absent or different (`NotIn`, `DoesNotExist`, `{}`) also admits namespaces the set does not hold.
  */
+
+/** A destination port of the workload's pods. */
+export interface TargetPort {
+    port: number;
+    /** `TCP` when not given. */
+    protocol?: string;
+}
 
 export interface L3Admission {
     sources: SourceSet;
@@ -59,13 +71,39 @@ export function policySelects(np: Subject, w: Workload): boolean {
     return coversIngress(spec) && selects(isRecord(spec.podSelector) ? (spec.podSelector as LabelSelector) : {}, w.labels);
 }
 
-/** Who can open a connection to the workload's pods. */
-export function l3Admission(inventory: Inventory, w: Workload): L3Admission {
+/** Whether one `ports` entry of an ingress rule covers the target port of the workload's pods. */
+function portEntryMatches(entry: Record<string, any>, target: TargetPort, w: Workload): boolean {
+    const protocol = target.protocol ?? "TCP";
+    if ((typeof entry.protocol === "string" ? entry.protocol : "TCP") !== protocol) return false;
+    const port = entry.port;
+    if (port === undefined || port === null) return true;
+    if (typeof port === "number") return typeof entry.endPort === "number" ? target.port >= port && target.port <= entry.endPort : target.port === port;
+    if (typeof port === "string" && /^\d+$/.test(port)) return target.port === Number(port);
+    if (typeof port === "string") {
+        if (w.containerPorts === undefined) return true;
+        return w.containerPorts.some((c) => c.name === port && c.containerPort === target.port);
+    }
+    return true;
+}
+
+/** Whether an ingress rule's `ports` let it admit connections to the target port (any port when none is given). */
+export function ruleCoversPort(rule: Record<string, any>, w: Workload, target?: TargetPort): boolean {
+    if (target === undefined) return true;
+    const ports = arrayOf(rule.ports);
+    return ports.length === 0 || ports.some((entry) => portEntryMatches(isRecord(entry) ? entry : {}, target, w));
+}
+
+/**
+ * Who can open a connection to the workload's pods: on some port, or, with `target`, on that port. Policies that
+ * select the pods isolate them on every port, so `policies` is the same either way.
+ */
+export function l3Admission(inventory: Inventory, w: Workload, target?: TargetPort): L3Admission {
     const policies = inventory.inNamespace(w.namespace, "NetworkPolicy").filter((np) => policySelects(np, w));
     if (policies.length === 0) return { sources: SourceSet.any("no NetworkPolicy selects it"), policies, summary: "no NetworkPolicy selects it for ingress" };
     let sources = SourceSet.none();
     for (const np of policies) {
         arrayOf((np.object.spec as any)?.ingress).forEach((rule, i) => {
+            if (!ruleCoversPort(isRecord(rule) ? rule : {}, w, target)) return;
             const name = `NetworkPolicy ${describeObject(np.object)} ingress rule ${i + 1}`;
             const from = arrayOf(rule?.from);
             if (from.length === 0) {
@@ -75,5 +113,6 @@ export function l3Admission(inventory: Inventory, w: Workload): L3Admission {
             for (const peer of from) sources = sources.union(peerSources(inventory, isRecord(peer) ? peer : {}, w.namespace, name));
         });
     }
-    return { sources, policies, summary: `${policies.length} NetworkPolicy${policies.length === 1 ? "" : "s"} admit ${sources.describe()}` };
+    const on = target === undefined ? "" : ` on ${target.protocol ?? "TCP"} ${target.port}`;
+    return { sources, policies, summary: `${policies.length} NetworkPolicy${policies.length === 1 ? "" : "s"} admit ${sources.describe()}${on}` };
 }

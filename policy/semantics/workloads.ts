@@ -14,6 +14,14 @@ export const INBOUND_EXCLUDE_ANNOTATION = "traffic.sidecar.istio.io/excludeInbou
 export const INBOUND_INCLUDE_ANNOTATION = "traffic.sidecar.istio.io/includeInboundPorts";
 export const OUTBOUND_EXCLUDE_ANNOTATIONS = ["traffic.sidecar.istio.io/excludeOutboundPorts", "traffic.sidecar.istio.io/excludeOutboundIPRanges", "traffic.sidecar.istio.io/excludeInterfaces"];
 
+/** A port a container of the pod declares (`containers[].ports[]`, init containers included). */
+export interface ContainerPort {
+    name?: string;
+    containerPort: number;
+    /** `TCP` when the object does not say. */
+    protocol: string;
+}
+
 export interface Workload {
     subject: Subject;
     kind: string;
@@ -26,6 +34,11 @@ export interface Workload {
     hostNetwork: boolean;
     /** An already injected pod (it has an `istio-proxy` container). */
     hasProxy: boolean;
+    /**
+     * The ports its containers declare, where the object shows its containers; undefined when they are not known (a
+     * stand-in pod, a chart's pods), so a named port cannot be resolved.
+     */
+    containerPorts?: ContainerPort[];
     /** A stand-in for "any new pod with no labels", used where a namespace holds no workload. */
     hypothetical?: boolean;
 }
@@ -57,6 +70,11 @@ export function readWorkload(subject: Subject): Workload | undefined {
         serviceAccount: typeof spec.serviceAccountName === "string" && spec.serviceAccountName !== "" ? spec.serviceAccountName : typeof spec.serviceAccount === "string" && spec.serviceAccount !== "" ? spec.serviceAccount : "default",
         hostNetwork: spec.hostNetwork === true,
         hasProxy: containers.some((c) => c?.name === "istio-proxy"),
+        containerPorts: containers.flatMap((c) =>
+            arrayOf(c?.ports)
+                .filter((p) => typeof p?.containerPort === "number")
+                .map((p): ContainerPort => ({ ...(typeof p.name === "string" ? { name: p.name } : {}), containerPort: p.containerPort, protocol: typeof p.protocol === "string" ? p.protocol : "TCP" })),
+        ),
     };
 }
 

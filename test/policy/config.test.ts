@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
+import * as YAML from "yaml";
 import { readManifests } from "../../policy/adapters/manifests";
 import { evaluate, PackConfig, resolveConfig } from "../../policy/lib/engine";
 import type { Subject } from "../../policy/semantics/objects";
@@ -72,6 +73,13 @@ describe("resolveConfig", () => {
         assert.throws(() => resolveConfig(RULES, { [MT013]: { production: true, prod: true } }), /namespaces-protected-in-production\.prod: not an option of this rule/);
     });
 
+    it("takes a list option only as a list of strings", () => {
+        const rule = "control-plane-reach";
+        assert.deepEqual(resolveConfig(RULES, { [rule]: { monitoringNamespaces: ["monitoring"] } }).get(byName(rule)), { enforcementLevel: "mandatory", monitoringNamespaces: ["monitoring"] });
+        assert.throws(() => resolveConfig(RULES, { [rule]: { monitoringNamespaces: "monitoring" } }), /control-plane-reach\.monitoringNamespaces: must be a list of strings, got "monitoring"/);
+        assert.throws(() => resolveConfig(RULES, { [rule]: { monitoringNamespaces: ["monitoring", 1] } }), /must be a list of strings, got \["monitoring",1\]/);
+    });
+
     it("reports every problem at once", () => {
         assert.throws(
             () => resolveConfig(RULES, { nope: "advisory", "strict-mtls": "warn", "revision-exists": { verbose: true } } as unknown as PackConfig),
@@ -114,6 +122,15 @@ describe("policy/config/{dev,prod}.json", () => {
         const advisory = new Set(["headless-service-port-clash", "pinned-to-retiring-revision"]);
         for (const rule of RULES) assert.equal(prod[rule.name], advisory.has(rule.name) ? "advisory" : "mandatory", rule.name);
         assert.equal(resolveConfig(RULES, loadConfig("prod")).get(byName(MT013))!.production, true);
+    });
+
+    it("prod lets istiod's monitoring port be reached from the prod stack's monitoring namespace, dev from none", () => {
+        const stack = YAML.parse(fs.readFileSync(path.join(ROOT, "stacks", "Pulumi.prod.yaml"), "utf8"));
+        const monitoring = stack.config["mesh-tenancy:controlPlaneAccess"].monitoringNamespace;
+        assert.equal(typeof monitoring, "string");
+        const rule = byName("control-plane-reach");
+        assert.deepEqual((resolveConfig(RULES, loadConfig("prod")).get(rule) as any).monitoringNamespaces, [monitoring]);
+        assert.equal((resolveConfig(RULES, loadConfig("dev")).get(rule) as any).monitoringNamespaces, undefined);
     });
 });
 

@@ -7,7 +7,7 @@ import { Inventory } from "../../policy/semantics/inventory";
 import { l3Admission } from "../../policy/semantics/networkPolicy";
 import type { KubeObject, Subject } from "../../policy/semantics/objects";
 import { meshView } from "../../policy/semantics/reachability";
-import { readBy } from "../../policy/semantics/revisions";
+import { istiodWorkloads, readBy } from "../../policy/semantics/revisions";
 import { importsOf, sidecarFor } from "../../policy/semantics/sidecarScope";
 import { SourceSet } from "../../policy/semantics/sources";
 import { hypotheticalWorkload, Workload } from "../../policy/semantics/workloads";
@@ -260,6 +260,89 @@ describe("semantics: L3 admission (NetworkPolicy)", () => {
         const s = l3([netpol("n", "app-a", { podSelector: {}, ingress: [{ from: [{ namespaceSelector: { matchExpressions: [{ key: "usergroup", operator: "NotIn", values: ["green"] }] } }] }] })]);
         assert.equal(s.cofinite, true);
         assert.equal(s.has("app-x"), false);
+    });
+});
+
+describe("semantics: L3 admission on one port", () => {
+    const from = (namespace: string) => [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } }];
+    const ported = (ports: unknown[], spec: Record<string, unknown> = {}) => {
+        const objects = [...base(), netpol("n", "app-a", { podSelector: {}, ingress: [{ from: from("app-b"), ports }] })];
+        if (Object.keys(spec).length > 0) objects[objects.findIndex((o) => o.kind === "Deployment")] = deployment("web", "app-a", { app: "web" }, {}, spec);
+        const inv = inventoryOf(objects);
+        return (port?: number, protocol?: string) => l3Admission(inv, workload(inv, "web"), port === undefined ? undefined : { port, ...(protocol ? { protocol } : {}) });
+    };
+    const admitsB = (a: ReturnType<ReturnType<typeof ported>>) => a.sources.has("app-b");
+
+    it("without a port, a rule's ports do not narrow who gets in (as before)", () => {
+        const at = ported([{ port: 80 }]);
+        assert.equal(admitsB(at()), true);
+        assert.deepEqual([...at().sources.names], ["app-b"]);
+        assert.equal(at().summary, "1 NetworkPolicy admit app-b");
+    });
+    it("a numeric port admits its sources on that port only; TCP is the default protocol on both sides", () => {
+        const at = ported([{ port: 80 }]);
+        assert.equal(admitsB(at(80)), true);
+        assert.equal(admitsB(at(80, "TCP")), true);
+        assert.equal(admitsB(at(8080)), false);
+        assert.equal(admitsB(at(80, "UDP")), false);
+        assert.equal(at(8080).policies.length, 1, "the pod stays isolated on ports no rule opens");
+        assert.equal(at(8080).sources.isEmpty, true);
+        assert.match(at(80).summary, /on TCP 80$/);
+    });
+    it("`endPort` makes a range, inclusive at both ends; a protocol-only entry covers every port of that protocol", () => {
+        const range = ported([{ protocol: "TCP", port: 15010, endPort: 15012 }]);
+        assert.deepEqual([15009, 15010, 15011, 15012, 15013].map((p) => admitsB(range(p))), [false, true, true, true, false]);
+        const udp = ported([{ protocol: "UDP" }]);
+        assert.equal(admitsB(udp(53, "UDP")), true);
+        assert.equal(admitsB(udp(53)), false);
+    });
+    it("an absent or empty `ports` covers every port", () => {
+        assert.equal(admitsB(ported([])(15010)), true);
+        const inv = inventoryOf([...base(), netpol("n", "app-a", { podSelector: {}, ingress: [{ from: from("app-b") }] })]);
+        assert.equal(l3Admission(inv, workload(inv, "web"), { port: 15010 }).sources.has("app-b"), true);
+    });
+    it("a named port resolves against the pod's container ports (init containers too), by name and number", () => {
+        const containers = { containers: [{ name: "web", image: "x", ports: [{ name: "http", containerPort: 8080 }] }], initContainers: [{ name: "agent", image: "y", restartPolicy: "Always", ports: [{ name: "metrics", containerPort: 9090, protocol: "TCP" }] }] };
+        const http = ported([{ port: "http" }], containers);
+        assert.equal(admitsB(http(8080)), true);
+        assert.equal(admitsB(http(9090)), false);
+        assert.equal(admitsB(ported([{ port: "metrics" }], containers)(9090)), true);
+        assert.equal(admitsB(ported([{ port: "grpc" }], containers)(8080)), false, "a name no container declares opens nothing");
+        assert.equal(admitsB(ported([{ protocol: "UDP", port: "http" }], containers)(8080)), false, "the entry's protocol still has to match");
+    });
+    it("where the container ports are not known, a named port is taken to match any port", () => {
+        const inv = inventoryOf([...base(), netpol("n", "app-b", { podSelector: {}, ingress: [{ from: from("app-a"), ports: [{ port: "http" }] }] })]);
+        const standIn = hypotheticalWorkload("app-b", inv.namespaces.get("app-b")!.subject);
+        assert.equal(standIn.containerPorts, undefined);
+        assert.equal(l3Admission(inv, standIn, { port: 15010 }).sources.has("app-a"), true);
+        assert.equal(l3Admission(inv, standIn, { port: 15010, protocol: "UDP" }).sources.has("app-a"), false);
+    });
+    it("the workload reading knows its container ports, TCP by default", () => {
+        const inv = inventoryOf([...base().filter((o) => o.kind !== "Deployment"), deployment("web", "app-a", { app: "web" }, {}, { containers: [{ name: "web", image: "x", ports: [{ name: "http", containerPort: 8080 }, { containerPort: 53, protocol: "UDP" }] }] })]);
+        assert.deepEqual(workload(inv, "web").containerPorts, [
+            { name: "http", containerPort: 8080, protocol: "TCP" },
+            { containerPort: 53, protocol: "UDP" },
+        ]);
+        assert.deepEqual(workload(inventoryOf(base()), "web").containerPorts, []);
+    });
+});
+
+describe("semantics: istiod's pods", () => {
+    it("are its Deployment when the set holds one, else the chart's pods in its namespace, else none", () => {
+        const inv = inventoryOf(base());
+        const [chart] = istiodWorkloads(inv, inv.revisions.get("blue")!);
+        assert.deepEqual(chart.labels, { app: "istiod", "istio.io/rev": "blue" });
+        assert.equal(chart.namespace, "istio-blue");
+        assert.equal(chart.subject.object.kind, "HelmRelease");
+        assert.equal(chart.containerPorts, undefined);
+        const pods = deployment("istiod-blue", "istio-blue", { app: "istiod", "istio.io/rev": "blue" }, {}, { containers: [{ name: "discovery", image: "pilot:1.31.0", ports: [{ name: "grpc-xds", containerPort: 15010 }] }] });
+        pods.metadata.labels = { app: "istiod", "istio.io/rev": "blue" };
+        const withDeployment = inventoryOf([...base(), pods]);
+        assert.deepEqual(istiodWorkloads(withDeployment, withDeployment.revisions.get("blue")!).map((w) => `${w.kind} ${w.name}`), ["Deployment istiod-blue"]);
+        const webhook: KubeObject = { apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", metadata: { name: "istio-sidecar-injector-red", labels: { "istio.io/rev": "red" } }, webhooks: [{ name: "rev.namespace.sidecar-injector.istio.io", clientConfig: { service: { name: "istiod-red", namespace: "istio-red" } } }] } as KubeObject;
+        const byName = inventoryOf([...base(), webhook]);
+        assert.ok(byName.revisions.has("red"));
+        assert.deepEqual(istiodWorkloads(byName, byName.revisions.get("red")!), [], "known only by name: nothing to judge");
     });
 });
 
