@@ -10,6 +10,11 @@ import { ROOT, loadStack } from "../harness/configs";
 import { MANAGED_BY, MANAGED_BY_LABEL, SERVICE_EXPORT_TO_ANNOTATION } from "../../policy/semantics/labels";
 import { stackOutputs } from "../../plan/outputs";
 import { visibilityModel } from "../../report/visibility";
+import { evaluate } from "../../policy/lib/engine";
+import { controlPlaneReach } from "../../policy/rules/controlPlaneReach";
+import { Inventory } from "../../policy/semantics/inventory";
+import { l3Admission } from "../../policy/semantics/networkPolicy";
+import { ISTIOD_PORTS, istiodWorkloads } from "../../policy/semantics/revisions";
 import { admissionGuardrailSteps } from "./guardrails";
 import { expectExit, kubectlJson, pulumi, pulumiFolded, run, Run, stackConfigVariant, stackFileVariant, tempFile } from "./harness";
 import { binary, BUILTIN_CLUSTERS, compareViews, grantOfficialRbac, Istiod, istioBuild, istioOperatorFor, liveSubjects, probe, receivedServices, renderOfficial, rssMb, sleep, startIstiod, viewTable } from "./istio";
@@ -187,6 +192,29 @@ describe("the real engine against a local control plane", function () {
             assert.ok(receivedServices(claimed).services.length > 0, `a client claiming ${insider.name} gets its view`);
             console.log(`      ${cp.revisions[0].name}'s istiod on plaintext xDS: an outsider under its own name gets ${BUILTIN_CLUSTERS.length} built-in clusters; claiming ${insider.name} it gets ${claimed.clusters.length} clusters (${receivedServices(claimed).services.join(", ")})`);
         }
+    });
+
+    it("8b. read back from the API server, each system namespace's NetworkPolicies admit no other usergroup to its istiod (semantics model, MT021)", () => {
+        const subjects = liveSubjects();
+        const inventory = new Inventory(subjects);
+        for (const cp of plan.controlPlanes) {
+            const rev = inventory.revisions.get(cp.revisions[0].name);
+            assert.ok(rev !== undefined, `revision ${cp.revisions[0].name} learned from the live objects`);
+            const [istiod, ...more] = istiodWorkloads(inventory, rev);
+            assert.equal(more.length, 0);
+            assert.equal(istiod.kind, "Deployment", "judged on the live istiod Deployment's pods");
+            const own = plan.namespaces.filter((n) => n.usergroup === cp.usergroup).map((n) => n.name);
+            const others = plan.namespaces.filter((n) => n.usergroup !== cp.usergroup).map((n) => n.name);
+            for (const port of [ISTIOD_PORTS.xds, ISTIOD_PORTS.secureXdsAndCa, ISTIOD_PORTS.http, ISTIOD_PORTS.monitoring]) {
+                const { sources } = l3Admission(inventory, istiod, { port });
+                assert.deepEqual(others.filter((ns) => sources.has(ns)), [], `${cp.usergroup} istiod port ${port}: no other usergroup's namespace gets in`);
+                assert.equal(sources.cofinite, false, `${cp.usergroup} istiod port ${port}: no namespace outside the object set gets in`);
+                const admitted = own.filter((ns) => sources.has(ns));
+                assert.deepEqual(admitted, port === ISTIOD_PORTS.xds || port === ISTIOD_PORTS.secureXdsAndCa ? own : [], `${cp.usergroup} istiod port ${port}: its own namespaces`);
+            }
+            assert.ok(!l3Admission(inventory, istiod, { port: ISTIOD_PORTS.webhook }).sources.isEmpty, "the API server can call the webhooks");
+        }
+        assert.deepEqual(evaluate([controlPlaneReach], subjects).map((v) => v.message), []);
     });
 
     it("9. istioctl analyze -A finds nothing at warning or error level in what the program wrote", () => {
