@@ -5,6 +5,12 @@ import { configFromStack } from "./model/stack";
 import { planTenancy } from "./plan";
 import { programOutputs } from "./plan/outputs";
 
+// The Pulumi SDK records a stack trace for every resource it registers and every promise it creates; the TypeScript
+// runtime maps each frame of each trace back through source maps, which costs about as much again as registering the
+// resource (BENCHMARKS.md, "The engine at scale"). Traces are formatted by V8 alone from here on: the program's own
+// errors name config keys and objects, not source lines, and a crash still shows its stack (in transpiled positions).
+(Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
+
 function loadPlan() {
     try {
         return planTenancy(configFromStack(pulumi.runtime.allConfig(), pulumi.getProject()));

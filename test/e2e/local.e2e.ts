@@ -532,7 +532,15 @@ describe("the real engine against a local control plane", function () {
         assert.notEqual(locked.code, 0, "the lock of the killed run stops the next up");
         assert.match(locked.stdout + locked.stderr, /locked/);
         expectExit(pulumi(["cancel", "--yes", "--stack", STACK]), 0, "cancel releases the lock");
-        timed("up after kill", expectExit(pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, ...POLICY]), 0, "up after the kill"));
+        let again = timed("up after kill", pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, ...POLICY]));
+        if (again.code !== 0 && /no params found for policy binding/.test(again.stdout)) {
+            // Known: the guardrail bindings already exist, and the API server's cache of their parameters can lag a
+            // namespace's just-created parameter ConfigMap by a moment, so that namespace's next objects are refused
+            // once (README, "After a killed update"). The next up finds the ConfigMap.
+            console.log("      the guardrails' parameter cache lagged a new namespace: up once more");
+            again = pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, ...POLICY]);
+        }
+        expectExit(again, 0, "up after the kill");
         expectExit(pulumi(["preview", "--expect-no-changes", "--stack", STACK, ...POLICY]), 0, "converged");
         for (const expected of plannedObjects(plan)) {
             const { kind, metadata } = expected;
