@@ -6,7 +6,7 @@
  *   ts-node --transpile-only bench/stack-file.ts N FILE [--shape program|engine] [--change]
  *   pulumi up --stack bench-N --config-file FILE ...
  *
- * `--shape engine` is the four-usergroup estate of `npm run bench:engine`; `--change` gives the first tenant that has
+ * The usergroups are written to FILE.usergroups.yaml (`usergroupsFile`). `--shape engine` is the four-usergroup estate of `npm run bench:engine`; `--change` gives the first tenant that has
  * no quota one, a one-tenant change.
  */
 import * as fs from "fs";
@@ -30,7 +30,7 @@ if (flag("--change")) {
     const tenant = (raw.usergroups as any[]).flatMap((ug) => ug.tenants).find((t) => t.quota === undefined);
     tenant.quota = { pods: 10 };
 }
-const config = {
+const config: Record<string, unknown> = {
     ...Object.fromEntries(Object.entries(raw).map(([k, v]) => [`mesh-tenancy:${k}`, v])),
     "mesh-tenancy:istio": { ...(raw.istio as object), chartDirectory: local["mesh-tenancy:istio"].chartDirectory, crds: local["mesh-tenancy:istio"].crds },
     "mesh-tenancy:localCluster": "true",
@@ -38,4 +38,10 @@ const config = {
     "mesh-tenancy:platformOperators": local["mesh-tenancy:platformOperators"],
     "kubernetes:enableConfigMapMutable": local["kubernetes:enableConfigMapMutable"],
 };
+// The usergroups go to a file of their own (`usergroupsFile`): at 1,000 tenants the stack config passes the 128 KiB the
+// engine can hand over in one environment variable.
+const usergroupsFile = `${out}.usergroups.yaml`;
+fs.writeFileSync(usergroupsFile, YAML.stringify(config["mesh-tenancy:usergroups"]));
+delete config["mesh-tenancy:usergroups"];
+config["mesh-tenancy:usergroupsFile"] = path.resolve(usergroupsFile);
 fs.writeFileSync(out, YAML.stringify({ config, encryptionsalt: localFile.encryptionsalt }));

@@ -192,3 +192,30 @@ describe("config validation", () => {
         assert.throws(() => configFromStack({ ...all, "mesh-tenancy:localclustr": "true" }, "mesh-tenancy"), /localclustr: unknown key "localclustr" \(did you mean "localCluster"\?\)/);
     });
 });
+
+describe("usergroupsFile", () => {
+    const fs = require("fs") as typeof import("fs");
+    const os = require("os") as typeof import("os");
+    const path = require("path") as typeof import("path");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "usergroups-file-"));
+    const stack = (extra: Record<string, string>) => ({ "mesh-tenancy:istio": JSON.stringify({ version: "1.31.0" }), "mesh-tenancy:admissionGuardrails": "off", ...extra });
+
+    it("reads the usergroups list from a YAML file beside the stack, as a list or under the key usergroups", () => {
+        fs.writeFileSync(path.join(dir, "list.yaml"), "- name: a\n  tenants: [{name: t1}]\n");
+        fs.writeFileSync(path.join(dir, "map.yaml"), "usergroups:\n  - name: b\n");
+        assert.equal(configFromStack(stack({ "mesh-tenancy:usergroupsFile": "list.yaml" }), "mesh-tenancy", dir).usergroups[0].tenants[0].name, "t1");
+        assert.equal(configFromStack(stack({ "mesh-tenancy:usergroupsFile": "map.yaml" }), "mesh-tenancy", dir).usergroups[0].name, "b");
+    });
+
+    it("names the key when the file is missing, not YAML, not a list, or given beside usergroups", () => {
+        fs.writeFileSync(path.join(dir, "bad.yaml"), "usergroups: [\n");
+        fs.writeFileSync(path.join(dir, "scalar.yaml"), "just text\n");
+        const cases: Array<[Record<string, string>, RegExp]> = [
+            [{ "mesh-tenancy:usergroupsFile": "missing.yaml" }, /usergroupsFile: cannot read "missing.yaml" .*ENOENT/],
+            [{ "mesh-tenancy:usergroupsFile": "bad.yaml" }, /usergroupsFile: "bad.yaml" is not valid YAML/],
+            [{ "mesh-tenancy:usergroupsFile": "scalar.yaml" }, /usergroupsFile: "scalar.yaml" must hold a list of usergroups/],
+            [{ "mesh-tenancy:usergroupsFile": "list.yaml", "mesh-tenancy:usergroups": JSON.stringify([{ name: "c" }]) }, /usergroupsFile: give either usergroups or usergroupsFile, not both/],
+        ];
+        for (const [extra, message] of cases) assert.throws(() => configFromStack(stack(extra), "mesh-tenancy", dir), message);
+    });
+});
