@@ -35,9 +35,12 @@ function sections(log: string): Sections {
     const out: Sections = { diff: [], policies: [], diagnostics: [], resources: [] };
     let current: keyof Sections | undefined = undefined;
     for (const line of log.split("\n")) {
+        // Progress lines ("@ previewing update....") interrupt a section without ending it.
+        if (/^@ /.test(line)) continue;
         if (/^\S/.test(line)) {
             if (/^Previewing /.test(line)) current = "diff";
-            else if (/^Polic(ies|y Violations):/.test(line)) current = "policies";
+            // `Policies:` lists results; with `--diff` and nothing to report, `Policy Packs run:` lists the packs.
+            else if (/^Polic(ies|y Violations|y Packs run):/.test(line)) current = "policies";
             else if (/^Diagnostics:/.test(line)) current = "diagnostics";
             else if (/^Resources:/.test(line)) current = "resources";
             else current = undefined;

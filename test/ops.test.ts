@@ -126,6 +126,30 @@ describe("pull-request comment", () => {
         assert.doesNotMatch(text, /default creat\n/, "no line is cut in the middle");
     });
 
+    it("reads `preview --diff` as the 3.274 CLI writes it: progress lines inside the diff, the packs under `Policy Packs run:`", () => {
+        const log = [
+            "Previewing update (local):",
+            "  pulumi:pulumi:Stack: (same)",
+            "@ previewing update....",
+            "    + kubernetes:core/v1:Namespace: (create)",
+            "        [urn=urn:pulumi:local::mesh-tenancy::kubernetes:core/v1:Namespace::extra-0-ns]",
+            "@ previewing update....",
+            "    + kubernetes:networking.istio.io/v1:Sidecar: (create)",
+            "Resources:",
+            "    + 2 to create",
+            "",
+            "Policy Packs run:",
+            "    Name                       Version",
+            "    mesh-tenancy|local|policy  0.1.0",
+            "",
+        ].join("\n");
+        const text = previewComment({ stack: "local", log, exitCode: 0, logUrl: "u" });
+        assert.match(text, /extra-0-ns/);
+        assert.match(text, /Sidecar: \(create\)/);
+        assert.doesNotMatch(text, /previewing update/);
+        assert.match(text, /\*\*Policies\*\*\n\n```text\n[^`]*mesh-tenancy\|local\|policy {2}0\.1\.0/);
+    });
+
     it("shows a failed preview's errors with knock-on errors folded", () => {
         const text = previewComment({ stack: "prod", log: failedUpdate.replace("Updating", "Previewing update"), exitCode: 255, logUrl: "u" });
         assert.match(text, /failed \(exit 255\)/);
