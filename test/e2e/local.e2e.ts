@@ -556,6 +556,8 @@ describe("the real engine against a local control plane", function () {
         const urns = JSON.parse(expectExit(pulumi(["stack", "export", "--stack", STACK]), 0, "export").stdout).deployment.resources.map((r: any) => r.urn);
         assert.equal(new Set(urns).size, urns.length, "every resource once in the state");
         timed("destroy after kill", expectExit(pulumi(["destroy", "--yes", "--skip-preview", "--stack", STACK, "--config-file", file]), 0, "destroy"));
+        // Deletes run in the background here: what follows (the opt-in steps of 15) starts from namespaces that are gone.
+        assert.ok(await waitForAsync(() => tenantCount() === 0, 180), "the tenant namespaces are gone after the destroy");
     });
 });
 
