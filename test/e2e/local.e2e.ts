@@ -509,8 +509,8 @@ describe("the real engine against a local control plane", function () {
     });
 
     it("17. an up killed half-way (state written at the end only) is recovered by `pulumi cancel` and the next up, nothing orphaned or doubled", async () => {
-        // Without the admission guardrails: with them, the recovering up is refused "no params found for policy binding"
-        // for objects of namespaces the killed run had started (README "After a killed update"; not fixed yet).
+        // Without the admission guardrails: test 16 destroyed them, and guardrails created a second time in the same API
+        // server refuse objects with "no params found for policy binding" (README "After a killed update"; not fixed yet).
         const file = stackConfigVariant(STACK, (config) => (config["mesh-tenancy:admissionGuardrails"] = "off"));
         const unguarded = planTenancy(loadStack(STACK, (raw) => (raw.admissionGuardrails = "off")));
         assert.equal(process.env.PULUMI_SKIP_CHECKPOINTS, "true", "scripts/pulumi-env.sh writes the state at the end of a run");
