@@ -85,11 +85,7 @@ describe("the real engine against a local control plane", function () {
 
     it("3. up creates what the plan says", () => {
         assertNoWarning(timed("up", expectExit(pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, ...POLICY]), 0, "up")));
-        for (const expected of plannedObjects(plan)) {
-            const { kind, metadata } = expected;
-            const live = kubectlJson(["get", RESOURCE[kind], metadata.name, ...(metadata.namespace ? ["-n", metadata.namespace] : [])]);
-            assertContains(live, expected, `${kind} ${metadata.namespace ?? ""}/${metadata.name}`);
-        }
+        assertPlannedLive(plannedObjects(plan));
     });
 
     it("4. up installs each revision's istiod with its discovery selectors and private exportTo defaults", () => {
@@ -541,11 +537,7 @@ describe("the real engine against a local control plane", function () {
         const recover = run("pulumi", ["up", "--yes", "--skip-preview", "--stack", STACK, "--config-file", file, ...POLICY, "--non-interactive", "--color", "never"], { env: { PULUMI_K8S_ENABLE_PATCH_FORCE: "true" } });
         timed("up after kill", expectExit(recover, 0, "up after the kill"));
         expectExit(pulumi(["preview", "--expect-no-changes", "--stack", STACK, "--config-file", file, ...POLICY]), 0, "converged");
-        for (const expected of plannedObjects(unguarded)) {
-            const { kind, metadata } = expected;
-            const live = kubectlJson(["get", RESOURCE[kind], metadata.name, ...(metadata.namespace ? ["-n", metadata.namespace] : [])]);
-            assertContains(live, expected, `${kind} ${metadata.namespace ?? ""}/${metadata.name}`);
-        }
+        assertPlannedLive(plannedObjects(unguarded));
         // Nothing the platform labels as its own exists beyond the plan, and the state holds each object once.
         const planned = new Set(plannedObjects(unguarded).map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`));
         for (const kind of [...new Set(plannedObjects(unguarded).map((o) => o.kind))]) {
@@ -613,6 +605,15 @@ function clockSync<T>(what: string, f: () => T): T {
 }
 
 /** Polls `done` once a second for up to `seconds`. */
+/** Every object as the API server holds it contains what the plan says. */
+function assertPlannedLive(objects: KubeObject[]): void {
+    for (const expected of objects) {
+        const { kind, metadata } = expected;
+        const live = kubectlJson(["get", RESOURCE[kind], metadata.name, ...(metadata.namespace ? ["-n", metadata.namespace] : [])]);
+        assertContains(live, expected, `${kind} ${metadata.namespace ?? ""}/${metadata.name}`);
+    }
+}
+
 async function waitForAsync(done: () => boolean, seconds: number): Promise<boolean> {
     const deadline = Date.now() + seconds * 1000;
     while (Date.now() < deadline) {
