@@ -33,9 +33,7 @@ export class TenantNamespace extends pulumi.ComponentResource {
         });
         const namespace = registerObject(plan.namespace, { parent: this, protect: plan.protect });
         this.namespace = namespace;
-        // The guardrail bindings refuse objects in a tenant namespace without its parameters, the platform's own too.
-        const params = plan.guardrailParams !== undefined ? [registerObject(plan.guardrailParams, { parent: this, dependsOn: [namespace] })] : [];
-        const after = [namespace, ...args.controlPlane, ...params];
+        const after = [namespace, ...args.controlPlane];
         for (const object of plan.objects) {
             registerObject(object, { parent: this, dependsOn: after });
         }

@@ -7,14 +7,28 @@ import type { PlannedObject } from "./objects";
  * the API server, whatever client they use (kubectl, Helm, GitOps controllers). Everything here is computed from the
  * plan; the component only registers it.
  *
- * Each policy is generic; what differs per namespace (its revision, the namespaces it may import, who it admits) is a
- * ConfigMap in that namespace, found through a binding whose `paramRef` names no namespace: the API server then reads
- * the parameters from the namespace of the object being admitted. The bindings select namespaces by their role label,
- * and a missing ConfigMap there refuses the request (fail closed) instead of skipping the checks.
+ * Each policy is generic; what differs per namespace (its revision, the namespaces it may import, who it admits) is in
+ * annotations of the Namespace itself, which CEL reads as `namespaceObject`. The bindings select namespaces by their
+ * role label, and a selected namespace without the annotations refuses every request (fail closed).
+ *
+ * Why not a parameter object (`paramKind`): the API server keeps one informer per core parameter kind and stops it for
+ * good, until it restarts, the first time no binding names that kind (kubernetes/kubernetes#130887). Uninstalling and
+ * installing the stack again, or turning the guardrails off and on, then leaves every binding without parameters
+ * ("no params found for policy binding") or with stale ones. Namespaces are always watched; their annotations are read
+ * from the same object the bindings already select on.
  */
 
-/** Name of the per-namespace parameter ConfigMap. */
-export const GUARDRAIL_PARAMS_NAME = "mesh-tenancy-guardrails";
+/** Prefix of the Namespace annotations that carry its guardrail parameters; only the platform operators may set them (MT102). */
+export const GUARDRAIL_ANNOTATION_PREFIX = "guardrails.mesh-tenancy.io/";
+
+/** The annotation of each parameter. */
+export const GUARDRAIL_PARAM_ANNOTATIONS: Readonly<Record<keyof GuardrailParams, string>> = {
+    revisions: `${GUARDRAIL_ANNOTATION_PREFIX}revisions`,
+    importableNamespaces: `${GUARDRAIL_ANNOTATION_PREFIX}importable-namespaces`,
+    exportPeers: `${GUARDRAIL_ANNOTATION_PREFIX}export-peers`,
+    admittedNamespaces: `${GUARDRAIL_ANNOTATION_PREFIX}admitted-namespaces`,
+    trustDomain: `${GUARDRAIL_ANNOTATION_PREFIX}trust-domain`,
+};
 
 /** ClusterRole with the Istio and Gateway API kinds a tenant owner manages; bound per tenant namespace. */
 export const TENANT_ISTIO_ROLE = "mesh-tenancy-tenant-istio";
@@ -46,9 +60,10 @@ export const GUARDRAILS: ReadonlyArray<GuardrailInfo> = [
     { id: "MT016", name: "admission-follows-imports", scope: "tenant", refuses: "an ALLOW AuthorizationPolicy whose rules admit sources outside the namespace's admitted namespaces (itself, its importers, its system namespace)" },
     { id: "MT017", name: "workloads-meshed-and-authorized", scope: "tenant", refuses: "pods and pod templates with sidecar.istio.io/inject \"false\" or traffic.sidecar.istio.io/* capture settings" },
     { id: "MT101", name: "managed-objects-platform-only", scope: "managed", refuses: "creating, changing or deleting objects labelled app.kubernetes.io/managed-by=mesh-tenancy (the plan's Sidecars, policies, parameters)" },
-    { id: "MT102", name: "tenancy-labels-platform-only", scope: "cluster", refuses: "setting or changing a namespace's usergroup, istio.io/rev, istio-injection or mesh-tenancy.io/role label" },
+    { id: "MT102", name: "tenancy-labels-platform-only", scope: "cluster", refuses: "setting or changing a namespace's usergroup, istio.io/rev, istio-injection or mesh-tenancy.io/role label, or its guardrails.mesh-tenancy.io/* annotations (the guardrails' parameters)" },
     { id: "MT103", name: "no-proxy-patches-from-tenants", scope: "tenant", refuses: "EnvoyFilter and WasmPlugin objects" },
     { id: "MT104", name: "system-namespaces-platform-only", scope: "system", refuses: "any Istio config in a revision's system namespace" },
+    { id: "MT105", name: "parameters-present", scope: "tenant", refuses: "every guarded change in a tenant or shared namespace whose guardrails.mesh-tenancy.io/* annotations are missing (fail closed)" },
 ];
 
 export interface GuardrailsPlan {
@@ -62,10 +77,9 @@ export interface GuardrailsPlan {
     bindings: PlannedObject[];
 }
 
-/** What one tenant or shared namespace's guardrails compare against; the values of its parameter ConfigMap. */
+/** What one tenant or shared namespace's guardrails compare against; the values of its annotations. */
 export interface GuardrailParams {
-    namespace: string;
-    /** The namespace's revision and the revision's tags: the only `istio.io/rev` values allowed in it. */
+    /** The namespace's revision and the tags pointing at it: the only `istio.io/rev` values allowed in it. */
     revisions: string[];
     /** Namespaces a Sidecar here may import: itself, its system namespace, what the plan lets it import. */
     importableNamespaces: string[];
@@ -80,7 +94,8 @@ export interface GuardrailParams {
 /** The plan facts one namespace's parameters come from. */
 export interface NamespaceFacts {
     name: string;
-    revision: string;
+    /** The `istio.io/rev` values that select the namespace's revision: its name and the tags pointing at it. */
+    revisions: string[];
     systemNamespace: string;
     imports: string[];
     allowedSources: string[];
@@ -89,9 +104,8 @@ export interface NamespaceFacts {
 export function guardrailParams(ns: NamespaceFacts, trustDomain: string): GuardrailParams {
     const sorted = (xs: Iterable<string>) => [...new Set(xs)].sort();
     return {
-        namespace: ns.name,
-        // The plan installs no revision tags; a tag would be listed here next to its revision.
-        revisions: [ns.revision],
+        // A pod may name any of them and is still injected by the namespace's control plane (what MT001 allows too).
+        revisions: sorted(ns.revisions),
         importableNamespaces: sorted([ns.name, ns.systemNamespace, ...ns.imports]),
         exportPeers: sorted([...ns.imports, ...ns.allowedSources].filter((n) => n !== ns.name)),
         // The plan's NetworkPolicies admit the system namespace too (gateways and istiod live there), as the pack's MT016 does.
@@ -100,23 +114,10 @@ export function guardrailParams(ns: NamespaceFacts, trustDomain: string): Guardr
     };
 }
 
-/** ConfigMap values are strings: lists are comma-separated, which CEL splits back. */
-export function guardrailParamsConfigMap(params: GuardrailParams): PlannedObject {
-    return {
-        resourceName: `${params.namespace}-guardrails`,
-        object: {
-            apiVersion: "v1",
-            kind: "ConfigMap",
-            metadata: { name: GUARDRAIL_PARAMS_NAME, namespace: params.namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
-            data: {
-                revisions: params.revisions.join(","),
-                importableNamespaces: params.importableNamespaces.join(","),
-                exportPeers: params.exportPeers.join(","),
-                admittedNamespaces: params.admittedNamespaces.join(","),
-                trustDomain: params.trustDomain,
-            },
-        },
-    };
+/** Annotation values are strings: lists are comma-separated, which CEL splits back. */
+export function guardrailAnnotations(params: GuardrailParams): Record<string, string> {
+    const value = (v: string | string[]) => (typeof v === "string" ? v : v.join(","));
+    return Object.fromEntries(Object.entries(GUARDRAIL_PARAM_ANNOTATIONS).map(([field, key]) => [key, value(params[field as keyof GuardrailParams])]));
 }
 
 /** The guardrail ids that hold in a namespace of the given role; none when the guardrails are off. */
@@ -213,9 +214,16 @@ function celList(values: string[]): string {
     return `[${values.map(cel).join(", ")}]`;
 }
 
-/** `params.data.<key>` as a list, dropping the empty string that splitting "" yields. */
-function paramList(key: string): string {
-    return `params.data.${key}.split(',').filter(n, n != '')`;
+/** A parameter list from the namespace's annotations (`variables.params`), dropping the empty string that splitting "" yields. */
+function paramList(field: keyof GuardrailParams): string {
+    const key = cel(GUARDRAIL_PARAM_ANNOTATIONS[field]);
+    return `(${key} in variables.params ? variables.params[${key}].split(',').filter(n, n != '') : [])`;
+}
+
+/** A single-valued parameter, or '' (MT105 refuses the request when it is missing). */
+function paramValue(field: keyof GuardrailParams): string {
+    const key = cel(GUARDRAIL_PARAM_ANNOTATIONS[field]);
+    return `(${key} in variables.params ? variables.params[${key}] : '')`;
 }
 
 /** The labels of a metadata expression, or an empty map. */
@@ -322,7 +330,7 @@ const security: PolicySpec = {
 
         // Istio matches principals by exact value, prefix or suffix with `*`: a principal pins one namespace only when it
         // starts with the whole `<trust domain>/ns/<namespace>/sa/` of an admitted namespace.
-        { name: "principalPrefixes", expression: "variables.admitted.map(n, params.data.trustDomain + '/ns/' + n + '/sa/')" },
+        { name: "principalPrefixes", expression: `variables.admitted.map(n, ${paramValue("trustDomain")} + '/ns/' + n + '/sa/')` },
         { name: "isAllow", expression: "object.kind == 'AuthorizationPolicy' && (!has(variables.spec.action) || variables.spec.action == 'ALLOW')" },
         {
             // A source is admitted when it names principals or namespaces (AND-ed with anything else it says, which only
@@ -341,7 +349,7 @@ const security: PolicySpec = {
         {
             id: "MT016",
             expression: "size(variables.rulesAdmittingOthers) == 0",
-            messageExpression: `'[MT016] spec.rules[].from[].source: ' + string(size(variables.rulesAdmittingOthers)) + ' ALLOW rule(s) admit sources outside what ' + object.metadata.namespace + ' admits (a rule without from, ipBlocks alone or a pattern admits more); allowed: principals ' + params.data.trustDomain + '/ns/<namespace>/sa/... or namespaces, for the namespaces ' + variables.admitted.join(', ')`,
+            messageExpression: `'[MT016] spec.rules[].from[].source: ' + string(size(variables.rulesAdmittingOthers)) + ' ALLOW rule(s) admit sources outside what ' + object.metadata.namespace + ' admits (a rule without from, ipBlocks alone or a pattern admits more); allowed: principals ' + ${paramValue("trustDomain")} + '/ns/<namespace>/sa/... or namespaces, for the namespaces ' + variables.admitted.join(', ')`,
         },
         {
             id: "MT009",
@@ -459,12 +467,24 @@ const namespaceLabels: PolicySpec = {
             name: "changed",
             expression: "variables.tenancyLabels.filter(k, (k in variables.newLabels) != (k in variables.oldLabels) || (k in variables.newLabels && variables.newLabels[k] != variables.oldLabels[k]))",
         },
+        // The guardrails' own parameters: whoever could rewrite them would widen what the guardrails admit.
+        { name: "newAnnotations", expression: annotationsOf("object.metadata") },
+        { name: "oldAnnotations", expression: `oldObject == null ? {} : ${annotationsOf("oldObject.metadata")}` },
+        {
+            name: "changedParams",
+            expression: `variables.newAnnotations.filter(k, k.startsWith(${cel(GUARDRAIL_ANNOTATION_PREFIX)}) && (!(k in variables.oldAnnotations) || variables.newAnnotations[k] != variables.oldAnnotations[k])) + variables.oldAnnotations.filter(k, k.startsWith(${cel(GUARDRAIL_ANNOTATION_PREFIX)}) && !(k in variables.newAnnotations))`,
+        },
     ],
     validations: [
         {
             id: "MT102",
             expression: "size(variables.changed) == 0",
             messageExpression: `'[MT102] metadata.labels: ' + variables.changed.join(', ') + ' on namespace ' + object.metadata.name + ': tenancy labels are set only by the platform operators; allowed: ' + (oldObject == null ? 'none of ' + variables.tenancyLabels.join(', ') : 'the current values (' + variables.tenancyLabels.filter(k, k in variables.oldLabels).map(k, k + '=' + variables.oldLabels[k]).join(', ') + ')')`,
+        },
+        {
+            id: "MT102",
+            expression: "size(variables.changedParams) == 0",
+            messageExpression: `'[MT102] metadata.annotations: ' + variables.changedParams.join(', ') + ' on namespace ' + object.metadata.name + ': the guardrail parameters are set only by the platform operators; allowed: ' + (oldObject == null ? 'no ${GUARDRAIL_ANNOTATION_PREFIX}* annotation' : 'the current values')`,
         },
     ],
 };
@@ -509,6 +529,19 @@ function notAPlatformOperator(operators: PlatformOperators): { name: string; exp
     };
 }
 
+/** MT105: a tenant or shared namespace without its parameters admits nothing guarded (fail closed). */
+const parametersPresent: Validation = {
+    id: "MT105",
+    expression: `${celList(Object.values(GUARDRAIL_PARAM_ANNOTATIONS))}.all(k, k in variables.params)`,
+    messageExpression: `'[MT105] metadata.annotations: namespace ' + request.namespace + ' lacks ' + ${celList(Object.values(GUARDRAIL_PARAM_ANNOTATIONS))}.filter(k, !(k in variables.params)).join(', ') + ', the parameters its guardrails compare against, so they refuse every change here until the platform operators restore them (pulumi up); allowed: nothing'`,
+};
+
+/** Tenant and shared namespaces carry parameters: every policy there reads them first and refuses when any is missing. */
+function withParameters(spec: PolicySpec): Pick<PolicySpec, "variables" | "validations"> {
+    if (spec.scope !== "tenant") return spec;
+    return { variables: [{ name: "params", expression: annotationsOf("namespaceObject.metadata") }, ...spec.variables], validations: [parametersPresent, ...spec.validations] };
+}
+
 const VALIDATION_ACTIONS: Record<Exclude<GuardrailMode, "off">, string[]> = {
     enforce: ["Deny"],
     warn: ["Warn", "Audit"],
@@ -518,22 +551,21 @@ function policyObjects(spec: PolicySpec, mode: Exclude<GuardrailMode, "off">, op
     const name = `mesh-tenancy-${spec.name}`;
     const labels = { [MANAGED_BY_LABEL]: MANAGED_BY };
     const roles = scopeRoles(spec.scope);
-    const usesParams = spec.scope === "tenant";
+    const { variables, validations } = withParameters(spec);
     const policy: PlannedObject = {
         resourceName: `guardrail-${spec.name}`,
         object: {
             apiVersion: "admissionregistration.k8s.io/v1",
             kind: "ValidatingAdmissionPolicy",
-            metadata: { name, labels, annotations: { "mesh-tenancy.io/guardrails": [...new Set(spec.validations.map((v) => v.id))].join(",") } },
+            metadata: { name, labels, annotations: { "mesh-tenancy.io/guardrails": [...new Set(validations.map((v) => v.id))].join(",") } },
             spec: {
                 failurePolicy: "Fail",
-                ...(usesParams ? { paramKind: { apiVersion: "v1", kind: "ConfigMap" } } : {}),
                 matchConstraints: {
                     resourceRules: spec.rules.map((r) => ({ ...r, apiVersions: ["*"], operations: spec.operations, scope: "*" })),
                 },
                 matchConditions: [notAPlatformOperator(operators)],
-                ...(spec.variables.length > 0 ? { variables: spec.variables } : {}),
-                validations: spec.validations.map((v) => ({ expression: v.expression, messageExpression: v.messageExpression, reason: "Forbidden" })),
+                ...(variables.length > 0 ? { variables } : {}),
+                validations: validations.map((v) => ({ expression: v.expression, messageExpression: v.messageExpression, reason: "Forbidden" })),
             },
         },
     };
@@ -546,9 +578,6 @@ function policyObjects(spec: PolicySpec, mode: Exclude<GuardrailMode, "off">, op
             spec: {
                 policyName: name,
                 validationActions: VALIDATION_ACTIONS[mode],
-                // No namespace: the API server reads the ConfigMap of the admitted object's namespace. A selected namespace
-                // without it fails closed.
-                ...(usesParams ? { paramRef: { name: GUARDRAIL_PARAMS_NAME, parameterNotFoundAction: "Deny" } } : {}),
                 ...(roles === undefined ? {} : { matchResources: { namespaceSelector: { matchExpressions: [{ key: ROLE_LABEL, operator: "In", values: roles }] } } }),
             },
         },
@@ -566,5 +595,5 @@ export function planGuardrails(config: MeshTenancyConfig): GuardrailsPlan {
 
 /** Every guardrail id some policy validates, with the scope of that policy: GUARDRAILS must say the same. */
 export function policyGuardrailScopes(): Map<string, GuardrailScope> {
-    return new Map(POLICIES.flatMap((p) => p.validations.map((v) => [v.id, p.scope] as const)));
+    return new Map(POLICIES.flatMap((p) => withParameters(p).validations.map((v) => [v.id, p.scope] as const)));
 }

@@ -14,7 +14,7 @@ import {
     USERGROUP_LABEL,
 } from "../policy/semantics/labels";
 import { ISTIOD_PORTS } from "../policy/semantics/revisions";
-import { GuardrailsPlan, guardrailParams, guardrailParamsConfigMap, planGuardrails, tenantIstioRoleBinding } from "./guardrails";
+import { guardrailAnnotations, GuardrailsPlan, guardrailParams, planGuardrails, tenantIstioRoleBinding } from "./guardrails";
 import { chartGlobals, ISTIO_CRD_NAMES, istioApiVersions, istiodBaseValues, istiodEnv } from "./istio";
 import type { KubeObject, PlannedObject } from "./objects";
 import { NamespaceScope, normaliseHosts, scopeUsergroup } from "./scoping";
@@ -127,11 +127,6 @@ export interface NamespacePlan {
     allowedSources: string[];
     /** Value for `networking.istio.io/exportTo` on this namespace's Services, so their importers can see them. */
     serviceExportTo: string[];
-    /**
-     * The admission guardrails' parameters for this namespace (a ConfigMap), absent when the guardrails are off. Registered
-     * before the namespace's other objects: the guardrail bindings refuse objects in a namespace that lacks it.
-     */
-    guardrailParams?: PlannedObject;
     gateway?: GatewayPlan;
     /** A client and an echo server (Deployments and a Service), when the stack asks for smoke workloads. */
     smokeWorkloads?: PlannedObject[];
@@ -206,6 +201,14 @@ function revisionFollowed(ug: UsergroupConfig, tag: string | undefined): string 
     return tag === undefined || Object.keys(ug.tags).length === 0 ? ug.revisions[0].name : ug.tags[tag];
 }
 
+/** `istio.io/rev` values of the tags pointing at `revision`, sorted: with its name, what selects its injector. */
+function tagsPointingAt(ug: UsergroupConfig, revision: string): string[] {
+    return Object.entries(ug.tags)
+        .filter(([, target]) => target === revision)
+        .map(([tag]) => tagLabel(ug.name, tag))
+        .sort();
+}
+
 function planControlPlane(config: MeshTenancyConfig, ug: UsergroupConfig, api: ReturnType<typeof istioApiVersions>): ControlPlanePlan {
     const sys = ug.systemNamespace;
     const discovered = [sys, ...ug.sharedNamespaces, ...ug.tenants.map((t) => t.name)].sort();
@@ -220,13 +223,13 @@ function planControlPlane(config: MeshTenancyConfig, ug: UsergroupConfig, api: R
         usergroup: ug.name,
         systemNamespace: sys,
         discoveredNamespaces: discovered,
-        namespace: namespaceObject(sys, "system", ug.name, {}),
+        namespace: namespaceObject(sys, "system", ug.name, {}, {}),
         protect: config.protectNamespaces,
         revisions: ug.revisions.map((r) => ({
             name: r.name,
             version: r.version,
             istiod: istiodRelease(config, ug, r),
-            tags: tags.filter((t) => t.revision === r.name).map((t) => t.label),
+            tags: tagsPointingAt(ug, r.name),
             namespaces: followers.filter((f) => revisionFollowed(ug, f.tag) === r.name).map((f) => f.ns).sort(),
         })),
         tags,
@@ -445,7 +448,14 @@ function planNamespace(
         ...(tag !== undefined ? { tag } : {}),
         revisionLabel,
         systemNamespace: sys,
-        namespace: namespaceObject(name, role, ug.name, labels),
+        // The guardrails' parameters ride on the Namespace, so that they exist before anything in it and go with it.
+        namespace: namespaceObject(
+            name,
+            role,
+            ug.name,
+            labels,
+            config.admissionGuardrails !== "off" ? guardrailAnnotations(guardrailParams({ name, revisions: [revision, ...tagsPointingAt(ug, revision)], systemNamespace: sys, imports: scope.imports, allowedSources: scope.allowedSources }, config.istio.trustDomain)) : {},
+        ),
         protect: config.protectNamespaces,
         retire: tenant?.retire ?? false,
         objects,
@@ -455,9 +465,6 @@ function planNamespace(
         serviceExportTo,
         gateway,
         ...(config.smokeWorkloads && role === "tenant" ? { smokeWorkloads: smokeWorkloads(name, serviceExportTo) } : {}),
-        ...(config.admissionGuardrails !== "off"
-            ? { guardrailParams: guardrailParamsConfigMap(guardrailParams({ name, revision, systemNamespace: sys, imports: scope.imports, allowedSources: scope.allowedSources }, config.istio.trustDomain)) }
-            : {}),
     };
 }
 
@@ -577,13 +584,13 @@ function managedLabels(): Record<string, string> {
     return { [MANAGED_BY_LABEL]: MANAGED_BY };
 }
 
-function namespaceObject(name: string, role: NamespaceRole, usergroup: string, extra: Record<string, string>): PlannedObject {
+function namespaceObject(name: string, role: NamespaceRole, usergroup: string, extra: Record<string, string>, annotations: Record<string, string>): PlannedObject {
     return {
         resourceName: `${name}-ns`,
         object: {
             apiVersion: "v1",
             kind: "Namespace",
-            metadata: { name, labels: { ...extra, [USERGROUP_LABEL]: usergroup, [ROLE_LABEL]: role, ...managedLabels() } },
+            metadata: { name, labels: { ...extra, [USERGROUP_LABEL]: usergroup, [ROLE_LABEL]: role, ...managedLabels() }, ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
         },
     };
 }
@@ -664,7 +671,6 @@ export function plannedObjects(plan: TenancyPlan): KubeObject[] {
         ...plan.controlPlanes.flatMap((cp) => [cp.namespace.object, ...cp.objects.map((o) => o.object), ...cp.tags.map((t) => t.webhook.object)]),
         ...plan.namespaces.flatMap((ns) => [
             ns.namespace.object,
-            ...(ns.guardrailParams !== undefined ? [ns.guardrailParams.object] : []),
             ...ns.objects.map((o) => o.object),
             ...(ns.gateway?.objects.map((o) => o.object) ?? []),
         ]),

@@ -118,16 +118,12 @@ describe("components under mocks", function () {
         assert.ok(gatewayChart.dependencies.includes(urnOf("app-ns-1-ns")), "gateway waits for its namespace");
     });
 
-    it("registers each namespace's guardrail parameters before everything else in it, and the guardrails as typed resources", () => {
-        // The bindings refuse objects in a tenant namespace that lacks its parameters, the platform's own included.
-        const params = byName("app-ns-1-guardrails");
-        assert.equal(params.type, "kubernetes:core/v1:ConfigMap");
-        assert.ok(params.dependencies.includes(urnOf("app-ns-1-ns")));
+    it("registers the guardrails as typed resources, with each namespace's parameters on the namespace everything in it waits for", () => {
+        const ns = byName("app-ns-1-ns");
+        assert.ok(Object.keys(ns.inputs.metadata.annotations).some((k: string) => k.startsWith("guardrails.mesh-tenancy.io/")));
         for (const name of ["app-ns-1-sidecar", "app-ns-1-authz", "app-ns-1-deny-ingress", "app-ns-1-owners", "app-ns-1-owners-istio"]) {
-            assert.ok(byName(name).dependencies.includes(params.urn), `${name} waits for the parameters`);
+            assert.ok(byName(name).dependencies.includes(ns.urn), `${name} waits for its namespace`);
         }
-        const gatewayChart = regs.find((r) => r.type === CHART && r.name === "app-ns-1-ingressgateway")!;
-        assert.ok(gatewayChart.dependencies.includes(params.urn), "gateway waits for the parameters");
         assert.equal(byName("guardrails").type, "mesh-tenancy:index:Guardrails");
         assert.equal(byName("tenant-istio-role").type, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole");
         const policy = byName("guardrail-sidecars");

@@ -2,18 +2,22 @@ import * as assert from "node:assert/strict";
 import fc from "fast-check";
 import { parseConfig } from "../model/config";
 import { NamespacePlan, planTenancy, TenancyPlan } from "../plan";
-import { GUARDRAIL_PARAMS_NAME, GUARDRAILS, guardrailsFor, policyGuardrailScopes, TENANT_ISTIO_ROLE } from "../plan/guardrails";
+import { GUARDRAIL_ANNOTATION_PREFIX, GUARDRAIL_PARAM_ANNOTATIONS, GUARDRAILS, guardrailsFor, policyGuardrailScopes, TENANT_ISTIO_ROLE } from "../plan/guardrails";
 import { RULES } from "../policy/rules";
 import { loadStack, validConfig } from "./harness/configs";
 import { validRawConfig } from "./harness/generate";
 
 const RUNS = 200;
 
-/** The parameter ConfigMap's lists, as the policies split them. */
+/** The parameters on the namespace's annotations, as the policies split them. */
 function params(n: NamespacePlan): Record<string, string[]> & { trustDomain: string[] } {
-    assert.ok(n.guardrailParams, `${n.name} has no guardrail parameters`);
-    const data = n.guardrailParams.object.data as Record<string, string>;
-    return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.split(",").filter((x) => x !== "")])) as any;
+    const annotations = n.namespace.object.metadata.annotations ?? {};
+    return Object.fromEntries(
+        Object.entries(GUARDRAIL_PARAM_ANNOTATIONS).map(([field, key]) => {
+            assert.ok(key in annotations, `${n.name} has no annotation ${key}`);
+            return [field, annotations[key].split(",").filter((x) => x !== "")];
+        }),
+    ) as any;
 }
 
 const byName = (plan: TenancyPlan, name: string) => plan.namespaces.find((n) => n.name === name)!;
@@ -48,12 +52,12 @@ describe("admission guardrails: plan → parameters", () => {
         });
     });
 
-    it("puts the parameters in a managed ConfigMap of the namespace, under the name the bindings look for", () => {
+    it("puts the parameters on the namespace itself, under the guardrails' annotation prefix, and nothing else there", () => {
         for (const n of local.namespaces) {
-            const cm = n.guardrailParams!.object;
-            assert.deepEqual([cm.kind, cm.metadata.name, cm.metadata.namespace], ["ConfigMap", GUARDRAIL_PARAMS_NAME, n.name]);
-            assert.equal(cm.metadata.labels?.["app.kubernetes.io/managed-by"], "mesh-tenancy");
+            const keys = Object.keys(n.namespace.object.metadata.annotations ?? {});
+            assert.deepEqual(keys.filter((k) => k.startsWith(GUARDRAIL_ANNOTATION_PREFIX)).sort(), Object.values(GUARDRAIL_PARAM_ANNOTATIONS).sort());
         }
+        for (const cp of local.controlPlanes) assert.equal(cp.namespace.object.metadata.annotations, undefined, "system namespaces have no parameters");
     });
 
     it(`the plan's own Sidecars, exports and AuthorizationPolicies stay inside their namespace's parameters (${RUNS} configs)`, () => {
@@ -63,7 +67,10 @@ describe("admission guardrails: plan → parameters", () => {
                 const trustDomain = "cluster.local";
                 for (const n of plan.namespaces) {
                     const p = params(n);
-                    assert.deepEqual(p.revisions, [n.revision]);
+                    // The revision and the tags pointing at it, the namespace's own label among them.
+                    assert.ok(p.revisions.includes(n.revision) && p.revisions.includes(n.revisionLabel), `${n.name}: ${p.revisions}`);
+                    const ug = plan.controlPlanes.find((cp) => cp.systemNamespace === n.systemNamespace)!;
+                    assert.ok(p.revisions.every((r) => r === n.revision || ug.tags.some((t) => t.label === r && t.revision === n.revision)), `${n.name}: ${p.revisions}`);
                     for (const o of n.objects.map((x) => x.object)) {
                         if (o.kind === "Sidecar") {
                             for (const host of (o.spec as any).egress.flatMap((e: any) => e.hosts) as string[]) {
@@ -102,7 +109,7 @@ describe("admission guardrails: policies and bindings", () => {
         assert.deepEqual(off.guardrails.policies, []);
         assert.deepEqual(off.guardrails.bindings, []);
         assert.equal(off.guardrails.tenantRole, undefined);
-        assert.ok(off.namespaces.every((n) => n.guardrailParams === undefined));
+        assert.ok(off.namespaces.every((n) => n.namespace.object.metadata.annotations === undefined));
         assert.ok(off.namespaces.every((n) => !n.objects.some((o) => o.object.metadata.name === "tenant-owners-istio")));
     });
 
@@ -122,17 +129,25 @@ describe("admission guardrails: policies and bindings", () => {
         }
     });
 
-    it("reads per-namespace parameters from the admitted object's namespace, only in tenant and shared namespaces, failing closed", () => {
+    it("reads per-namespace parameters from the admitted object's namespace annotations, only in tenant and shared namespaces, failing closed", () => {
+        const policies = kindsOf(enforce, "ValidatingAdmissionPolicy");
         for (const b of kindsOf(enforce, "ValidatingAdmissionPolicyBinding")) {
-            const policy = kindsOf(enforce, "ValidatingAdmissionPolicy").find((p) => p.metadata.name === (b.spec as any).policyName)!;
-            const spec = b.spec as any;
-            if ((policy.spec as any).paramKind === undefined) {
-                assert.equal(spec.paramRef, undefined);
-                continue;
-            }
-            assert.deepEqual((policy.spec as any).paramKind, { apiVersion: "v1", kind: "ConfigMap" });
-            assert.deepEqual(spec.paramRef, { name: GUARDRAIL_PARAMS_NAME, parameterNotFoundAction: "Deny" });
-            assert.deepEqual(spec.matchResources.namespaceSelector.matchExpressions, [{ key: "mesh-tenancy.io/role", operator: "In", values: ["tenant", "shared"] }]);
+            const policy = policies.find((p) => p.metadata.name === (b.spec as any).policyName)!;
+            const spec = policy.spec as any;
+            // No parameter object: a core paramKind's informer stops for good once no binding names it (kubernetes#130887).
+            assert.equal(spec.paramKind, undefined, policy.metadata.name);
+            assert.equal((b.spec as any).paramRef, undefined, policy.metadata.name);
+            const cel = JSON.stringify([spec.variables ?? [], spec.validations]);
+            assert.ok(!cel.includes("params.data"), `${policy.metadata.name} reads a parameter object`);
+            const readsParams = (spec.variables ?? []).some((v: any) => v.name === "params");
+            assert.equal(cel.includes("variables.params"), readsParams, `${policy.metadata.name} reads parameters it does not declare`);
+            if (!readsParams) continue;
+            assert.deepEqual(spec.variables[0], { name: "params", expression: "(has(namespaceObject.metadata.annotations) ? namespaceObject.metadata.annotations : {})" });
+            assert.deepEqual((b.spec as any).matchResources.namespaceSelector.matchExpressions, [{ key: "mesh-tenancy.io/role", operator: "In", values: ["tenant", "shared"] }]);
+            // The first validation refuses when any parameter is missing; every parameter the policy reads is one of them.
+            assert.match(spec.validations[0].messageExpression, /^'\[MT105\]/);
+            for (const key of Object.values(GUARDRAIL_PARAM_ANNOTATIONS)) assert.ok(spec.validations[0].expression.includes(JSON.stringify(key)), `${policy.metadata.name}: MT105 misses ${key}`);
+            for (const used of cel.match(/guardrails\.mesh-tenancy\.io\/[a-z-]+/g) ?? []) assert.ok(Object.values(GUARDRAIL_PARAM_ANNOTATIONS).includes(used), `${policy.metadata.name} reads ${used}`);
         }
     });
 
@@ -160,7 +175,7 @@ describe("admission guardrails: policies and bindings", () => {
 
     it("says which guardrails hold in which kind of namespace", () => {
         const ids = (role: "tenant" | "shared" | "system") => guardrailsFor("enforce", role).map((g) => g.id);
-        assert.deepEqual(ids("tenant"), ["MT001", "MT005", "MT007", "MT008", "MT009", "MT016", "MT017", "MT101", "MT102", "MT103"]);
+        assert.deepEqual(ids("tenant"), ["MT001", "MT005", "MT007", "MT008", "MT009", "MT016", "MT017", "MT101", "MT102", "MT103", "MT105"]);
         assert.deepEqual(ids("shared"), ids("tenant"));
         assert.deepEqual(ids("system"), ["MT101", "MT102", "MT104"]);
         assert.deepEqual(guardrailsFor("off", "tenant"), []);

@@ -253,9 +253,10 @@ describe("revisions and tags", () => {
 
         const expected: Record<string, { added: string[]; changed: string[]; removed: string[] }> = {
             "1-add-canary-revision": { added: ["team-a-1-31-istiod"], changed: ["istio-base"], removed: [] },
-            // The guardrail parameters name the revision a namespace follows, so they follow the tag too (updated in place).
-            "2-canary-one-tenant": { added: ["team-a-tag-canary"], changed: ["shop-guardrails", "shop-ingressgateway", "shop-ns"], removed: [] },
-            "3-move-stable": { added: [], changed: ["common-a-guardrails", "ledger-guardrails", "payments-guardrails", "team-a-tag-stable"], removed: [] },
+            // The guardrail parameters (namespace annotations) name the revision a namespace follows and the tags pointing at
+            // it, so they follow the tags too (updated in place).
+            "2-canary-one-tenant": { added: ["team-a-tag-canary"], changed: ["shop-ingressgateway", "shop-ns"], removed: [] },
+            "3-move-stable": { added: [], changed: ["common-a-ns", "ledger-ns", "payments-ns", "shop-ns", "team-a-tag-stable"], removed: [] },
             "4-remove-old-revision": { added: [], changed: [], removed: ["team-a-1-30-istiod"] },
         };
 
