@@ -18,8 +18,11 @@ export const KNOCK_ON_ERRORS: ReadonlyArray<{ label: string; pattern: RegExp }> 
 
 const ERROR = /\berror\b/i;
 
-/** The engine refusing to delete something under a protected namespace's component. */
-const PROTECTED_DELETE = /unable to delete resource "urn:[^"]*mesh-tenancy:index:(TenantNamespace|ControlPlane)/;
+/**
+ * The engine refusing to delete something under a protected namespace's component: `unable to delete resource "urn…"`
+ * up to CLI 3.248, `resource "urn…" cannot be deleted because it is protected` since.
+ */
+const PROTECTED_DELETE = /(unable to delete resource|error: resource) "urn:[^"]*mesh-tenancy:index:(TenantNamespace|ControlPlane)\$/;
 
 /** What the engine's refusal does not say: how to retire a tenant, or take down a protected stack, on purpose. */
 export const RETIRE_HINT = [

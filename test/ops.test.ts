@@ -84,6 +84,16 @@ describe("output folding", () => {
         const out = OutputFolder.fold(refused);
         assert.match(out, /marked for protection\.\nmesh-tenancy: nothing in a protected namespace was deleted\. To retire a tenant on purpose: set `retire: true`/);
         assert.doesNotMatch(OutputFolder.fold(refused.replace("TenantNamespace", "Other")), /retire/);
+        // The same refusal as CLI 3.274 words it.
+        const current = [
+            "Diagnostics:",
+            "  kubernetes:networking.k8s.io/v1:NetworkPolicy (reports-deny-ingress):",
+            '    error: resource "urn:pulumi:local::mesh-tenancy::mesh-tenancy:index:MeshTenancy$mesh-tenancy:index:TenantNamespace$kubernetes:networking.k8s.io/v1:NetworkPolicy::reports-deny-ingress" cannot be deleted',
+            "    because it is protected. To unprotect the resource, either remove the `protect` flag from the resource in your Pulumi program and run `pulumi up`, or use the command:",
+            "",
+        ].join("\n");
+        assert.match(OutputFolder.fold(current), /nothing in a protected namespace was deleted\. To retire a tenant on purpose: set `retire: true`/);
+        assert.doesNotMatch(OutputFolder.fold(current.replace("TenantNamespace", "Other")), /retire/);
     });
 
     it("passes output without errors or managedFields through unchanged", () => {
