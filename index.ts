@@ -29,7 +29,7 @@ const mesh = new MeshTenancy("mesh", { plan });
 
 /** For each retiring tenant whose namespace is protected: the command that lifts that protection (second step). */
 function retiring(): { retiring?: Record<string, pulumi.Output<string>> } {
-    const namespaces = plan.namespaces.filter((ns) => ns.retire && ns.protect);
+    const namespaces = plan.namespaces.filter((ns) => ns.retire && ns.protect && mesh.namespaces.has(ns.name));
     if (namespaces.length === 0) return {};
     const unprotect = (name: string) => pulumi.interpolate`pulumi state unprotect --yes '${mesh.namespaces.get(name)!.namespace.urn}'`;
     return { retiring: Object.fromEntries(namespaces.map((ns) => [ns.name, unprotect(ns.name)])) };

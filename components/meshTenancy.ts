@@ -10,25 +10,30 @@ export interface MeshTenancyArgs {
     plan: TenancyPlan;
 }
 
-/** The whole multi-tenant mesh: base, one control plane per usergroup, and every tenant and shared namespace. */
+/**
+ * The multi-tenant mesh: base, one control plane per usergroup, every tenant and shared namespace, and the guardrails;
+ * or the share of them the stack's part names (`plan.part`), the rest being deployed by the environment's other stacks.
+ */
 export class MeshTenancy extends pulumi.ComponentResource {
-    /** Every tenant and shared namespace's component, by namespace name. */
+    /** Every tenant and shared namespace's component this stack registers, by namespace name. */
     readonly namespaces = new Map<string, TenantNamespace>();
 
     constructor(name: string, args: MeshTenancyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mesh-tenancy:index:MeshTenancy", name, {}, opts);
         const plan = args.plan;
+        const part = plan.part;
         const skipAwait = plan.localCluster;
-        const base = new IstioBase("istio-base", { release: plan.base, skipAwait, protect: plan.protectBase }, { parent: this });
+        // In a usergroup part without it, the base chart (and its CRDs) is the first part's: already deployed.
+        const base = part.base ? [new IstioBase("istio-base", { release: plan.base, skipAwait, protect: plan.protectBase }, { parent: this }).chart] : [];
         const readyByUsergroup = new Map<string, pulumi.Resource[]>();
-        for (const cp of plan.controlPlanes) {
-            const controlPlane = new ControlPlane(cp.usergroup, { plan: cp, skipAwait, dependsOn: [base.chart] }, { parent: this });
+        for (const cp of plan.controlPlanes.filter((c) => part.usergroups.includes(c.usergroup))) {
+            const controlPlane = new ControlPlane(cp.usergroup, { plan: cp, skipAwait, dependsOn: base }, { parent: this });
             readyByUsergroup.set(cp.usergroup, controlPlane.ready);
         }
-        for (const ns of plan.namespaces) {
+        for (const ns of plan.namespaces.filter((n) => part.usergroups.includes(n.usergroup))) {
             this.namespaces.set(ns.name, new TenantNamespace(ns.name, { plan: ns, controlPlane: readyByUsergroup.get(ns.usergroup)!, skipAwait }, { parent: this }));
         }
-        new Guardrails("guardrails", { plan: plan.guardrails }, { parent: this });
+        if (part.guardrails) new Guardrails("guardrails", { plan: plan.guardrails }, { parent: this });
         this.registerOutputs({});
     }
 }

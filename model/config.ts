@@ -3,6 +3,7 @@ import { ConfigError, ConfigIssue, formatPath } from "./issues";
 import { checkConsistency } from "./consistency";
 import { salvage, schemaAt } from "./salvage";
 import { DEFAULT_TAG, revisionName } from "./revisions";
+import { parseStackPart, StackPart } from "./stackPart";
 
 /** The official Istio chart repository, used when neither chart source is given. */
 export const DEFAULT_CHART_REPOSITORY = "https://istio-release.storage.googleapis.com/charts";
@@ -128,6 +129,13 @@ const configSchema = z.strictObject({
         })
         .default({}),
     usergroups: z.array(usergroupSchema).min(1, { error: "must list at least one usergroup" }),
+    /**
+     * What this stack deploys of the environment: `all` (default), or, for a large environment split into stacks that
+     * all read the same usergroups, `platform` (the admission guardrails and the tenant owners' Istio role) or
+     * `usergroup:<name>` (that usergroup's control plane and namespaces; the usergroup hosting Istio's base chart deploys
+     * it too, so its stack goes first). Every part plans the whole environment, so each deploys exactly its share of `all`.
+     */
+    stackPart: z.string().default("all"),
 });
 
 type Parsed = z.infer<typeof configSchema>;
@@ -142,6 +150,7 @@ export type TenantConfig = Omit<z.infer<typeof tenantSchema>, "workloadSidecars"
 };
 export type TenantIsolation = "namespace" | "usergroup";
 export type GuardrailMode = "enforce" | "warn" | "off";
+export type { StackPart } from "./stackPart";
 export type PlatformOperators = z.infer<typeof platformOperatorsSchema>;
 
 export interface ChartSource {
@@ -197,7 +206,9 @@ export interface MeshTenancyConfig {
     detailedOutputs: boolean;
     controlPlaneAccess: ControlPlaneAccess;
     usergroups: UsergroupConfig[];
+    stackPart: StackPart;
 }
+
 
 function zodIssueMessage(issue: z.core.$ZodIssue): ConfigIssue[] {
     const path = issue.path;
@@ -260,6 +271,7 @@ function normalise(parsed: Parsed): MeshTenancyConfig {
     return {
         ...parsed,
         platformOperators: parsed.platformOperators ?? { users: [], groups: [] },
+        stackPart: parseStackPart(parsed.stackPart)!,
         istio: { version: istio.version, defaultRevision: istio.defaultRevision, trustDomain: istio.trustDomain, crds: istio.crds, chartSource },
         usergroups: parsed.usergroups.map(({ revisions, tags, ...ug }) => ({
             ...ug,

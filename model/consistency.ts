@@ -3,6 +3,7 @@ import { ConfigIssue, formatPath } from "./issues";
 import { parseEgressHost } from "./egress";
 import { cidrProblem, dnsLabelProblem, hostnameProblem, labelKeyProblem, labelValueProblem, RESERVED_NAMESPACES } from "./names";
 import { istioVersionProblem } from "./version";
+import { parseStackPart } from "./stackPart";
 import { DEFAULT_TAG, derivedRevisionName, revisionName, tagLabel } from "./revisions";
 import { IstioVersion, MAX_CANARY_MINOR_SKEW, parseIstioVersion } from "../policy/semantics/versions";
 import { HostClaims } from "../policy/semantics/hosts";
@@ -81,6 +82,14 @@ export function checkConsistency(config: CheckableConfig, origin: (path: Path) =
     if (config.controlPlaneAccess !== undefined) checkControlPlaneAccess(config.controlPlaneAccess, namespaces, report);
     if (config.istio !== undefined && config.usergroups !== undefined) checkRevisions(config as ParsedConfig, report);
 
+    if (config.stackPart !== undefined) {
+        const part = parseStackPart(config.stackPart);
+        if (part === undefined) {
+            report(["stackPart"], `"${config.stackPart}" is not a part; use "all", "platform" or "usergroup:<name>" (usergroups: ${[...usergroupNames.keys()].join(", ") || "none"})`);
+        } else if (part.kind === "usergroup" && config.usergroups !== undefined && !usergroupNames.has(part.usergroup)) {
+            report(["stackPart"], `"${config.stackPart}" names no usergroup (known: ${[...usergroupNames.keys()].join(", ") || "none"})`);
+        }
+    }
     if (config.istio !== undefined && config.usergroups !== undefined && config.istio.defaultRevision !== "" && !usergroupNames.has(config.istio.defaultRevision)) {
         report(["istio", "defaultRevision"], `"${config.istio.defaultRevision}" names no usergroup (known: ${[...usergroupNames.keys()].join(", ") || "none"}); use "" for no default revision`);
     }

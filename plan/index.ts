@@ -1,5 +1,6 @@
 import type { ChartSource, MeshTenancyConfig, RevisionConfig, TenantConfig, UsergroupConfig } from "../model/config";
 import { DEFAULT_TAG, tagLabel } from "../model/revisions";
+import { formatStackPart } from "../model/stackPart";
 import {
     GATEWAY_LABEL,
     SERVICE_EXPORT_TO_ANNOTATION,
@@ -144,6 +145,20 @@ export interface TenancyPlan {
     localCluster: boolean;
     /** Export every namespace's scoping and the expected connectivity, not only the summary. */
     detailedOutputs: boolean;
+    /** What this stack registers of the plan (config `stackPart`); the plan itself is always the whole environment. */
+    part: PartPlan;
+}
+
+/** The share of the plan one stack registers. */
+export interface PartPlan {
+    /** As configured: `all`, `platform` or `usergroup:<name>`. */
+    name: string;
+    /** Istio's base chart: in `all`, and in the part of the usergroup whose system namespace it goes into. */
+    base: boolean;
+    /** The admission guardrails and the tenant owners' Istio role: in `all` and `platform`. */
+    guardrails: boolean;
+    /** The usergroups whose control planes and namespaces it registers. */
+    usergroups: string[];
 }
 
 const GATEWAY_RELEASE = "ingressgateway";
@@ -159,7 +174,35 @@ export function planTenancy(config: MeshTenancyConfig): TenancyPlan {
         const tenants = ug.tenants.map((t) => planNamespace(config, ug, t.name, "tenant", scopes, api, t));
         return [...shared, ...tenants];
     });
-    return { base: planBase(config), protectBase: config.protectNamespaces, controlPlanes, namespaces, guardrails: planGuardrails(config), localCluster: config.localCluster, detailedOutputs: config.detailedOutputs };
+    return {
+        base: planBase(config),
+        protectBase: config.protectNamespaces,
+        controlPlanes,
+        namespaces,
+        guardrails: planGuardrails(config),
+        localCluster: config.localCluster,
+        detailedOutputs: config.detailedOutputs,
+        part: planPart(config),
+    };
+}
+
+function planPart(config: MeshTenancyConfig): PartPlan {
+    const part = config.stackPart;
+    const name = formatStackPart(part);
+    switch (part.kind) {
+        case "all":
+            return { name, base: true, guardrails: true, usergroups: config.usergroups.map((ug) => ug.name) };
+        case "platform":
+            return { name, base: false, guardrails: true, usergroups: [] };
+        case "usergroup":
+            return { name, base: baseHome(config).name === part.usergroup, guardrails: false, usergroups: [part.usergroup] };
+    }
+}
+
+/** The usergroup whose system namespace holds the base chart: the default revision's, else the first by name. */
+function baseHome(config: MeshTenancyConfig): UsergroupConfig {
+    const byName = [...config.usergroups].sort((a, b) => a.name.localeCompare(b.name));
+    return config.usergroups.find((ug) => ug.name === config.istio.defaultRevision) ?? byName[0];
 }
 
 /**
@@ -170,8 +213,7 @@ export function planTenancy(config: MeshTenancyConfig): TenancyPlan {
  * values are exactly what they would be without the key.
  */
 function planBase(config: MeshTenancyConfig): ChartRelease {
-    const byName = [...config.usergroups].sort((a, b) => a.name.localeCompare(b.name));
-    const home = config.usergroups.find((ug) => ug.name === config.istio.defaultRevision) ?? byName[0];
+    const home = baseHome(config);
     return {
         resourceName: "istio-base",
         releaseName: "istio-base",

@@ -78,6 +78,8 @@ export interface SummaryOutputs {
     revisions: Record<string, { revision: string; running: string[]; systemNamespace: string; discoveredNamespaces: number }>;
     /** Where each namespace's scoping, exportTo value and expected connectivity can be read. */
     details: string;
+    /** What this stack deploys of the environment the rest summarises, when it is not all of it. */
+    stackPart?: string;
 }
 
 export function summaryOutputs(plan: TenancyPlan, stack: string): SummaryOutputs {
@@ -98,6 +100,7 @@ export function summaryOutputs(plan: TenancyPlan, stack: string): SummaryOutputs
         details: plan.detailedOutputs
             ? "outputs usergroups, namespaces and expectedConnectivity (pulumi stack output --json)"
             : `npm run report -- --stack ${stack} [--json] for each namespace's imports and exportTo; set mesh-tenancy:detailedOutputs to true to export usergroups, namespaces and expectedConnectivity`,
+        ...(plan.part.name !== "all" ? { stackPart: plan.part.name } : {}),
     };
 }
 
