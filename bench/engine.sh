@@ -6,7 +6,9 @@
 #   preview   `pulumi preview` of a one-tenant change (a quota added to one tenant)
 #   noop      `pulumi up --skip-preview` with nothing to change
 #   kubectl   `kubectl apply --server-side` of the very same objects (the stack's inputs) into another fresh cluster
-# and prints one line per N with the figures, the resource count and the ratio up/kubectl. Needs the toolchain
+# and prints one line per N with the figures, the resource count and the ratio up/kubectl, then for each run the CPU
+# seconds per process (bench/cpu-split.sh: the CLI/engine, the program, the policy pack, the language host, the provider,
+# kube-apiserver, etcd), which says where the time goes. Needs the toolchain
 # (built on first use). MESH_TENANCY_BENCH_KEEP=1 keeps the state dirs.
 set -euo pipefail
 scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../scripts" && pwd)
@@ -14,6 +16,8 @@ root=$(dirname "$scripts_dir")
 cd "$root"
 sizes=("$@")
 [ "${#sizes[@]}" -gt 0 ] || sizes=(100 400 1000)
+
+. "$root/bench/cpu-split.sh"
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -46,20 +50,26 @@ for n in "${sizes[@]}"; do
 
 	log "n=$n: up from empty"
 	t=$(now)
+	cpu_split_start
 	run_pulumi "$work/up.log" up --yes --skip-preview --stack "$stack" --config-file "$work/base.yaml"
 	up=$(since "$t")
+	up_cpu=$(cpu_split_stop)
 	resources=$(pulumi stack export --stack "$stack" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).deployment.resources.length))')
 
 	log "n=$n: preview of a one-tenant change"
 	t=$(now)
+	cpu_split_start
 	run_pulumi "$work/preview.log" preview --stack "$stack" --config-file "$work/changed.yaml"
 	preview=$(since "$t")
+	preview_cpu=$(cpu_split_stop)
 	changes=$(grep -cE '^\s+\+\s' "$work/preview.log" || true)
 
 	log "n=$n: no-op up"
 	t=$(now)
+	cpu_split_start
 	run_pulumi "$work/noop.log" up --yes --skip-preview --stack "$stack" --config-file "$work/base.yaml"
 	noop=$(since "$t")
+	noop_cpu=$(cpu_split_stop)
 	grep -qE '[0-9]+ (to create|created|updated|to update|deleted)' "$work/noop.log" && log "n=$n: the no-op up changed something: see $work/noop.log"
 
 	pulumi stack export --stack "$stack" | npx ts-node --transpile-only bench/state-objects.ts >"$work/objects.yaml"
@@ -77,6 +87,9 @@ for n in "${sizes[@]}"; do
 
 	ratio=$(awk -v a="$up" -v b="$direct" 'BEGIN { printf "%.1f", a / b }')
 	echo "n=$n resources=$resources objects=$objects up_s=$up preview_one_tenant_s=$preview (+$changes) noop_up_s=$noop kubectl_apply_s=$direct up/kubectl=${ratio}x"
+	echo "n=$n cpu_s up: $up_cpu"
+	echo "n=$n cpu_s preview: $preview_cpu"
+	echo "n=$n cpu_s noop_up: $noop_cpu"
 	pulumi stack rm --force --yes --stack "$stack" >/dev/null 2>&1 || true
 	[ -n "${MESH_TENANCY_BENCH_KEEP:-}" ] || rm -rf "$work"
 done
