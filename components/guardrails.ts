@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { GuardrailsPlan } from "../plan/guardrails";
+import { contentsLifecycle } from "./lifecycle";
 import { registerObject } from "./objects";
 
 export interface GuardrailsArgs {
@@ -10,7 +11,12 @@ export interface GuardrailsArgs {
 /** Admission guardrails: the plan's isolation rules enforced by the API server for everyone but the platform operators. */
 export class Guardrails extends pulumi.ComponentResource {
     constructor(name: string, args: GuardrailsArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mesh-tenancy:index:Guardrails", name, {}, opts);
+        const contents = { protect: args.plan.protect, retain: false };
+        super("mesh-tenancy:index:Guardrails", name, {}, {
+            ...opts,
+            protect: contents.protect,
+            transforms: [...(opts?.transforms ?? []), contentsLifecycle(contents)],
+        });
         const { tenantRole, policies, bindings } = args.plan;
         if (tenantRole !== undefined) registerObject(tenantRole, { parent: this });
         const policyResources = policies.map((p) => registerObject(p, { parent: this }));

@@ -68,6 +68,11 @@ export const GUARDRAILS: ReadonlyArray<GuardrailInfo> = [
 
 export interface GuardrailsPlan {
     mode: GuardrailMode;
+    /**
+     * Protected with the namespaces (`protectNamespaces`): while a protected namespace stays, the guardrails holding it
+     * stay too, so a refused destroy or removal leaves no namespace without them.
+     */
+    protect: boolean;
     /** Identities exempt from every guardrail. */
     platformOperators: PlatformOperators;
     /** The tenant owners' Istio role (a ClusterRole, bound only by RoleBindings in tenant namespaces). */
@@ -588,9 +593,10 @@ function policyObjects(spec: PolicySpec, mode: Exclude<GuardrailMode, "off">, op
 export function planGuardrails(config: MeshTenancyConfig): GuardrailsPlan {
     const mode = config.admissionGuardrails;
     const operators = config.platformOperators;
-    if (mode === "off") return { mode, platformOperators: operators, policies: [], bindings: [] };
+    const protect = config.protectNamespaces;
+    if (mode === "off") return { mode, protect, platformOperators: operators, policies: [], bindings: [] };
     const pairs = POLICIES.map((spec) => policyObjects(spec, mode, operators));
-    return { mode, platformOperators: operators, tenantRole: tenantRole(), policies: pairs.map((p) => p[0]), bindings: pairs.map((p) => p[1]) };
+    return { mode, protect, platformOperators: operators, tenantRole: tenantRole(), policies: pairs.map((p) => p[0]), bindings: pairs.map((p) => p[1]) };
 }
 
 /** Every guardrail id some policy validates, with the scope of that policy: GUARDRAILS must say the same. */

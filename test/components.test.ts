@@ -52,11 +52,11 @@ describe("components under mocks", function () {
         assert.ok(regs.filter((r) => r.type !== "pulumi:pulumi:Stack" && r.name !== "mesh").every((r) => r.parent !== ""), "nothing but the root is unparented");
     });
 
-    it("protects every namespace and everything in it, and the base chart, when protectNamespaces is set", () => {
+    it("protects every namespace and everything in it, the base chart and the guardrails, when protectNamespaces is set", () => {
         const namespaces = regs.filter((r) => r.type === "kubernetes:core/v1:Namespace");
         assert.equal(namespaces.length, 7);
         const inside = (r: Registration): boolean => {
-            if (["TenantNamespace", "ControlPlane", "IstioBase"].some((t) => r.type === `mesh-tenancy:index:${t}`)) return true;
+            if (["TenantNamespace", "ControlPlane", "IstioBase", "Guardrails"].some((t) => r.type === `mesh-tenancy:index:${t}`)) return true;
             const parent = regs.find((p) => p.urn === r.parent);
             return parent !== undefined && inside(parent);
         };
@@ -64,7 +64,8 @@ describe("components under mocks", function () {
         assert.ok(protectedOnes.length > 40, `${protectedOnes.length}`);
         assert.deepEqual(protectedOnes.filter((r) => !r.protect).map((r) => r.name), []);
         assert.deepEqual(regs.filter((r) => !inside(r) && r.protect).map((r) => r.type), [], "only the root component stays unprotected");
-        const components = regs.filter((r) => ["TenantNamespace", "ControlPlane", "IstioBase"].some((t) => r.type === `mesh-tenancy:index:${t}`));
+        const components = regs.filter((r) => ["TenantNamespace", "ControlPlane", "IstioBase", "Guardrails"].some((t) => r.type === `mesh-tenancy:index:${t}`));
+        assert.ok(regs.some((r) => r.type.endsWith(":ValidatingAdmissionPolicy") && r.protect), "the guardrails are protected");
         assert.ok(components.every((r) => r.transforms.length === 1), "a transform carries the protection to chart-rendered objects");
     });
 
