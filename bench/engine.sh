@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
-# Real-engine benchmark (`npm run bench:engine -- [N...]`, default 100 400 1000): for each N, a fresh local control
-# plane and the N-tenant, four-usergroup estate of bench/generate.ts (`engineBenchConfig`), deployed the way the main
-# job deploys (scripts/pulumi-run.sh's settings, the policy pack with policy/config/dev.json), timing:
+# Real-engine benchmark (`npm run bench:engine -- [--split] [N...]`, default 100 400 1000): for each N, a fresh local
+# control plane and the N-tenant, four-usergroup estate of bench/generate.ts (`engineBenchConfig`), deployed the way
+# the main job deploys (scripts/pulumi-run.sh's settings, the policy pack with policy/config/dev.json), timing:
 #   up        `pulumi up --skip-preview` from an empty stack and cluster
 #   preview   `pulumi preview` of a one-tenant change (a quota added to one tenant)
 #   noop      `pulumi up --skip-preview` with nothing to change
 #   kubectl   `kubectl apply --server-side` of the very same objects (the stack's inputs) into another fresh cluster
 # and prints one line per N with the figures, the resource count and the ratio up/kubectl, then for each run the CPU
 # seconds per process (bench/cpu-split.sh: the CLI/engine, the program, the policy pack, the language host, the provider,
-# kube-apiserver, etcd), which says where the time goes. Needs the toolchain
-# (built on first use). MESH_TENANCY_BENCH_KEEP=1 keeps the state dirs.
+# kube-apiserver, etcd), which says where the time goes.
+# With --split the estate is one stack per part (`stackPart`: the usergroup holding the base chart, the platform, the
+# other usergroups, deployed in that order): up and noop are every part one after the other (and the largest part),
+# the preview is the part the changed tenant is in, as a pull request for that tenant would run it.
+# Needs the toolchain (built on first use). MESH_TENANCY_BENCH_KEEP=1 keeps the state dirs.
 set -euo pipefail
 scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../scripts" && pwd)
 root=$(dirname "$scripts_dir")
 cd "$root"
-sizes=("$@")
+split=
+sizes=()
+for arg in "$@"; do
+	case "$arg" in
+	--split) split=1 ;;
+	*) sizes+=("$arg") ;;
+	esac
+done
 [ "${#sizes[@]}" -gt 0 ] || sizes=(100 400 1000)
 
 . "$root/bench/cpu-split.sh"
@@ -40,26 +50,57 @@ for n in "${sizes[@]}"; do
 	. "$scripts_dir/pulumi-env.sh"
 	"$scripts_dir/cluster.sh" start >/dev/null
 	"$scripts_dir/istio.sh" crds 2>/dev/null
-	npx ts-node --transpile-only bench/stack-file.ts "$n" "$work/base.yaml" --shape engine
-	npx ts-node --transpile-only bench/stack-file.ts "$n" "$work/changed.yaml" --shape engine --change
-	stack=bench-engine-$n
-	made=stacks/Pulumi.$stack.yaml
-	[ -e "$made" ] && made=
-	pulumi stack select --create "$stack" --non-interactive >/dev/null
-	[ -z "$made" ] || rm -f "$made"
+	# Each part is a stack of its own with its own config file; without --split the one part is the whole estate.
+	if [ -n "$split" ]; then
+		parts_json=$(npx ts-node --transpile-only bench/stack-file.ts "$n" - --shape engine --parts)
+		read -r -a parts <<<"$(node -e 'console.log(JSON.parse(process.argv[1]).order.join(" "))' "$parts_json")"
+		changed_part=$(node -e 'console.log(JSON.parse(process.argv[1]).changed)' "$parts_json")
+	else
+		parts=(all)
+		changed_part=all
+	fi
+	stacks=()
+	for part in "${parts[@]}"; do
+		tag=${part#usergroup:}
+		npx ts-node --transpile-only bench/stack-file.ts "$n" "$work/base-$tag.yaml" --shape engine --part "$part"
+		[ "$part" = "$changed_part" ] && npx ts-node --transpile-only bench/stack-file.ts "$n" "$work/changed.yaml" --shape engine --change --part "$part"
+		stack=bench-engine-$n-$tag
+		made=stacks/Pulumi.$stack.yaml
+		[ -e "$made" ] && made=
+		pulumi stack select --create "$stack" --non-interactive >/dev/null
+		[ -z "$made" ] || rm -f "$made"
+		stacks+=("$stack")
+		[ "$part" = "$changed_part" ] && changed_stack=$stack
+	done
 
-	log "n=$n: up from empty"
+	every_part() { # WHAT: up each part in order; prints the seconds of each
+		local i per=()
+		for i in "${!parts[@]}"; do
+			local t1
+			t1=$(now)
+			run_pulumi "$work/$1-$i.log" up --yes --skip-preview --stack "${stacks[$i]}" --config-file "$work/base-${parts[$i]#usergroup:}.yaml"
+			per+=("$(since "$t1")")
+		done
+		echo "${per[*]}"
+	}
+	largest() { tr ' ' '\n' | sort -g | tail -n 1; }
+
+	log "n=$n: up from empty (${parts[*]})"
 	t=$(now)
 	cpu_split_start
-	run_pulumi "$work/up.log" up --yes --skip-preview --stack "$stack" --config-file "$work/base.yaml"
+	up_parts=$(every_part up)
 	up=$(since "$t")
 	up_cpu=$(cpu_split_stop)
-	resources=$(pulumi stack export --stack "$stack" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).deployment.resources.length))')
+	resources=0
+	for stack in "${stacks[@]}"; do
+		count=$(pulumi stack export --stack "$stack" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).deployment.resources.length))')
+		resources=$((resources + count))
+	done
 
-	log "n=$n: preview of a one-tenant change"
+	log "n=$n: preview of a one-tenant change ($changed_part)"
 	t=$(now)
 	cpu_split_start
-	run_pulumi "$work/preview.log" preview --stack "$stack" --config-file "$work/changed.yaml"
+	run_pulumi "$work/preview.log" preview --stack "$changed_stack" --config-file "$work/changed.yaml"
 	preview=$(since "$t")
 	preview_cpu=$(cpu_split_stop)
 	changes=$(grep -cE '^\s+\+\s' "$work/preview.log" || true)
@@ -67,12 +108,12 @@ for n in "${sizes[@]}"; do
 	log "n=$n: no-op up"
 	t=$(now)
 	cpu_split_start
-	run_pulumi "$work/noop.log" up --yes --skip-preview --stack "$stack" --config-file "$work/base.yaml"
+	noop_parts=$(every_part noop)
 	noop=$(since "$t")
 	noop_cpu=$(cpu_split_stop)
-	grep -qE '[0-9]+ (to create|created|updated|to update|deleted)' "$work/noop.log" && log "n=$n: the no-op up changed something: see $work/noop.log"
+	if grep -qE '[0-9]+ (to create|created|updated|to update|deleted)' "$work"/noop-*.log; then log "n=$n: the no-op up changed something: see $work/noop-*.log"; fi
 
-	pulumi stack export --stack "$stack" | npx ts-node --transpile-only bench/state-objects.ts >"$work/objects.yaml"
+	for stack in "${stacks[@]}"; do pulumi stack export --stack "$stack" | npx ts-node --transpile-only bench/state-objects.ts; done >"$work/objects.yaml"
 	objects=$(grep -c '^---$' "$work/objects.yaml")
 	"$scripts_dir/cluster.sh" stop 2>/dev/null
 
@@ -86,10 +127,11 @@ for n in "${sizes[@]}"; do
 	"$scripts_dir/cluster.sh" stop 2>/dev/null
 
 	ratio=$(awk -v a="$up" -v b="$direct" 'BEGIN { printf "%.1f", a / b }')
-	echo "n=$n resources=$resources objects=$objects up_s=$up preview_one_tenant_s=$preview (+$changes) noop_up_s=$noop kubectl_apply_s=$direct up/kubectl=${ratio}x"
+	echo "n=$n${split:+ split into ${#parts[@]} stacks} resources=$resources objects=$objects up_s=$up preview_one_tenant_s=$preview (+$changes) noop_up_s=$noop kubectl_apply_s=$direct up/kubectl=${ratio}x"
+	[ -z "$split" ] || echo "n=$n per stack (${parts[*]}): up_s $up_parts, largest $(largest <<<"$up_parts"); noop_up_s $noop_parts, largest $(largest <<<"$noop_parts")"
 	echo "n=$n cpu_s up: $up_cpu"
 	echo "n=$n cpu_s preview: $preview_cpu"
 	echo "n=$n cpu_s noop_up: $noop_cpu"
-	pulumi stack rm --force --yes --stack "$stack" >/dev/null 2>&1 || true
+	for stack in "${stacks[@]}"; do pulumi stack rm --force --yes --stack "$stack" >/dev/null 2>&1 || true; done
 	[ -n "${MESH_TENANCY_BENCH_KEEP:-}" ] || rm -rf "$work"
 done

@@ -372,13 +372,7 @@ describe("the real engine against a local control plane", function () {
         assert.deepEqual(validator.webhooks.map((w: any) => w.failurePolicy), validator.webhooks.map(() => "Fail"), "the validator renders the failurePolicy istiod converges to");
     });
 
-    // Operations steps (issue "Operations a platform team can trust"): opt in with MESH_TENANCY_E2E_OPS=1. On their
-    // first run on the real engine the comment builder found no policy section in pulumi's real output; until all three
-    // pass there, CI does not run them.
-    const opsIt = process.env.MESH_TENANCY_E2E_OPS === "1" ? it : it.skip;
-    const opsDescribe = process.env.MESH_TENANCY_E2E_OPS === "1" ? describe : describe.skip;
-
-    opsIt("13. a preview comment stays within GitHub's limit, with the policy results and a link to the full log", () => {
+    it("13. a preview comment stays within GitHub's limit, with the policy results and a link to the full log", () => {
         // Forty more tenants: a diff far longer than a comment may be.
         const many = stackFileVariant(STACK, (usergroups) => {
             for (let i = 0; i < 40; i++) usergroups[1].tenants.push({ name: `extra-${i}` });
@@ -402,7 +396,7 @@ describe("the real engine against a local control plane", function () {
         assert.doesNotMatch(comment, /^Outputs:/m);
     });
 
-    opsIt("14. drift: the documented repair restores exactly the drifted objects, and a second run has nothing to do", () => {
+    it("14. drift: the documented repair restores exactly the drifted objects, and a second run has nothing to do", () => {
         expectExit(run("kubectl", ["patch", "authorizationpolicy", "allow-permitted-namespaces", "-n", "payments", "--type=json",
             "-p", '[{"op":"replace","path":"/spec/rules/0/from/0/source/principals","value":["*"]}]']), 0, "widen principals");
         expectExit(run("kubectl", ["delete", "sidecar", "default", "-n", "ledger"]), 0, "delete a Sidecar");
@@ -428,7 +422,8 @@ describe("the real engine against a local control plane", function () {
         timed("second repair", expectExit(pulumi(["up", "--refresh", "--yes", "--expect-no-changes", "--stack", STACK, ...POLICY]), 0, "second repair"));
     });
 
-    opsDescribe("15. protected namespaces", () => {
+    // Registered as a nested describe, mocha runs it after 16 and 17: it starts from the empty stack 17 leaves.
+    describe("15. protected namespaces", () => {
         const protectedConfig = (mutate: (config: Record<string, any>) => void = () => undefined) =>
             stackConfigVariant(STACK, (config) => {
                 config["mesh-tenancy:protectNamespaces"] = "true";
@@ -458,6 +453,10 @@ describe("the real engine against a local control plane", function () {
             assert.match(r.stdout, /protect/);
             assert.match(r.stdout, /retire: true/);
             assertReportsIntact("after the refused removal");
+            // The engine applied the rest of that update before the refusal (analytics stops importing reports: a
+            // narrowing); the config with reports puts it back, and then nothing is left to do.
+            timed("restore after refusal", expectExit(pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, "--config-file", protectedConfig(), ...POLICY]), 0, "restore"));
+            expectExit(pulumi(["preview", "--expect-no-changes", "--stack", STACK, "--config-file", protectedConfig()]), 0, "no change after the restore");
         });
 
         it("destroy --skip-preview deletes nothing", () => {
@@ -633,9 +632,15 @@ function waitFor(done: () => boolean, seconds: number): boolean {
     return done();
 }
 
+/**
+ * Warnings the API server itself returns about its own bookkeeping, passed on by the provider: under load its ClusterIP
+ * repair loop can run between a Service's IP allocation and the allocation's record, and says it repairs it.
+ */
+const API_SERVER_HOUSEKEEPING = [/warning: ClusterIPNotAllocated: Cluster IP \[IPv[46]\]: \S+ is not allocated; repairing/];
+
 /** The engine, the provider and the policy pack said nothing a user would read as something being wrong. */
 function assertNoWarning(r: Run): void {
-    const lines = (r.stdout + r.stderr).split("\n").filter((l) => /warning/i.test(l));
+    const lines = (r.stdout + r.stderr).split("\n").filter((l) => /warning/i.test(l) && !API_SERVER_HOUSEKEEPING.some((p) => p.test(l)));
     assert.deepEqual(lines, [], "warnings in the output");
 }
 
