@@ -23,7 +23,8 @@ cpu_split_stop() {
 	awk -v base="$_cpu_split_base" -v shell="$$" -v dir="$MESH_TENANCY_CLUSTER_DIR" '
 		BEGIN { n = split(base, b, " "); for (i = 1; i <= n; i++) { split(b[i], kv, ":"); start[kv[1]] = kv[2] } }
 		{
-			pid = $1; parent[pid] = $2; t = $3; args = $0
+			# The first parent seen: a process whose parent exits is handed to init, which says nothing of whose it is.
+			pid = $1; if (!(pid in parent)) parent[pid] = $2; t = $3; args = $0
 			if (args ~ /kube-apiserver/) c = "apiserver"
 			else if (args ~ /(^| |\/)etcd( |$)/) c = "etcd"
 			else if (args ~ /pulumi-resource-kubernetes/) c = "provider"

@@ -21,7 +21,9 @@ export interface ContentsLifecycle {
  */
 export function contentsLifecycle(lifecycle: ContentsLifecycle): pulumi.ResourceTransform {
     return (args) => {
-        if (args.type === "kubernetes:core/v1:Namespace") return undefined;
+        // The engine applies a resource's transforms to the resource itself too, and children inherit its retainOnDelete:
+        // the component and the namespace keep their own options, or a retiring namespace would be retained, not deleted.
+        if (!args.custom || args.type === "kubernetes:core/v1:Namespace") return undefined;
         return { props: args.props, opts: { ...args.opts, protect: lifecycle.protect, ...(lifecycle.retain ? { retainOnDelete: true } : {}) } };
     };
 }

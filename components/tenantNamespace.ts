@@ -31,7 +31,8 @@ export class TenantNamespace extends pulumi.ComponentResource {
             protect: contents.protect,
             transforms: [...(opts?.transforms ?? []), contentsLifecycle(contents)],
         });
-        const namespace = registerObject(plan.namespace, { parent: this, protect: plan.protect });
+        // Never retained: deleting the namespace is how a retired tenant's contents leave the cluster.
+        const namespace = registerObject(plan.namespace, { parent: this, protect: plan.protect, retainOnDelete: false });
         this.namespace = namespace;
         const after = [namespace, ...args.controlPlane];
         for (const object of plan.objects) {

@@ -2,6 +2,7 @@
 # End-to-end suite: the real Pulumi engine, Kubernetes provider and policy pack against a fresh local control plane.
 # Builds or reuses the toolchain, starts etcd + kube-apiserver in a private state dir, applies Istio's official CRDs,
 # runs test/e2e (which also starts a real istiod per usergroup), stops them.
+# Arguments go to mocha: `npm run test:e2e -- --grep "15\."` runs the tests whose titles match (with the hooks they need).
 set -euo pipefail
 scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$scripts_dir/.."
@@ -27,5 +28,5 @@ trap cleanup EXIT
 # Stack `local` leaves the CRDs to the cluster (istio.crds: external): Istio's own, with their schemas.
 "$scripts_dir/istio.sh" crds
 
-npx mocha --no-config -r ts-node/register/transpile-only --extension ts --bail --timeout 1200000 'test/e2e/**/*.e2e.ts'
+npx mocha --no-config -r ts-node/register/transpile-only --extension ts --bail --timeout 1200000 'test/e2e/**/*.e2e.ts' "$@"
 echo "e2e: finished in $((SECONDS - start))s" >&2

@@ -77,6 +77,8 @@ describe("components under mocks", function () {
         assert.equal((crd as pulumi.ResourceTransformResult).opts.retainOnDelete, true, "a resource's own retainOnDelete stands");
         assert.deepEqual(apply({ protect: false, retain: true }, "kubernetes:networking.istio.io/v1:Sidecar"), { props: {}, opts: { ignoreChanges: ["spec"], protect: false, retainOnDelete: true } });
         assert.equal(apply({ protect: false, retain: true }, "kubernetes:core/v1:Namespace"), undefined);
+        // The engine runs a component's transforms on the component itself, whose retainOnDelete its children inherit.
+        assert.equal(contentsLifecycle({ protect: true, retain: true })({ type: "mesh-tenancy:index:TenantNamespace", name: "t", custom: false, props: {}, opts: {} }), undefined);
     });
 
     it("a retiring tenant keeps its namespace protected, and its contents are unprotected and retained", async () => {
@@ -87,6 +89,7 @@ describe("components under mocks", function () {
         const component = mocks.byName("app-ns-1");
         assert.equal(component.protect, false);
         assert.equal(mocks.byName("app-ns-1-ns").protect, true);
+        assert.equal(mocks.byName("app-ns-1-ns").retainOnDelete, false, "the namespace is deleted when the tenant leaves, its contents with it");
         const children = mocks.registrations.filter((r) => r.parent === component.urn && r.name !== "app-ns-1-ns");
         assert.ok(children.length >= 4 && children.every((r) => !r.protect), children.map((r) => `${r.name}:${r.protect}`).join(", "));
         const retire = component.transforms[0]({ type: "kubernetes:networking.istio.io/v1:Sidecar", name: "s", custom: true, props: {}, opts: {} });

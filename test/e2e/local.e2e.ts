@@ -481,7 +481,15 @@ describe("the real engine against a local control plane", function () {
             expectExit(pulumi(["state", "unprotect", "--yes", urn, "--stack", STACK]), 0, "unprotect the namespace");
             timed("retire step 2", expectExit(pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, "--config-file", protectedConfig(withoutReports), ...POLICY]), 0, "remove the tenant"));
             const gone = waitFor(() => run("kubectl", ["get", "namespace", "reports"]).code !== 0, 120);
-            assert.ok(gone, "namespace reports is deleted, and its contents with it");
+            // What holds a namespace that does not go: its phase and conditions, and what is left in it.
+            const left = () => {
+                const ns = run("kubectl", ["get", "namespace", "reports", "-o", "json"]);
+                if (ns.code !== 0) return "";
+                const o = JSON.parse(ns.stdout);
+                const inside = run("kubectl", ["api-resources", "--verbs=list", "--namespaced", "-o", "name"]).stdout.trim().split("\n").join(",");
+                return `deletionTimestamp ${o.metadata.deletionTimestamp}, phase ${o.status?.phase}, conditions ${JSON.stringify(o.status?.conditions ?? [])}; left: ${run("kubectl", ["get", inside, "-n", "reports", "-o", "name"]).stdout.trim().replace(/\n/g, " ")}`;
+            };
+            assert.ok(gone, `namespace reports is deleted, and its contents with it (${left()})`);
             assert.equal(kubectlJson(["get", "sidecars.networking.istio.io", "-A"]).items.filter((i: any) => i.metadata.namespace === "reports").length, 0);
             assertContains(kubectlJson(["get", "namespace", "analytics"]), plannedObjects(plan).find((o) => o.kind === "Namespace" && o.metadata.name === "analytics")!, "analytics");
         });
