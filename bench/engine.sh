@@ -84,13 +84,20 @@ for n in "${sizes[@]}"; do
 		echo "${per[*]}"
 	}
 	largest() { tr ' ' '\n' | sort -g | tail -n 1; }
+	measure() { # NAME CMD...: runs CMD; sets NAME to its seconds, NAME_cpu to its CPU split, NAME_out to its output
+		local name=$1 t1 out
+		shift
+		t1=$(now)
+		cpu_split_start
+		out=$("$@")
+		printf -v "$name" '%s' "$(since "$t1")"
+		printf -v "${name}_cpu" '%s' "$(cpu_split_stop)"
+		printf -v "${name}_out" '%s' "$out"
+	}
 
 	log "n=$n: up from empty (${parts[*]})"
-	t=$(now)
-	cpu_split_start
-	up_parts=$(every_part up)
-	up=$(since "$t")
-	up_cpu=$(cpu_split_stop)
+	measure up every_part up
+	up_parts=$up_out
 	resources=0
 	for stack in "${stacks[@]}"; do
 		count=$(pulumi stack export --stack "$stack" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).deployment.resources.length))')
@@ -98,19 +105,12 @@ for n in "${sizes[@]}"; do
 	done
 
 	log "n=$n: preview of a one-tenant change ($changed_part)"
-	t=$(now)
-	cpu_split_start
-	run_pulumi "$work/preview.log" preview --stack "$changed_stack" --config-file "$work/changed.yaml"
-	preview=$(since "$t")
-	preview_cpu=$(cpu_split_stop)
+	measure preview run_pulumi "$work/preview.log" preview --stack "$changed_stack" --config-file "$work/changed.yaml"
 	changes=$(grep -cE '^\s+\+\s' "$work/preview.log" || true)
 
 	log "n=$n: no-op up"
-	t=$(now)
-	cpu_split_start
-	noop_parts=$(every_part noop)
-	noop=$(since "$t")
-	noop_cpu=$(cpu_split_stop)
+	measure noop every_part noop
+	noop_parts=$noop_out
 	if grep -qE '[0-9]+ (to create|created|updated|to update|deleted)' "$work"/noop-*.log; then log "n=$n: the no-op up changed something: see $work/noop-*.log"; fi
 
 	for stack in "${stacks[@]}"; do pulumi stack export --stack "$stack" | npx ts-node --transpile-only bench/state-objects.ts; done >"$work/objects.yaml"
