@@ -11,17 +11,20 @@
 # kube-apiserver, etcd), which says where the time goes.
 # With --split the estate is one stack per part (`stackPart`: the usergroup holding the base chart, the platform, the
 # other usergroups, deployed in that order): up and noop are every part one after the other (and the largest part),
-# the preview is the part the changed tenant is in, as a pull request for that tenant would run it.
+# the preview is the part the changed tenant is in, as a pull request for that tenant would run it. --parallel (implies
+# --split) runs the parts after the first two at the same time, as independent CI jobs would.
 # Needs the toolchain (built on first use). MESH_TENANCY_BENCH_KEEP=1 keeps the state dirs.
 set -euo pipefail
 scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../scripts" && pwd)
 root=$(dirname "$scripts_dir")
 cd "$root"
 split=
+parallel=
 sizes=()
 for arg in "$@"; do
 	case "$arg" in
 	--split) split=1 ;;
+	--parallel) split=1 parallel=1 ;;
 	*) sizes+=("$arg") ;;
 	esac
 done
@@ -73,14 +76,24 @@ for n in "${sizes[@]}"; do
 		[ "$part" = "$changed_part" ] && changed_stack=$stack
 	done
 
-	every_part() { # WHAT: up each part in order; prints the seconds of each
-		local i per=()
+	up_part() { # WHAT I: up part I; prints its seconds
+		local t1
+		t1=$(now)
+		run_pulumi "$work/$1-$2.log" up --yes --skip-preview --stack "${stacks[$2]}" --config-file "$work/base-${parts[$2]#usergroup:}.yaml"
+		since "$t1"
+	}
+	every_part() { # WHAT: up each part in order, or with --parallel the parts after the first two at once; prints the seconds of each
+		local i per=() pids=()
 		for i in "${!parts[@]}"; do
-			local t1
-			t1=$(now)
-			run_pulumi "$work/$1-$i.log" up --yes --skip-preview --stack "${stacks[$i]}" --config-file "$work/base-${parts[$i]#usergroup:}.yaml"
-			per+=("$(since "$t1")")
+			if [ -n "$parallel" ] && [ "$i" -ge 2 ]; then
+				up_part "$1" "$i" >"$work/$1-$i.seconds" &
+				pids+=($!)
+			else
+				per+=("$(up_part "$1" "$i")")
+			fi
 		done
+		for i in "${pids[@]}"; do wait "$i"; done
+		for i in "${!parts[@]}"; do [ "$i" -lt 2 ] || [ -z "$parallel" ] || per+=("$(cat "$work/$1-$i.seconds")"); done
 		echo "${per[*]}"
 	}
 	largest() { tr ' ' '\n' | sort -g | tail -n 1; }
@@ -127,7 +140,7 @@ for n in "${sizes[@]}"; do
 	"$scripts_dir/cluster.sh" stop 2>/dev/null
 
 	ratio=$(awk -v a="$up" -v b="$direct" 'BEGIN { printf "%.1f", a / b }')
-	echo "n=$n${split:+ split into ${#parts[@]} stacks} resources=$resources objects=$objects up_s=$up preview_one_tenant_s=$preview (+$changes) noop_up_s=$noop kubectl_apply_s=$direct up/kubectl=${ratio}x"
+	echo "n=$n${split:+ split into ${#parts[@]} stacks}${parallel:+ (parts after the first two at once)} resources=$resources objects=$objects up_s=$up preview_one_tenant_s=$preview (+$changes) noop_up_s=$noop kubectl_apply_s=$direct up/kubectl=${ratio}x"
 	[ -z "$split" ] || echo "n=$n per stack (${parts[*]}): up_s $up_parts, largest $(largest <<<"$up_parts"); noop_up_s $noop_parts, largest $(largest <<<"$noop_parts")"
 	echo "n=$n cpu_s up: $up_cpu"
 	echo "n=$n cpu_s preview: $preview_cpu"
