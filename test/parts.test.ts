@@ -1,28 +1,17 @@
 import * as assert from "node:assert/strict";
-import * as fs from "fs";
-import * as path from "path";
-import { subjectFromResource } from "../policy/adapters/crossguard";
-import { evaluate, PackConfig } from "../policy/lib/engine";
-import type { Subject } from "../policy/semantics/objects";
+import { evaluate } from "../policy/lib/engine";
 import { RULES } from "../policy/rules";
 import { ConfigError } from "../model/issues";
 import { planTenancy } from "../plan";
-import { ALL_STACKS, ROOT, loadStack } from "./harness/configs";
+import { ALL_STACKS, loadStack } from "./harness/configs";
 import { registerConfig } from "./harness/program";
 import type { Registration } from "./harness/mocks";
+import { packConfig, subjectsOf } from "./harness/registrations";
 
 /** A registration by what it is, without its URN (the parent chain differs by nothing but is stack-local). */
 function key(r: Registration): string {
     return `${r.type} ${r.name}`;
 }
-
-function subjectsOf(registrations: Registration[]): Subject[] {
-    return registrations
-        .map((r) => subjectFromResource({ type: r.type, name: r.name, urn: r.urn, props: r.inputs, opts: { protect: r.protect } }))
-        .filter((s): s is Subject => s !== undefined);
-}
-
-const packConfig = (stack: string): PackConfig => JSON.parse(fs.readFileSync(path.join(ROOT, "policy", "config", `${stack === "prod" ? "prod" : "dev"}.json`), "utf8"));
 
 describe("stack parts: one environment split into a platform stack and a stack per usergroup", () => {
     for (const stack of ALL_STACKS) {
@@ -43,7 +32,7 @@ describe("stack parts: one environment split into a platform stack and a stack p
                     if (same === undefined) problems.push(`${key(r)} (${part}) is not in all`);
                     else assert.deepEqual(r.inputs, same.inputs, `${key(r)} in ${part}`);
                 }
-                const findings = evaluate(RULES, subjectsOf(mocks.registrations), packConfig(stack));
+                const findings = evaluate(RULES, subjectsOf(mocks.registrations), packConfig(stack === "prod" ? "prod" : "dev"));
                 problems.push(...findings.map((v) => `${part}: ${v.rule.id} ${v.subject.object.kind} ${v.subject.object.metadata.name}: ${v.message}`));
             }
             for (const w of whole.registrations.filter((x) => x.custom)) if (!seen.has(key(w))) problems.push(`${key(w)} is in no part`);

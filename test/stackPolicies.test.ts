@@ -1,23 +1,10 @@
 import * as assert from "node:assert/strict";
-import * as fs from "fs";
-import * as path from "path";
-import { crossGuardPolicies, subjectFromResource } from "../policy/adapters/crossguard";
-import { evaluate, PackConfig } from "../policy/lib/engine";
-import type { Subject } from "../policy/semantics/objects";
+import { crossGuardPolicies } from "../policy/adapters/crossguard";
+import { evaluate } from "../policy/lib/engine";
 import { RULES } from "../policy/rules";
-import { ALL_STACKS, ROOT, loadStack, validConfig } from "./harness/configs";
+import { ALL_STACKS, loadStack, validConfig } from "./harness/configs";
 import { registerConfig } from "./harness/program";
-import type { Registration } from "./harness/mocks";
-
-function subjectsOf(registrations: Registration[]): Subject[] {
-    return registrations
-        .map((r) => subjectFromResource({ type: r.type, name: r.name, urn: r.urn, props: r.inputs, opts: { protect: r.protect } }))
-        .filter((s): s is Subject => s !== undefined);
-}
-
-function packConfig(env: "dev" | "prod"): PackConfig {
-    return JSON.parse(fs.readFileSync(path.join(ROOT, "policy", "config", `${env}.json`), "utf8"));
-}
+import { packConfig, subjectsOf } from "./harness/registrations";
 
 describe("the program's own stacks pass the policy pack", () => {
     for (const stack of ALL_STACKS) {
