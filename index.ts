@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { localClusterTransform, MeshTenancy } from "./components";
+import { quietSdkDebugLog } from "./components/sdkLog";
 import { ConfigError } from "./model/issues";
 import { configFromStack } from "./model/stack";
 import { planTenancy } from "./plan";
@@ -10,6 +11,7 @@ import { programOutputs } from "./plan/outputs";
 // resource (BENCHMARKS.md, "The engine at scale"). Traces are formatted by V8 alone from here on: the program's own
 // errors name config keys and objects, not source lines, and a crash still shows its stack (in transpiled positions).
 (Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
+quietSdkDebugLog();
 
 function loadPlan() {
     try {

@@ -1,6 +1,7 @@
 import { PolicyPack } from "@pulumi/policy";
-import { crossGuardPolicies } from "./adapters/crossguard";
+import { crossGuardPolicies, shareDeserializedStack } from "./adapters/crossguard";
 import { RULES } from "./rules";
 
 // Constructing the pack starts the analyzer server: this module is the pack's entry point and nothing imports it.
+shareDeserializedStack();
 new PolicyPack("mesh-tenancy", { policies: crossGuardPolicies(RULES) });

@@ -1,7 +1,17 @@
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
-import { ROOT } from "./harness/configs";
+import * as pulumi from "@pulumi/pulumi";
+import { quietSdkDebugLog } from "../components/sdkLog";
+import { loadStack, ROOT } from "./harness/configs";
+import { registerConfig } from "./harness/program";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sdkLog = require("@pulumi/pulumi/log");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sdkSettings = require("@pulumi/pulumi/runtime/settings");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const engineProto = require("@pulumi/pulumi/proto/engine_pb");
 
 describe("runtime", () => {
     it("runs on the Node.js major that package.json's engines and its node devDependency name", () => {
@@ -14,5 +24,41 @@ describe("runtime", () => {
         const policy = JSON.parse(fs.readFileSync(path.join(ROOT, "policy", "package.json"), "utf8"));
         assert.equal(policy.engines.node, pkg.engines.node);
         assert.equal(policy.devDependencies.node, pkg.devDependencies.node);
+    });
+
+    describe("SDK debug messages", () => {
+        const debug = sdkLog.debug;
+        const getEngine = sdkSettings.getEngine;
+        afterEach(() => {
+            sdkLog.debug = debug;
+            sdkSettings.getEngine = getEngine;
+        });
+
+        /** Registers the local stack's resources with an engine that records every log message; returns them by severity. */
+        async function logged(): Promise<Map<number, number>> {
+            const bySeverity = new Map<number, number>();
+            sdkSettings.getEngine = () => ({
+                log: (req: any, done: () => void) => {
+                    bySeverity.set(req.getSeverity(), (bySeverity.get(req.getSeverity()) ?? 0) + 1);
+                    done();
+                },
+            });
+            await registerConfig(loadStack("local"));
+            pulumi.log.warn("a warning still reaches the engine");
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            return bySeverity;
+        }
+
+        it("are not sent to the engine by the program, unless MESH_TENANCY_SDK_DEBUG=1; warnings are", async function () {
+            this.timeout(120_000);
+            const { DEBUG, WARNING } = engineProto.LogSeverity;
+            assert.equal(quietSdkDebugLog({ MESH_TENANCY_SDK_DEBUG: "1" }), false);
+            const before = await logged();
+            assert.ok((before.get(DEBUG) ?? 0) > 100, `debug messages without quieting: ${before.get(DEBUG)}`);
+            assert.equal(quietSdkDebugLog({}), true);
+            const after = await logged();
+            assert.equal(after.get(DEBUG) ?? 0, 0);
+            assert.equal(after.get(WARNING), 1);
+        });
     });
 });

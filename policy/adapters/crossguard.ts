@@ -79,12 +79,53 @@ export function subjectFromResource(resource: ResourceLike): Subject | undefined
 }
 
 /**
- * One CrossGuard stack policy per rule. The analyzer hands every policy its own freshly deserialized copy of the
- * stack, so each policy converts and indexes it anew: linear work, the same order as the analyzer's own.
+ * The inventory of one stack analysis, shared by every rule. The analyzer calls each stack policy in turn with its own
+ * array of resources, but (with {@link shareDeserializedStack} in place) their properties are the same deserialized
+ * objects for every policy of one call and fresh ones for the next call (a preview and the update that follows it are
+ * two calls): an inventory is reused only while the first and last resources' properties are the very objects it was
+ * built from, so it never outlives the analysis it belongs to.
+ */
+export function stackInventories(): (resources: ReadonlyArray<ResourceLike>) => Inventory {
+    const target = (props: unknown) => (isRecord(props) && props[proxy.getSpecialProxyTarget] !== undefined ? props[proxy.getSpecialProxyTarget] : props);
+    let last: { first: unknown; last: unknown; count: number; inventory: Inventory } | undefined;
+    return (resources) => {
+        const first = target(resources[0]?.props);
+        const final = target(resources[resources.length - 1]?.props);
+        if (last !== undefined && resources.length > 0 && last.count === resources.length && last.first === first && last.last === final) return last.inventory;
+        const inventory = new Inventory(resources.map(subjectFromResource).filter((s): s is Subject => s !== undefined));
+        last = { first, last: final, count: resources.length, inventory };
+        return inventory;
+    };
+}
+
+/**
+ * @pulumi/policy deserializes the whole stack once per stack policy (22 times per analysis here), which was most of the
+ * pack's CPU at scale. The request's property structs are the same objects for every policy of one analysis, so each
+ * is deserialized once and the result shared; the rules only read what they are given (subjects are deep copies). The
+ * cache is keyed by the struct objects and goes with the request. Returns false (and changes nothing) if the library
+ * no longer has the function this relies on, so the pack still works, only slower.
+ */
+export function shareDeserializedStack(): boolean {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const deserialize = require("@pulumi/policy/deserialize");
+    const original = deserialize.deserializeProperties;
+    const descriptor = Object.getOwnPropertyDescriptor(deserialize, "deserializeProperties");
+    if (typeof original !== "function" || descriptor?.writable !== true) return false;
+    const cache = [new WeakMap<object, unknown>(), new WeakMap<object, unknown>()];
+    deserialize.deserializeProperties = (struct: object, proxySecrets: boolean) => {
+        const byStruct = cache[proxySecrets ? 1 : 0];
+        if (!byStruct.has(struct)) byStruct.set(struct, original(struct, proxySecrets));
+        return byStruct.get(struct);
+    };
+    return true;
+}
+
+/**
+ * One CrossGuard stack policy per rule, so each rule keeps its own name, enforcement level and options. All of them
+ * judge one inventory per analysis ({@link stackInventories}).
  */
 export function crossGuardPolicies(rules: ReadonlyArray<Rule>): StackValidationPolicy[] {
-    const inventoryOf = (args: StackValidationArgs) =>
-        new Inventory(args.resources.map(subjectFromResource).filter((s): s is Subject => s !== undefined));
+    const inventoryOf = stackInventories();
     return rules.map((rule) => ({
         name: rule.name,
         description: `[${rule.id}] ${rule.description}`,
@@ -93,11 +134,10 @@ export function crossGuardPolicies(rules: ReadonlyArray<Rule>): StackValidationP
         validateStack(args: StackValidationArgs, reportViolation: (message: string, urn?: string) => void) {
             const config = { enforcementLevel: rule.defaultEnforcement, ...(args.getConfig<Record<string, unknown>>() ?? {}) };
             const suppress = suppressedCodes(config);
-            for (const f of rule.check(inventoryOf(args), config)) {
+            for (const f of rule.check(inventoryOf(args.resources), config)) {
                 if (suppress.has(f.code ?? rule.id)) continue;
                 reportViolation(`[${f.code ?? rule.id}] ${f.subject.object.kind} ${describeObject(f.subject.object)}: ${f.message}`, f.subject.origin.urn);
             }
         },
     }));
 }
-
