@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { localClusterTransform, MeshTenancy } from "./components";
+import { MeshTenancy } from "./components";
 import { quietSdkDebugLog } from "./components/sdkLog";
 import { ConfigError } from "./model/issues";
 import { configFromStack } from "./model/stack";
@@ -24,9 +24,6 @@ function loadPlan() {
 }
 
 const plan = loadPlan();
-if (plan.localCluster) {
-    pulumi.runtime.registerResourceTransform(localClusterTransform);
-}
 const mesh = new MeshTenancy("mesh", { plan });
 
 /** For each retiring tenant whose namespace is protected: the command that lifts that protection (second step). */

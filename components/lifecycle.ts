@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { localClusterTransform } from "./localCluster";
 
 export interface ContentsLifecycle {
     /** Refuse to delete anything in the namespace. */
@@ -26,4 +27,18 @@ export function contentsLifecycle(lifecycle: ContentsLifecycle): pulumi.Resource
         if (!args.custom || args.type === "kubernetes:core/v1:Namespace") return undefined;
         return { props: args.props, opts: { ...args.opts, protect: lifecycle.protect, ...(lifecycle.retain ? { retainOnDelete: true } : {}) } };
     };
+}
+
+/** The options of an object the program registers itself inside a namespace (not the namespace): what the transform would set. */
+export function contentsOptions(lifecycle: ContentsLifecycle): pulumi.CustomResourceOptions {
+    return { protect: lifecycle.protect, ...(lifecycle.retain ? { retainOnDelete: true } : {}) };
+}
+
+/**
+ * The transforms of a child component whose objects the program does not register itself (a Helm chart's, rendered in
+ * the provider; kubernetesx's workloads). Only there: the engine calls back into the program for every resource under
+ * a component with transforms, which at thousands of objects costs more than registering them.
+ */
+export function delegatedTransforms(lifecycle: ContentsLifecycle, localCluster: boolean): pulumi.ResourceTransform[] {
+    return [contentsLifecycle(lifecycle), ...(localCluster ? [localClusterTransform] : [])];
 }

@@ -3,6 +3,7 @@ import type { TenancyPlan } from "../plan";
 import { ControlPlane } from "./controlPlane";
 import { Guardrails } from "./guardrails";
 import { IstioBase } from "./istioBase";
+import { localClusterTransform } from "./localCluster";
 import { TenantNamespace } from "./tenantNamespace";
 
 export interface MeshTenancyArgs {
@@ -22,18 +23,22 @@ export class MeshTenancy extends pulumi.ComponentResource {
         super("mesh-tenancy:index:MeshTenancy", name, {}, opts);
         const plan = args.plan;
         const part = plan.part;
-        const skipAwait = plan.localCluster;
+        const localCluster = plan.localCluster;
+        const skipAwait = localCluster;
+        // The cluster-wide pieces and control planes are few objects, most of them rendered by charts: one transform
+        // each covers them; the namespaces (thousands of objects) register theirs ready-made.
+        const few = { parent: this, transforms: localCluster ? [localClusterTransform] : [] };
         // In a usergroup part without it, the base chart (and its CRDs) is the first part's: already deployed.
-        const base = part.base ? [new IstioBase("istio-base", { release: plan.base, skipAwait, protect: plan.protectBase }, { parent: this }).chart] : [];
+        const base = part.base ? [new IstioBase("istio-base", { release: plan.base, skipAwait, protect: plan.protectBase }, few).chart] : [];
         const readyByUsergroup = new Map<string, pulumi.Resource[]>();
         for (const cp of plan.controlPlanes.filter((c) => part.usergroups.includes(c.usergroup))) {
-            const controlPlane = new ControlPlane(cp.usergroup, { plan: cp, skipAwait, dependsOn: base }, { parent: this });
+            const controlPlane = new ControlPlane(cp.usergroup, { plan: cp, skipAwait, dependsOn: base }, few);
             readyByUsergroup.set(cp.usergroup, controlPlane.ready);
         }
         for (const ns of plan.namespaces.filter((n) => part.usergroups.includes(n.usergroup))) {
-            this.namespaces.set(ns.name, new TenantNamespace(ns.name, { plan: ns, controlPlane: readyByUsergroup.get(ns.usergroup)!, skipAwait }, { parent: this }));
+            this.namespaces.set(ns.name, new TenantNamespace(ns.name, { plan: ns, controlPlane: readyByUsergroup.get(ns.usergroup)!, localCluster }, { parent: this }));
         }
-        if (part.guardrails) new Guardrails("guardrails", { plan: plan.guardrails }, { parent: this });
+        if (part.guardrails) new Guardrails("guardrails", { plan: plan.guardrails }, few);
         this.registerOutputs({});
     }
 }

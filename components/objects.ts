@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { PlannedObject } from "../plan";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../policy/semantics/labels";
+import { forLocalCluster } from "./localCluster";
 
 /**
  * The Kubernetes provider's per-object switch for server-side apply conflicts: with it, an update takes back every
@@ -17,11 +18,13 @@ export const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
  * `pulumi up --refresh` repairs drift in them instead of stopping at a field conflict: an isolation object that
  * someone widened by hand must not stay wide because the hand edit now owns the field. Forcing takes back only the
  * fields the plan declares; what others add beside them (labels, annotations) stays theirs. Tenants' own objects are
- * never registered here.
+ * never registered here. On a throwaway local control plane (`localCluster`) the object is applied as
+ * {@link forLocalCluster} says.
  */
-export function registerObject(planned: PlannedObject, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
+export function registerObject(planned: PlannedObject, opts: pulumi.CustomResourceOptions, localCluster = false): pulumi.CustomResource {
     const { resourceName: name } = planned;
-    const object = planned.object.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY ? withPatchForce(planned.object) : planned.object;
+    const managed = planned.object.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY ? withPatchForce(planned.object) : planned.object;
+    const object = localCluster ? forLocalCluster(managed.kind, managed) : managed;
     const args = object as Record<string, any>;
     switch (`${object.apiVersion}/${object.kind}`) {
         case "v1/Namespace":

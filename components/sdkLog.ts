@@ -9,11 +9,21 @@
  * replaceable `debug` (an SDK upgrade; then nothing changes but speed).
  */
 export function quietSdkDebugLog(env: NodeJS.ProcessEnv = process.env): boolean {
+    restoreSdkDebugLog();
     if (env.MESH_TENANCY_SDK_DEBUG === "1") return false;
-    // The SDK's runtime calls `log.debug` through this module object, so replacing the export reaches every caller.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const log = require("@pulumi/pulumi/log");
-    if (Object.getOwnPropertyDescriptor(log, "debug")?.writable !== true) return false;
-    log.debug = () => Promise.resolve();
+    if (Object.getOwnPropertyDescriptor(sdkLog, "debug")?.writable !== true) return false;
+    sdkDebug = sdkLog.debug;
+    sdkLog.debug = () => Promise.resolve();
     return true;
 }
+
+/** Undoes {@link quietSdkDebugLog}. */
+export function restoreSdkDebugLog(): void {
+    if (sdkDebug !== undefined) sdkLog.debug = sdkDebug;
+    sdkDebug = undefined;
+}
+
+// The SDK's runtime calls `log.debug` through this module object, so replacing the export reaches every caller.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sdkLog = require("@pulumi/pulumi/log");
+let sdkDebug: ((...args: unknown[]) => Promise<void>) | undefined;

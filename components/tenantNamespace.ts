@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { NamespacePlan } from "../plan";
-import { contentsLifecycle } from "./lifecycle";
+import { contentsOptions, delegatedTransforms } from "./lifecycle";
 import { registerObject } from "./objects";
 import { SmokeWorkloads } from "./smokeWorkloads";
 import { TenantGateway } from "./tenantGateway";
@@ -10,14 +10,15 @@ export interface TenantNamespaceArgs {
     plan: NamespacePlan;
     /** The usergroup's istiod releases and tag injectors: Istio objects are validated and gateways injected by them. */
     controlPlane: pulumi.Resource[];
-    /** Do not wait for workloads to become ready (clusters with no nodes). */
-    skipAwait: boolean;
+    /** A throwaway local control plane with no nodes: no readiness waits, deletes in the background. */
+    localCluster: boolean;
 }
 
 /**
  * A tenant or shared namespace of one usergroup, scoped and isolated. In a protected stack everything in it is
  * protected with the namespace; a retiring tenant's contents are unprotected and retained, so that the namespace
- * deletion, not the engine, removes them.
+ * deletion, not the engine, removes them. The objects registered here carry those options themselves; only the gateway
+ * and smoke-workload components, whose objects the chart and kubernetesx create, get them by transform.
  */
 export class TenantNamespace extends pulumi.ComponentResource {
     /** The Namespace object. */
@@ -26,23 +27,21 @@ export class TenantNamespace extends pulumi.ComponentResource {
     constructor(name: string, args: TenantNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
         const plan = args.plan;
         const contents = { protect: plan.protect && !plan.retire, retain: plan.retire };
-        super("mesh-tenancy:index:TenantNamespace", name, {}, {
-            ...opts,
-            protect: contents.protect,
-            transforms: [...(opts?.transforms ?? []), contentsLifecycle(contents)],
-        });
+        super("mesh-tenancy:index:TenantNamespace", name, {}, { ...opts, protect: contents.protect });
+        const local = args.localCluster;
         // Never retained: deleting the namespace is how a retired tenant's contents leave the cluster.
-        const namespace = registerObject(plan.namespace, { parent: this, protect: plan.protect, retainOnDelete: false });
+        const namespace = registerObject(plan.namespace, { parent: this, protect: plan.protect, retainOnDelete: false }, local);
         this.namespace = namespace;
         const after = [namespace, ...args.controlPlane];
         for (const object of plan.objects) {
-            registerObject(object, { parent: this, dependsOn: after });
+            registerObject(object, { parent: this, dependsOn: after, ...contentsOptions(contents) }, local);
         }
+        const delegated = { parent: this, protect: contents.protect, transforms: delegatedTransforms(contents, local) };
         if (plan.gateway !== undefined) {
-            new TenantGateway(`${name}-gateway`, { plan: plan.gateway, skipAwait: args.skipAwait, dependsOn: after }, { parent: this });
+            new TenantGateway(`${name}-gateway`, { plan: plan.gateway, skipAwait: local, dependsOn: after }, delegated);
         }
         if (plan.smokeWorkloads !== undefined) {
-            new SmokeWorkloads(`${name}-smoke`, { objects: plan.smokeWorkloads }, { parent: this, dependsOn: after });
+            new SmokeWorkloads(`${name}-smoke`, { objects: plan.smokeWorkloads }, { ...delegated, dependsOn: after });
         }
         this.registerOutputs({});
     }

@@ -66,7 +66,10 @@ describe("components under mocks", function () {
         assert.deepEqual(regs.filter((r) => !inside(r) && r.protect).map((r) => r.type), [], "only the root component stays unprotected");
         const components = regs.filter((r) => ["TenantNamespace", "ControlPlane", "IstioBase", "Guardrails"].some((t) => r.type === `mesh-tenancy:index:${t}`));
         assert.ok(regs.some((r) => r.type.endsWith(":ValidatingAdmissionPolicy") && r.protect), "the guardrails are protected");
-        assert.ok(components.every((r) => r.transforms.length === 1), "a transform carries the protection to chart-rendered objects");
+        // A transform carries the protection to what charts render; the namespaces' own objects carry it themselves.
+        assert.deepEqual(components.filter((r) => r.transforms.length !== (r.type === "mesh-tenancy:index:TenantNamespace" ? 0 : 1)).map((r) => r.name), []);
+        const gateways = regs.filter((r) => r.type === "mesh-tenancy:index:TenantGateway");
+        assert.ok(gateways.length > 0 && gateways.every((r) => r.transforms.length === 1 && r.protect));
     });
 
     it("contents transform: protects or retains everything but the namespace itself", () => {
@@ -92,8 +95,10 @@ describe("components under mocks", function () {
         assert.equal(mocks.byName("app-ns-1-ns").retainOnDelete, false, "the namespace is deleted when the tenant leaves, its contents with it");
         const children = mocks.registrations.filter((r) => r.parent === component.urn && r.name !== "app-ns-1-ns");
         assert.ok(children.length >= 4 && children.every((r) => !r.protect), children.map((r) => `${r.name}:${r.protect}`).join(", "));
-        const retire = component.transforms[0]({ type: "kubernetes:networking.istio.io/v1:Sidecar", name: "s", custom: true, props: {}, opts: {} });
-        assert.deepEqual(retire, { props: {}, opts: { protect: false, retainOnDelete: true } });
+        assert.ok(children.filter((r) => r.custom).every((r) => r.retainOnDelete), "its objects are retained");
+        const gateway = mocks.registrations.find((r) => r.type === "mesh-tenancy:index:TenantGateway" && r.parent === component.urn)!;
+        const retire = gateway.transforms[0]({ type: "kubernetes:apps/v1:Deployment", name: "d", custom: true, props: {}, opts: {} });
+        assert.deepEqual(retire, { props: {}, opts: { protect: false, retainOnDelete: true } }, "so is what its gateway chart renders");
         assert.equal(mocks.byName("logmonkey").protect, true, "other tenants stay protected");
     });
 
@@ -216,6 +221,28 @@ describe("components under mocks", function () {
             assert.ok(mocks.registrations.some((r) => r.name === `${name}-ns`), name);
             assert.equal(ns.sidecarEgressHosts[0], "./*");
         }
+    });
+
+    it("on a local cluster every object skips readiness waits and deletes in the background, and the namespaces' objects need no transform for it", async function () {
+        this.timeout(120_000);
+        const { mocks } = await runProgram("local", { "mesh-tenancy:smokeWorkloads": "true" });
+        assert.equal(mocks.stackTransforms.length, 0);
+        const byUrn = new Map(mocks.registrations.map((r) => [r.urn, r]));
+        const under = (r: Registration, type: string): boolean => {
+            for (let p = byUrn.get(r.parent); p !== undefined; p = byUrn.get(p.parent)) if (p.type === `mesh-tenancy:index:${type}`) return true;
+            return false;
+        };
+        const objects = mocks.registrations.filter((r) => r.custom && r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh/"));
+        assert.ok(objects.length > 50);
+        for (const r of objects) {
+            const { inputs, callbacks } = await mocks.effective(r);
+            assert.equal(inputs.metadata?.annotations?.["pulumi.com/deletionPropagationPolicy"], "background", `${r.type} ${r.name}`);
+            const awaited = ["Deployment", "Service", "ResourceQuota"].some((k) => r.type.endsWith(`:${k}`));
+            assert.equal(inputs.metadata.annotations["pulumi.com/skipAwait"], awaited ? "true" : undefined, `${r.type} ${r.name}`);
+            const delegated = ["TenantGateway", "SmokeWorkloads"].some((t) => under(r, t));
+            if (under(r, "TenantNamespace") && !delegated) assert.equal(callbacks, 0, `${r.name} is registered ready-made`);
+        }
+        assert.ok(objects.some((r) => r.type.endsWith(":Deployment")), "smoke workloads are among them");
     });
 
     it("the local-cluster transform skips readiness waits and deletes in the background", () => {

@@ -2,12 +2,10 @@ import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { quietSdkDebugLog } from "../components/sdkLog";
+import { quietSdkDebugLog, restoreSdkDebugLog } from "../components/sdkLog";
 import { loadStack, ROOT } from "./harness/configs";
 import { registerConfig } from "./harness/program";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const sdkLog = require("@pulumi/pulumi/log");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const sdkSettings = require("@pulumi/pulumi/runtime/settings");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -27,10 +25,9 @@ describe("runtime", () => {
     });
 
     describe("SDK debug messages", () => {
-        const debug = sdkLog.debug;
         const getEngine = sdkSettings.getEngine;
         afterEach(() => {
-            sdkLog.debug = debug;
+            restoreSdkDebugLog();
             sdkSettings.getEngine = getEngine;
         });
 

@@ -32,6 +32,8 @@ export interface Registration {
  */
 export class RecordingMocks {
     readonly registrations: Registration[] = [];
+    /** Transforms the program registered for the whole stack (`pulumi.runtime.registerResourceTransform`). */
+    readonly stackTransforms: pulumi.ResourceTransform[] = [];
     private readonly transforms = new Map<string, pulumi.ResourceTransform>();
 
     install(project = "mesh-tenancy", stack = "test", preview = false): void {
@@ -73,6 +75,9 @@ export class RecordingMocks {
         store.callbacks = {
             awaitStackRegistrations: async () => undefined,
             shutdown: () => undefined,
+            registerStackTransform: (transform: pulumi.ResourceTransform) => {
+                recorder.stackTransforms.push(transform);
+            },
             registerTransform: async (transform: pulumi.ResourceTransform) => {
                 const token = `transform-${recorder.transforms.size}`;
                 recorder.transforms.set(token, transform);
@@ -82,6 +87,24 @@ export class RecordingMocks {
                 return cb;
             },
         };
+    }
+
+    /**
+     * A registration as the engine goes on with it: its inputs and options after its own transforms, then its
+     * ancestors' (nearest first), then the stack's, and how many of them the engine had to call back into the program.
+     */
+    async effective(reg: Registration): Promise<{ inputs: Record<string, any>; protect: boolean; retainOnDelete: boolean; callbacks: number }> {
+        const byUrn = new Map(this.registrations.map((r) => [r.urn, r]));
+        const chain: pulumi.ResourceTransform[] = [...reg.transforms];
+        for (let parent = byUrn.get(reg.parent); parent !== undefined; parent = byUrn.get(parent.parent)) chain.push(...parent.transforms);
+        chain.push(...this.stackTransforms);
+        let props = reg.inputs;
+        let opts: pulumi.ResourceOptions = { protect: reg.protect, retainOnDelete: reg.retainOnDelete };
+        for (const transform of chain) {
+            const result = await transform({ type: reg.type, name: reg.name, custom: reg.custom, props, opts });
+            if (result !== undefined) ({ props, opts } = result);
+        }
+        return { inputs: props, protect: opts.protect === true, retainOnDelete: opts.retainOnDelete === true, callbacks: chain.length };
     }
 
     byType(type: string): Registration[] {
