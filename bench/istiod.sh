@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# `npm run bench:istiod -- [N...]`: bench/istiod.ts with the toolchain on PATH (built on first use).
+set -euo pipefail
+scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../scripts" && pwd)
+cd "$scripts_dir/.."
+export MESH_TENANCY_CLUSTER_DIR=${TMPDIR:-/tmp}/mesh-tenancy-bench-istiod-env
+# shellcheck source=../scripts/pulumi-env.sh
+. "$scripts_dir/pulumi-env.sh"
+exec npx ts-node --transpile-only bench/istiod.ts "$@"

@@ -1,0 +1,278 @@
+/**
+ * What scoping saves istiod and its proxies (`npm run bench:istiod -- [N...]`, default 100 500 1000), measured on the
+ * real istiod (pilot-discovery 1.31 of the toolchain) against a fresh local control plane, for the N-tenant,
+ * four-usergroup estate of `npm run bench:engine` with three Services in every tenant and shared namespace:
+ *
+ *   a  no scoping: one istiod discovers every namespace; no Sidecars; every Service exported everywhere
+ *   b  discovery selectors only: one istiod per usergroup discovering its usergroup's namespaces (the program's revisions)
+ *   c  the program's full scoping: (b) plus the planned mesh config (exportTo defaults), Sidecars, PeerAuthentication,
+ *      AuthorizationPolicies and Gateways, and the Services annotated with the exportTo the plan computes
+ *
+ * For each: clusters and CDS+LDS+RDS bytes a proxy receives (mean of sample namespaces, through xds-probe), istiod's
+ * CPU seconds and resident memory once settled with 50 proxies connected (summed over the istiods of the mode), and
+ * how long a change of one Service (a port added) takes to reach the connected proxies that receive it. Prints one line
+ * per mode and the ratios c/a. Objects istiod does not read (NetworkPolicies, RoleBindings, quotas, admission
+ * policies) are not applied. Needs the toolchain; run through bench/istiod.sh (PATH, MESH_TENANCY_BIN).
+ */
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import * as readline from "readline";
+import * as YAML from "yaml";
+import { parseConfig } from "../model/config";
+import { planTenancy, plannedObjects, TenancyPlan } from "../plan";
+import { SERVICE_EXPORT_TO_ANNOTATION } from "../policy/semantics/labels";
+import type { KubeObject } from "../policy/semantics/objects";
+import { expectExit, run } from "../test/e2e/harness";
+import { binary, probe, rssMb, sleep } from "../test/e2e/istio";
+import { engineBenchConfig } from "./generate";
+
+const ROOT = path.resolve(__dirname, "..");
+const WATCHERS = 50;
+const SAMPLES = 10;
+const ISTIO_VERSION = "1.31.0";
+/** The Kinds istiod reads among what the plan writes. */
+const ISTIO_READS = new Set(["Sidecar", "PeerAuthentication", "AuthorizationPolicy", "Gateway"]);
+
+interface RunningIstiod {
+    revision: string;
+    grpc: string;
+    process: ChildProcess;
+    dir: string;
+}
+
+interface ModeResult {
+    mode: string;
+    istiods: number;
+    clusters: number;
+    bytes: number;
+    cpuSeconds: number;
+    rssMb: number;
+    watchers: number;
+    /** Connected proxies that received any push after the change. */
+    pushed: number;
+    /** Connected proxies whose clusters changed with it, and the time until the last of them had it. */
+    changed: number;
+    pushSeconds: number;
+}
+
+const log = (message: string) => process.stderr.write(`bench-istiod: ${message}\n`);
+
+async function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.on("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const port = (server.address() as net.AddressInfo).port;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+function kubectlApply(objects: KubeObject[], file: string): void {
+    fs.writeFileSync(file, objects.map((o) => `---\n${YAML.stringify(o)}`).join(""));
+    expectExit(run("kubectl", ["apply", "--server-side", "--force-conflicts", "--field-manager", "bench-istiod", "-f", file]), 0, `kubectl apply ${file}`);
+}
+
+/** Three Services per namespace, as app teams write them; with `exportTo`, annotated as the plan says. */
+function services(plan: TenancyPlan, exportTo: boolean): KubeObject[] {
+    return plan.namespaces.flatMap((ns) =>
+        [
+            ["api", 8080],
+            ["web", 80],
+            ["db", 5432],
+        ].map(([name, port]) => ({
+            apiVersion: "v1",
+            kind: "Service",
+            metadata: { name: String(name), namespace: ns.name, ...(exportTo ? { annotations: { [SERVICE_EXPORT_TO_ANNOTATION]: ns.serviceExportTo.join(",") } } : {}) },
+            spec: { selector: { app: String(name) }, ports: [{ name: `http-${name}`, port: Number(port), targetPort: Number(port) }] },
+        })),
+    );
+}
+
+async function startIstiod(dir: string, revision: string, namespace: string, mesh: Record<string, unknown>, env: Record<string, string>): Promise<RunningIstiod> {
+    const home = fs.mkdtempSync(path.join(dir, `istiod-${revision}-`));
+    fs.writeFileSync(path.join(home, "mesh.yaml"), YAML.stringify(mesh));
+    const [http, grpc, secure, monitoring, https, ctrlz] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const args = ["discovery", "--kubeconfig", process.env.KUBECONFIG!, "--meshConfig", path.join(home, "mesh.yaml"), "--networksConfig", path.join(home, "none"),
+        "--httpAddr", `127.0.0.1:${http}`, "--grpcAddr", `127.0.0.1:${grpc}`, "--secureGRPCAddr", `127.0.0.1:${secure}`, "--monitoringAddr", `127.0.0.1:${monitoring}`,
+        "--httpsAddr", `127.0.0.1:${https}`, "--ctrlz_address", "127.0.0.1", "--ctrlz_port", String(ctrlz)];
+    const out = fs.openSync(path.join(home, "istiod.log"), "a");
+    const child = spawn(binary("pilot-discovery"), args, {
+        cwd: home,
+        env: { PATH: process.env.PATH ?? "", HOME: home, POD_NAMESPACE: namespace, POD_NAME: `istiod-${revision}-bench`, REVISION: revision, INJECTION_WEBHOOK_CONFIG_NAME: "", VALIDATION_WEBHOOK_CONFIG_NAME: "", INJECT_ENABLED: "false", ...env },
+        stdio: ["ignore", out, out],
+    });
+    const started = Date.now();
+    for (;;) {
+        if (child.exitCode !== null) throw new Error(`istiod ${revision} exited; see ${home}/istiod.log`);
+        if (Date.now() - started > 120_000) throw new Error(`istiod ${revision} not ready after 120 s; see ${home}/istiod.log`);
+        try {
+            if ((await fetch(`http://127.0.0.1:${http}/ready`)).ok) break;
+        } catch {
+            // not listening yet
+        }
+        await sleep(200);
+    }
+    return { revision, grpc: `127.0.0.1:${grpc}`, process: child, dir: home };
+}
+
+const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+
+/** utime + stime of a process, in seconds (fields 14 and 15 of /proc/PID/stat). */
+function cpuSeconds(pid: number): number {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** Waits until the istiods' CPU stays flat (under 0.1 s over 3 s), at most 180 s; returns their CPU seconds. */
+async function settle(istiods: RunningIstiod[]): Promise<number> {
+    const total = () => istiods.reduce((sum, i) => sum + cpuSeconds(i.process.pid!), 0);
+    const started = Date.now();
+    let last = total();
+    for (;;) {
+        await sleep(3000);
+        const now = total();
+        if (now - last < 0.1 || Date.now() - started > 180_000) return now;
+        last = now;
+    }
+}
+
+interface Watcher {
+    namespace: string;
+    process: ChildProcess;
+    /** Each CDS response: when, and how many clusters. */
+    pushes: { at: number; clusters: number }[];
+    ready: Promise<void>;
+}
+
+function watch(addr: string, namespace: string, index: number): Watcher {
+    const child = spawn(binary("xds-probe"), ["-addr", addr, "-namespace", namespace, "-pod", `watcher-${index}`, "-ip", `10.2.${Math.floor(index / 250)}.${(index % 250) + 1}`, "-istio-version", ISTIO_VERSION, "-timeout", "60s", "-watch", "600s"], { stdio: ["ignore", "pipe", "inherit"] });
+    const pushes: Watcher["pushes"] = [];
+    let first: () => void;
+    const ready = new Promise<void>((resolve) => (first = resolve));
+    readline.createInterface({ input: child.stdout! }).on("line", (line) => {
+        const push = JSON.parse(line);
+        pushes.push({ at: Date.parse(push.time), clusters: push.clusters });
+        if (pushes.length === 1) first();
+    });
+    return { namespace, process: child, pushes, ready };
+}
+
+async function measure(mode: string, plan: TenancyPlan, istiods: RunningIstiod[], istiodOf: (ns: string) => RunningIstiod, changed: string): Promise<ModeResult> {
+    await settle(istiods);
+    const tenants = plan.namespaces.map((n) => n.name);
+    const spread = (count: number) => Array.from({ length: Math.min(count, tenants.length) }, (_, i) => tenants[Math.floor((i * tenants.length) / Math.min(count, tenants.length))]);
+    const samples = spread(SAMPLES).map((ns) => probe(istiodOf(ns).grpc, ns, { istioVersion: ISTIO_VERSION }));
+    const clusters = samples.reduce((s, r) => s + r.clusters.length, 0) / samples.length;
+    const bytes = samples.reduce((s, r) => s + r.bytes.cds + r.bytes.lds + r.bytes.rds, 0) / samples.length;
+    // The changed Service's importers are among the watchers, so that every mode has proxies that must get the change.
+    const importers = plan.namespaces.filter((n) => n.imports.includes(changed.split("/")[0])).map((n) => n.name);
+    const watched = [...new Set([...importers.slice(0, 5), ...spread(WATCHERS)])].slice(0, WATCHERS);
+    const watchers = watched.map((ns, i) => watch(istiodOf(ns).grpc, ns, i));
+    try {
+        await Promise.all(watchers.map((w) => w.ready));
+        const cpu = await settle(istiods);
+        const rss = istiods.reduce((sum, i) => sum + rssMb(i.process.pid!), 0);
+        const [ns, name] = changed.split("/");
+        const before = Date.now();
+        expectExit(run("kubectl", ["patch", "service", name, "-n", ns, "--type", "json", "-p", `[{"op":"add","path":"/spec/ports/-","value":{"name":"http-extra-${mode}","port":${9000 + mode.charCodeAt(0)}}}]`]), 0, "change a Service");
+        await sleep(15_000);
+        // A proxy got the change when a push after it carries another number of clusters than its last one before it
+        // (the added port is a new cluster); a push that changes nothing for the proxy is counted apart.
+        const latencies: number[] = [];
+        let pushedAtAll = 0;
+        for (const w of watchers) {
+            const last = [...w.pushes].reverse().find((p) => p.at < before);
+            const after = w.pushes.filter((p) => p.at >= before);
+            if (after.length > 0) pushedAtAll++;
+            const got = after.find((p) => p.clusters !== last?.clusters);
+            if (got !== undefined) latencies.push((got.at - before) / 1000);
+        }
+        return { mode, istiods: istiods.length, watchers: watchers.length, clusters, bytes, cpuSeconds: cpu, rssMb: rss, pushed: pushedAtAll, changed: latencies.length, pushSeconds: latencies.length > 0 ? Math.max(...latencies) : 0 };
+    } finally {
+        for (const w of watchers) w.process.kill("SIGKILL");
+    }
+}
+
+async function stopAll(istiods: RunningIstiod[]): Promise<void> {
+    await Promise.all(istiods.map((i) => new Promise<void>((resolve) => {
+        if (i.process.exitCode !== null) return resolve();
+        i.process.once("exit", () => resolve());
+        i.process.kill("SIGTERM");
+        setTimeout(() => i.process.kill("SIGKILL"), 10_000).unref();
+    })));
+}
+
+async function bench(n: number): Promise<ModeResult[]> {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), `mesh-tenancy-bench-istiod.${n}.`));
+    const clusterEnv = { ...process.env, MESH_TENANCY_CLUSTER_DIR: path.join(work, "cluster") };
+    expectExit(run(path.join(ROOT, "scripts", "cluster.sh"), ["start"], { env: clusterEnv as Record<string, string> }), 0, "cluster start");
+    process.env.KUBECONFIG = path.join(work, "cluster", "kubeconfig");
+    const results: ModeResult[] = [];
+    try {
+        expectExit(run(path.join(ROOT, "scripts", "istio.sh"), ["crds"]), 0, "Istio CRDs");
+        const plan = planTenancy(parseConfig(engineBenchConfig(n)));
+        const objects = plannedObjects(plan);
+        // The Service changed: `api` of a tenant that another tenant imports (a shared namespace is everyone's).
+        const importers = (ns: string) => plan.namespaces.filter((o) => o.name !== ns && o.imports.includes(ns)).length;
+        const changed = `${plan.namespaces.find((ns) => ns.role === "tenant" && importers(ns.name) > 0)!.name}/api`;
+        const rootNamespace: KubeObject = { apiVersion: "v1", kind: "Namespace", metadata: { name: "istio-system" } };
+        log(`n=${n}: ${plan.namespaces.length} tenant and shared namespaces, ${plan.namespaces.length * 3} Services`);
+        kubectlApply([rootNamespace, ...objects.filter((o) => o.kind === "Namespace"), ...services(plan, false)], path.join(work, "base.yaml"));
+
+        log(`n=${n}: a, no scoping`);
+        let istiods = [await startIstiod(work, "default", "istio-system", { rootNamespace: "istio-system" }, {})];
+        results.push(await measure("a", plan, istiods, () => istiods[0], changed));
+        await stopAll(istiods);
+
+        const byUsergroup = new Map(plan.namespaces.map((ns) => [ns.name, ns.usergroup]));
+        const start = async (full: boolean) => {
+            const list: RunningIstiod[] = [];
+            for (const cp of plan.controlPlanes) {
+                const rev = cp.revisions[0];
+                const values = rev.istiod.values as { meshConfig: Record<string, unknown>; pilot?: { env?: Record<string, string> } };
+                const mesh = full ? values.meshConfig : { rootNamespace: cp.systemNamespace, discoverySelectors: values.meshConfig.discoverySelectors };
+                list.push(await startIstiod(work, rev.name, cp.systemNamespace, mesh, full ? (values.pilot?.env ?? {}) : {}));
+            }
+            return list;
+        };
+        const route = (list: RunningIstiod[]) => (ns: string) => list[plan.controlPlanes.findIndex((cp) => cp.usergroup === byUsergroup.get(ns))];
+
+        log(`n=${n}: b, discovery selectors only`);
+        istiods = await start(false);
+        results.push(await measure("b", plan, istiods, route(istiods), changed));
+        await stopAll(istiods);
+
+        log(`n=${n}: c, the program's scoping`);
+        kubectlApply([...objects.filter((o) => ISTIO_READS.has(o.kind)), ...services(plan, true)], path.join(work, "scoping.yaml"));
+        istiods = await start(true);
+        results.push(await measure("c", plan, istiods, route(istiods), changed));
+        await stopAll(istiods);
+        return results;
+    } finally {
+        run(path.join(ROOT, "scripts", "cluster.sh"), ["stop"], { env: clusterEnv as Record<string, string> });
+        if (process.env.MESH_TENANCY_BENCH_KEEP === undefined) fs.rmSync(work, { recursive: true, force: true });
+    }
+}
+
+async function main(): Promise<void> {
+    const sizes = process.argv.slice(2).map(Number);
+    for (const n of sizes.length > 0 ? sizes : [100, 500, 1000]) {
+        if (!Number.isInteger(n) || n < 8) throw new Error(`N must be an integer of at least 8, got ${n}`);
+        const results = await bench(n);
+        for (const r of results) {
+            console.log(`n=${n} ${r.mode} istiods=${r.istiods} clusters_per_proxy=${r.clusters.toFixed(0)} xds_bytes_per_proxy=${r.bytes.toFixed(0)} istiod_cpu_s=${r.cpuSeconds.toFixed(1)} istiod_rss_mb=${r.rssMb} change of one Service: reached ${r.changed} of ${r.watchers} connected proxies in ${r.pushSeconds.toFixed(2)} s, pushes to ${r.pushed}`);
+        }
+        const [a, , c] = results;
+        const ratio = (x: number, y: number) => (y === 0 ? "-" : (x / y).toFixed(3));
+        console.log(`n=${n} c/a: clusters ${ratio(c.clusters, a.clusters)} bytes ${ratio(c.bytes, a.bytes)} cpu ${ratio(c.cpuSeconds, a.cpuSeconds)} rss ${ratio(c.rssMb, a.rssMb)} proxies_reached ${ratio(c.changed, a.changed)} proxies_pushed ${ratio(c.pushed, a.pushed)}`);
+    }
+}
+
+main().catch((err) => {
+    process.stderr.write(`bench-istiod: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+});
