@@ -13,6 +13,8 @@ start=$SECONDS
 
 export MESH_TENANCY_CLUSTER_DIR=${MESH_TENANCY_E2E_DIR:-$(mktemp -d /tmp/mesh-tenancy-e2e.XXXXXX)}
 . "$scripts_dir/pulumi-env.sh"
+# The opt-in upgrade steps run Istio 1.30's istiod beside 1.31's.
+if [ "${MESH_TENANCY_E2E_UPGRADE:-}" = 1 ]; then "$scripts_dir/build-toolchain.sh" istioctl-1.30 pilot-discovery-1.30 >/dev/null; fi
 echo "e2e: toolchain ready after $((SECONDS - start))s" >&2
 
 cleanup() {

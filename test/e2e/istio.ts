@@ -81,10 +81,12 @@ function serviceAccountKubeconfig(namespace: string, account: string, file: stri
 /**
  * Starts pilot-discovery for a revision as istiod-<rev>, with the mesh config from the deployed `istio-<rev>` ConfigMap
  * and the env of the deployed `istiod-<rev>` Deployment, plus what running out of cluster needs: no injection, every
- * listener on a free loopback port, and no webhook patching unless asked for. Resolves once `/ready` answers.
+ * listener on a free loopback port, and no webhook patching unless asked for. Resolves once `/ready` answers. The
+ * usergroup's first revision unless `revision` names another (during an upgrade both run).
  */
-export async function startIstiod(cp: ControlPlanePlan, suffix = "", options: { patchWebhooks?: boolean } = {}): Promise<Istiod> {
-    const { name: revision } = cp.revisions[0];
+export async function startIstiod(cp: ControlPlanePlan, suffix = "", options: { patchWebhooks?: boolean; revision?: string } = {}): Promise<Istiod> {
+    const revision = options.revision ?? cp.revisions[0].name;
+    if (!cp.revisions.some((r) => r.name === revision)) throw new Error(`${cp.usergroup} runs no revision ${revision} (runs ${cp.revisions.map((r) => r.name).join(", ")})`);
     const namespace = cp.systemNamespace;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `istiod-${revision}-`));
     const kubeconfig = path.join(dir, "kubeconfig");
