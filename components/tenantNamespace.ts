@@ -34,7 +34,11 @@ export class TenantNamespace extends pulumi.ComponentResource {
         this.namespace = namespace;
         const after = [namespace, ...args.controlPlane];
         for (const object of plan.objects) {
-            registerObject(object, { parent: this, dependsOn: after, ...contentsOptions(contents) }, local);
+            // Istio's objects wait for the usergroup's istiod (its validating webhook must answer them); Kubernetes' own
+            // (NetworkPolicies, RoleBindings, quotas) only for the namespace, so they neither wait for the charts to be
+            // rendered on every run nor leave the namespace unisolated longer than needed on the first.
+            const dependsOn = object.object.apiVersion.includes("istio.io/") ? after : [namespace];
+            registerObject(object, { parent: this, dependsOn, ...contentsOptions(contents) }, local);
         }
         const delegated = { parent: this, protect: contents.protect, transforms: delegatedTransforms(contents, local) };
         if (plan.gateway !== undefined) {

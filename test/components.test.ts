@@ -124,6 +124,9 @@ describe("components under mocks", function () {
         }
         const gatewayChart = regs.find((r) => r.type === CHART && r.name === "app-ns-1-ingressgateway")!;
         assert.ok(gatewayChart.dependencies.includes(istiod.urn), "gateway waits for istiod");
+        for (const name of ["app-ns-1-deny-ingress", "app-ns-1-allow-permitted", "app-ns-1-owners"]) {
+            assert.deepEqual(byName(name).dependencies, [urnOf("app-ns-1-ns")], `${name} waits for its namespace only`);
+        }
         assert.ok(gatewayChart.dependencies.includes(urnOf("app-ns-1-ns")), "gateway waits for its namespace");
     });
 
