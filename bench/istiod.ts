@@ -152,7 +152,10 @@ function watch(addr: string, namespace: string, index: number): Watcher {
     const child = spawn(binary("xds-probe"), ["-addr", addr, "-namespace", namespace, "-pod", `watcher-${index}`, "-ip", `10.2.${Math.floor(index / 250)}.${(index % 250) + 1}`, "-istio-version", ISTIO_VERSION, "-timeout", "60s", "-watch", "600s"], { stdio: ["ignore", "pipe", "inherit"] });
     const pushes: Watcher["pushes"] = [];
     let first: () => void;
-    const ready = new Promise<void>((resolve) => (first = resolve));
+    const ready = new Promise<void>((resolve, reject) => {
+        first = resolve;
+        child.on("exit", (code) => reject(new Error(`xds-probe for ${namespace} exited (${code}) before its first push`)));
+    });
     readline.createInterface({ input: child.stdout! }).on("line", (line) => {
         const push = JSON.parse(line);
         pushes.push({ at: Date.parse(push.time), clusters: push.clusters });
@@ -171,9 +174,13 @@ async function measure(mode: string, plan: TenancyPlan, istiods: RunningIstiod[]
     // The changed Service's importers are among the watchers, so that every mode has proxies that must get the change.
     const importers = plan.namespaces.filter((n) => n.imports.includes(changed.split("/")[0])).map((n) => n.name);
     const watched = [...new Set([...importers.slice(0, 5), ...spread(WATCHERS)])].slice(0, WATCHERS);
-    const watchers = watched.map((ns, i) => watch(istiodOf(ns).grpc, ns, i));
+    // One at a time: istiod limits how fast new proxies may connect (PILOT_MAX_REQUESTS_PER_SECOND).
+    const watchers: Watcher[] = [];
     try {
-        await Promise.all(watchers.map((w) => w.ready));
+        for (const [i, ns] of watched.entries()) {
+            watchers.push(watch(istiodOf(ns).grpc, ns, i));
+            await watchers[watchers.length - 1].ready;
+        }
         const cpu = await settle(istiods);
         const rss = istiods.reduce((sum, i) => sum + rssMb(i.process.pid!), 0);
         const [ns, name] = changed.split("/");
@@ -208,7 +215,8 @@ async function stopAll(istiods: RunningIstiod[]): Promise<void> {
 
 async function bench(n: number): Promise<ModeResult[]> {
     const work = fs.mkdtempSync(path.join(os.tmpdir(), `mesh-tenancy-bench-istiod.${n}.`));
-    const clusterEnv = { ...process.env, MESH_TENANCY_CLUSTER_DIR: path.join(work, "cluster") };
+    // Three Services per namespace need more ClusterIPs than the e2e cluster's /24.
+    const clusterEnv = { ...process.env, MESH_TENANCY_CLUSTER_DIR: path.join(work, "cluster"), MESH_TENANCY_SERVICE_CIDR: "10.96.0.0/16" };
     expectExit(run(path.join(ROOT, "scripts", "cluster.sh"), ["start"], { env: clusterEnv as Record<string, string> }), 0, "cluster start");
     process.env.KUBECONFIG = path.join(work, "cluster", "kubeconfig");
     const results: ModeResult[] = [];

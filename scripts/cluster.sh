@@ -20,11 +20,14 @@
 #                             controllers, or "none" to not start it (default:
 #                             $default_controllers below)
 #   MESH_TENANCY_READY_TIMEOUT  seconds to wait for /readyz (default 120)
+#   MESH_TENANCY_SERVICE_CIDR   the Services' ClusterIP range (default
+#                             10.0.0.0/24: 254 Services; bench:istiod needs more)
 set -euo pipefail
 
 scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 state_dir=${MESH_TENANCY_CLUSTER_DIR:-/tmp/mesh-tenancy-cluster}
 ready_timeout=${MESH_TENANCY_READY_TIMEOUT:-120}
+service_cidr=${MESH_TENANCY_SERVICE_CIDR:-10.0.0.0/24}
 kubeconfig=$state_dir/kubeconfig
 # Controllers that work without nodes: garbage collection (foreground and
 # background deletes finish), namespace deletion, service accounts and their
@@ -171,7 +174,7 @@ start() {
 		--client-ca-file "$state_dir/pki/ca.crt" \
 		--token-auth-file "$state_dir/pki/tokens.csv" \
 		--authorization-mode RBAC \
-		--service-cluster-ip-range 10.0.0.0/24 \
+		--service-cluster-ip-range "$service_cidr" \
 		--service-account-issuer https://kubernetes.default.svc \
 		--service-account-key-file "$state_dir/pki/sa.pub" \
 		--service-account-signing-key-file "$state_dir/pki/sa.key" \
@@ -218,7 +221,7 @@ EOF
 			--use-service-account-credentials=false \
 			--service-account-private-key-file "$state_dir/pki/sa.key" \
 			--root-ca-file "$state_dir/pki/ca.crt" \
-			--service-cluster-ip-range 10.0.0.0/24 \
+			--service-cluster-ip-range "$service_cidr" \
 			</dev/null >"$state_dir/kube-controller-manager.log" 2>&1 &
 		echo $! >"$state_dir/kube-controller-manager.pid"
 		case ",$controllers," in
