@@ -16,7 +16,6 @@
  */
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as readline from "readline";
@@ -26,7 +25,7 @@ import { planTenancy, plannedObjects, TenancyPlan } from "../plan";
 import { SERVICE_EXPORT_TO_ANNOTATION } from "../policy/semantics/labels";
 import type { KubeObject } from "../policy/semantics/objects";
 import { expectExit, run } from "../test/e2e/harness";
-import { binary, probe, rssMb, sleep } from "../test/e2e/istio";
+import { binary, Istiod, launchIstiod, probe, rssMb, sleep } from "../test/e2e/istio";
 import { engineBenchConfig } from "./generate";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -35,13 +34,6 @@ const SAMPLES = 10;
 const ISTIO_VERSION = "1.31.0";
 /** The Kinds istiod reads among what the plan writes. */
 const ISTIO_READS = new Set(["Sidecar", "PeerAuthentication", "AuthorizationPolicy", "Gateway"]);
-
-interface RunningIstiod {
-    revision: string;
-    grpc: string;
-    process: ChildProcess;
-    dir: string;
-}
 
 interface ModeResult {
     mode: string;
@@ -59,17 +51,6 @@ interface ModeResult {
 }
 
 const log = (message: string) => process.stderr.write(`bench-istiod: ${message}\n`);
-
-async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.on("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const port = (server.address() as net.AddressInfo).port;
-            server.close(() => resolve(port));
-        });
-    });
-}
 
 function kubectlApply(objects: KubeObject[], file: string): void {
     fs.writeFileSync(file, objects.map((o) => `---\n${YAML.stringify(o)}`).join(""));
@@ -92,31 +73,11 @@ function services(plan: TenancyPlan, exportTo: boolean): KubeObject[] {
     );
 }
 
-async function startIstiod(dir: string, revision: string, namespace: string, mesh: Record<string, unknown>, env: Record<string, string>): Promise<RunningIstiod> {
+async function startIstiod(dir: string, revision: string, namespace: string, mesh: Record<string, unknown>, env: Record<string, string>): Promise<Istiod> {
     const home = fs.mkdtempSync(path.join(dir, `istiod-${revision}-`));
     fs.writeFileSync(path.join(home, "mesh.yaml"), YAML.stringify(mesh));
-    const [http, grpc, secure, monitoring, https, ctrlz] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
-    const args = ["discovery", "--kubeconfig", process.env.KUBECONFIG!, "--meshConfig", path.join(home, "mesh.yaml"), "--networksConfig", path.join(home, "none"),
-        "--httpAddr", `127.0.0.1:${http}`, "--grpcAddr", `127.0.0.1:${grpc}`, "--secureGRPCAddr", `127.0.0.1:${secure}`, "--monitoringAddr", `127.0.0.1:${monitoring}`,
-        "--httpsAddr", `127.0.0.1:${https}`, "--ctrlz_address", "127.0.0.1", "--ctrlz_port", String(ctrlz)];
-    const out = fs.openSync(path.join(home, "istiod.log"), "a");
-    const child = spawn(binary("pilot-discovery"), args, {
-        cwd: home,
-        env: { PATH: process.env.PATH ?? "", HOME: home, POD_NAMESPACE: namespace, POD_NAME: `istiod-${revision}-bench`, REVISION: revision, INJECTION_WEBHOOK_CONFIG_NAME: "", VALIDATION_WEBHOOK_CONFIG_NAME: "", INJECT_ENABLED: "false", ...env },
-        stdio: ["ignore", out, out],
-    });
-    const started = Date.now();
-    for (;;) {
-        if (child.exitCode !== null) throw new Error(`istiod ${revision} exited; see ${home}/istiod.log`);
-        if (Date.now() - started > 120_000) throw new Error(`istiod ${revision} not ready after 120 s; see ${home}/istiod.log`);
-        try {
-            if ((await fetch(`http://127.0.0.1:${http}/ready`)).ok) break;
-        } catch {
-            // not listening yet
-        }
-        await sleep(200);
-    }
-    return { revision, grpc: `127.0.0.1:${grpc}`, process: child, dir: home };
+    // Cluster-admin credentials: what istiod may read is not what this measures. No webhook patching, no injection.
+    return launchIstiod({ revision, namespace, dir: home, kubeconfig: process.env.KUBECONFIG!, env: { INJECTION_WEBHOOK_CONFIG_NAME: "", VALIDATION_WEBHOOK_CONFIG_NAME: "", INJECT_ENABLED: "false", ...env } });
 }
 
 const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
@@ -128,7 +89,7 @@ function cpuSeconds(pid: number): number {
 }
 
 /** Waits until the istiods' CPU stays flat (under 0.1 s over 3 s), at most 180 s; returns their CPU seconds. */
-async function settle(istiods: RunningIstiod[]): Promise<number> {
+async function settle(istiods: Istiod[]): Promise<number> {
     const total = () => istiods.reduce((sum, i) => sum + cpuSeconds(i.process.pid!), 0);
     const started = Date.now();
     let last = total();
@@ -164,7 +125,7 @@ function watch(addr: string, namespace: string, index: number): Watcher {
     return { namespace, process: child, pushes, ready };
 }
 
-async function measure(mode: string, plan: TenancyPlan, istiods: RunningIstiod[], istiodOf: (ns: string) => RunningIstiod, changed: string): Promise<ModeResult> {
+async function measure(mode: string, plan: TenancyPlan, istiods: Istiod[], istiodOf: (ns: string) => Istiod, changed: string): Promise<ModeResult> {
     await settle(istiods);
     const tenants = plan.namespaces.map((n) => n.name);
     const spread = (count: number) => Array.from({ length: Math.min(count, tenants.length) }, (_, i) => tenants[Math.floor((i * tenants.length) / Math.min(count, tenants.length))]);
@@ -204,13 +165,8 @@ async function measure(mode: string, plan: TenancyPlan, istiods: RunningIstiod[]
     }
 }
 
-async function stopAll(istiods: RunningIstiod[]): Promise<void> {
-    await Promise.all(istiods.map((i) => new Promise<void>((resolve) => {
-        if (i.process.exitCode !== null) return resolve();
-        i.process.once("exit", () => resolve());
-        i.process.kill("SIGTERM");
-        setTimeout(() => i.process.kill("SIGKILL"), 10_000).unref();
-    })));
+async function stopAll(istiods: Istiod[]): Promise<void> {
+    await Promise.all(istiods.map((i) => i.stop()));
 }
 
 async function bench(n: number): Promise<ModeResult[]> {
@@ -238,7 +194,7 @@ async function bench(n: number): Promise<ModeResult[]> {
 
         const byUsergroup = new Map(plan.namespaces.map((ns) => [ns.name, ns.usergroup]));
         const start = async (full: boolean) => {
-            const list: RunningIstiod[] = [];
+            const list: Istiod[] = [];
             for (const cp of plan.controlPlanes) {
                 const rev = cp.revisions[0];
                 const values = rev.istiod.values as { meshConfig: Record<string, unknown>; pilot?: { env?: Record<string, string> } };
@@ -247,7 +203,7 @@ async function bench(n: number): Promise<ModeResult[]> {
             }
             return list;
         };
-        const route = (list: RunningIstiod[]) => (ns: string) => list[plan.controlPlanes.findIndex((cp) => cp.usergroup === byUsergroup.get(ns))];
+        const route = (list: Istiod[]) => (ns: string) => list[plan.controlPlanes.findIndex((cp) => cp.usergroup === byUsergroup.get(ns))];
 
         log(`n=${n}: b, discovery selectors only`);
         istiods = await start(false);

@@ -98,22 +98,36 @@ export async function startIstiod(cp: ControlPlanePlan, suffix = "", options: { 
     for (const e of deployment.spec.template.spec.containers[0].env ?? []) {
         if (typeof e.value === "string") deployedEnv[e.name] = e.value;
     }
+    return launchIstiod({
+        revision,
+        namespace,
+        dir,
+        kubeconfig,
+        suffix,
+        env: {
+            ...deployedEnv,
+            // Any non-empty name turns on istiod's patching of the webhooks labelled with its revision (CA bundles, and the
+            // validator's failurePolicy once its webhook answers), as in a cluster; these are the chart's names.
+            INJECTION_WEBHOOK_CONFIG_NAME: options.patchWebhooks ? `istio-sidecar-injector-${revision}-${namespace}` : "",
+            VALIDATION_WEBHOOK_CONFIG_NAME: options.patchWebhooks ? `istio-validator-${revision}-${namespace}` : "",
+            // Injection (from the chart's injector ConfigMap) comes with the patching; no pod ever asks for it here.
+            ...(options.patchWebhooks ? {} : { INJECT_ENABLED: "false" }),
+        },
+    });
+}
+
+/**
+ * Runs pilot-discovery (`pilot-discovery<suffix>` of the toolchain) out of cluster as istiod-<revision> of `namespace`,
+ * with the mesh config in `dir`/mesh.yaml, the given kubeconfig and env, and every listener on a free loopback port.
+ * Resolves once `/ready` answers, within 60 s.
+ */
+export async function launchIstiod(options: { revision: string; namespace: string; dir: string; kubeconfig: string; env: Record<string, string>; suffix?: string }): Promise<Istiod> {
+    const { revision, namespace, dir } = options;
     const [http, grpc, secureGrpc, monitoring, https] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
-    const env: Record<string, string> = {
-        ...deployedEnv,
-        POD_NAMESPACE: namespace,
-        POD_NAME: `istiod-${revision}-e2e`,
-        REVISION: revision,
-        // Any non-empty name turns on istiod's patching of the webhooks labelled with its revision (CA bundles, and the
-        // validator's failurePolicy once its webhook answers), as in a cluster; these are the chart's names.
-        INJECTION_WEBHOOK_CONFIG_NAME: options.patchWebhooks ? `istio-sidecar-injector-${revision}-${namespace}` : "",
-        VALIDATION_WEBHOOK_CONFIG_NAME: options.patchWebhooks ? `istio-validator-${revision}-${namespace}` : "",
-        // Injection (from the chart's injector ConfigMap) comes with the patching; no pod ever asks for it here.
-        ...(options.patchWebhooks ? {} : { INJECT_ENABLED: "false" }),
-    };
+    const env: Record<string, string> = { ...options.env, POD_NAMESPACE: namespace, POD_NAME: `istiod-${revision}-e2e`, REVISION: revision };
     const args = [
         "discovery",
-        "--kubeconfig", kubeconfig,
+        "--kubeconfig", options.kubeconfig,
         "--meshConfig", path.join(dir, "mesh.yaml"),
         "--networksConfig", path.join(dir, "does-not-exist"),
         "--httpAddr", `127.0.0.1:${http}`,
@@ -126,7 +140,7 @@ export async function startIstiod(cp: ControlPlanePlan, suffix = "", options: { 
     ];
     const log = fs.openSync(path.join(dir, "istiod.log"), "a");
     const start = process.hrtime.bigint();
-    const child = spawn(binary(`pilot-discovery${suffix}`), args, { cwd: dir, env: { PATH: process.env.PATH ?? "", HOME: dir, ...env }, stdio: ["ignore", log, log] });
+    const child = spawn(binary(`pilot-discovery${options.suffix ?? ""}`), args, { cwd: dir, env: { PATH: process.env.PATH ?? "", HOME: dir, ...env }, stdio: ["ignore", log, log] });
     let exited: string | undefined;
     child.on("exit", (code, signal) => (exited = `exited (${code ?? signal})`));
     const base = `http://127.0.0.1:${http}`;
