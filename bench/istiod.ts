@@ -125,6 +125,11 @@ function watch(addr: string, namespace: string, index: number): Watcher {
     return { namespace, process: child, pushes, ready };
 }
 
+/** The other namespaces whose proxies import `namespace`, as the plan scopes them. */
+function importersOf(plan: TenancyPlan, namespace: string): string[] {
+    return plan.namespaces.filter((n) => n.name !== namespace && n.imports.includes(namespace)).map((n) => n.name);
+}
+
 async function measure(mode: string, plan: TenancyPlan, istiods: Istiod[], istiodOf: (ns: string) => Istiod, changed: string): Promise<ModeResult> {
     await settle(istiods);
     const tenants = plan.namespaces.map((n) => n.name);
@@ -133,8 +138,8 @@ async function measure(mode: string, plan: TenancyPlan, istiods: Istiod[], istio
     const clusters = samples.reduce((s, r) => s + r.clusters.length, 0) / samples.length;
     const bytes = samples.reduce((s, r) => s + r.bytes.cds + r.bytes.lds + r.bytes.rds, 0) / samples.length;
     // The changed Service's importers are among the watchers, so that every mode has proxies that must get the change.
-    const importers = plan.namespaces.filter((n) => n.imports.includes(changed.split("/")[0])).map((n) => n.name);
-    const watched = [...new Set([...importers.slice(0, 5), ...spread(WATCHERS)])].slice(0, WATCHERS);
+    const changedNamespace = changed.split("/")[0];
+    const watched = [...new Set([changedNamespace, ...importersOf(plan, changedNamespace).slice(0, 4), ...spread(WATCHERS)])].slice(0, WATCHERS);
     // One at a time: istiod limits how fast new proxies may connect (PILOT_MAX_REQUESTS_PER_SECOND).
     const watchers: Watcher[] = [];
     try {
@@ -181,8 +186,7 @@ async function bench(n: number): Promise<ModeResult[]> {
         const plan = planTenancy(parseConfig(engineBenchConfig(n)));
         const objects = plannedObjects(plan);
         // The Service changed: `api` of a tenant that another tenant imports (a shared namespace is everyone's).
-        const importers = (ns: string) => plan.namespaces.filter((o) => o.name !== ns && o.imports.includes(ns)).length;
-        const changed = `${plan.namespaces.find((ns) => ns.role === "tenant" && importers(ns.name) > 0)!.name}/api`;
+        const changed = `${plan.namespaces.find((ns) => ns.role === "tenant" && importersOf(plan, ns.name).length > 0)!.name}/api`;
         const rootNamespace: KubeObject = { apiVersion: "v1", kind: "Namespace", metadata: { name: "istio-system" } };
         log(`n=${n}: ${plan.namespaces.length} tenant and shared namespaces, ${plan.namespaces.length * 3} Services`);
         kubectlApply([rootNamespace, ...objects.filter((o) => o.kind === "Namespace"), ...services(plan, false)], path.join(work, "base.yaml"));

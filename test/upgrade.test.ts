@@ -1,28 +1,16 @@
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
-import * as YAML from "yaml";
 import { MeshTenancyConfig, parseConfig } from "../model/config";
-import { configFromStack } from "../model/stack";
 import { planTenancy, plannedObjects } from "../plan";
 import { stackOutputs } from "../plan/outputs";
-import { configIssues, ROOT } from "./harness/configs";
+import { configIssues, ROOT, UPGRADE_STEPS, upgradeStepConfig } from "./harness/configs";
 import { registerConfig } from "./harness/program";
 import { planSubjects } from "../report/stack";
 import { evaluate, PackConfig } from "../policy/lib/engine";
 import type { Subject } from "../policy/semantics/objects";
 import { RULES } from "../policy/rules";
 import { visibilityModel } from "../report/visibility";
-
-const FIXTURES = path.join(ROOT, "test", "fixtures", "upgrade");
-/** The documented upgrade, one stack config per step (README, "Upgrading Istio"). */
-export const UPGRADE_STEPS = ["0-before", "1-add-canary-revision", "2-canary-one-tenant", "3-move-stable", "4-remove-old-revision"] as const;
-
-function stepConfig(step: string): MeshTenancyConfig {
-    const doc = YAML.parse(fs.readFileSync(path.join(FIXTURES, `${step}.yaml`), "utf8")) as { config: Record<string, unknown> };
-    const values = Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
-    return configFromStack(values, "mesh-tenancy");
-}
 
 /** A raw config with one usergroup that lists its revisions; `mutate` edits it. */
 function revisioned(mutate?: (raw: any) => void): any {
@@ -247,7 +235,7 @@ describe("revisions and tags", () => {
         const registered = new Map<string, Promise<Map<string, Record<string, any>>>>();
         /** Registered resources of a step's stack, by resource name. */
         function resources(step: string): Promise<Map<string, Record<string, any>>> {
-            if (!registered.has(step)) registered.set(step, byName(stepConfig(step)));
+            if (!registered.has(step)) registered.set(step, byName(upgradeStepConfig(step)));
             return registered.get(step)!;
         }
 
@@ -282,7 +270,7 @@ describe("revisions and tags", () => {
         });
 
         it("every step is a valid config whose outputs say which revision injects which namespace", () => {
-            const injectedBy = UPGRADE_STEPS.map((s) => stackOutputs(planTenancy(stepConfig(s))).usergroups["team-a"].revisions);
+            const injectedBy = UPGRADE_STEPS.map((s) => stackOutputs(planTenancy(upgradeStepConfig(s))).usergroups["team-a"].revisions);
             assert.deepEqual(Object.fromEntries(Object.entries(injectedBy[2]).map(([r, v]) => [r, v.namespaces])), {
                 "team-a-1-30": ["common-a", "ledger", "payments"],
                 "team-a-1-31": ["shop"],
@@ -297,7 +285,7 @@ describe("revisions and tags", () => {
     describe("the policy pack through the upgrade", () => {
         const dev: PackConfig = JSON.parse(fs.readFileSync(path.join(ROOT, "policy", "config", "dev.json"), "utf8"));
         const findings = (step: string, extra: Subject[] = []) =>
-            evaluate(RULES, [...planSubjects(planTenancy(stepConfig(step))), ...extra], dev).map((v) => `${v.code} ${v.subject.object.kind} ${v.subject.object.metadata.name}`);
+            evaluate(RULES, [...planSubjects(planTenancy(upgradeStepConfig(step))), ...extra], dev).map((v) => `${v.code} ${v.subject.object.kind} ${v.subject.object.metadata.name}`);
         /** A Deployment of payments whose pod template names the old revision instead of following a tag. */
         const pinned: Subject = {
             object: {
@@ -321,7 +309,7 @@ describe("revisions and tags", () => {
     });
 
     it("the scope report follows tags: each step resolves every namespace to the revision injecting it, with the same imports", () => {
-        const scopes = UPGRADE_STEPS.map((step) => new Map(visibilityModel(planSubjects(planTenancy(stepConfig(step)))).scopes.map((sc) => [sc.namespace, sc])));
+        const scopes = UPGRADE_STEPS.map((step) => new Map(visibilityModel(planSubjects(planTenancy(upgradeStepConfig(step)))).scopes.map((sc) => [sc.namespace, sc])));
         const expectedRevision = [
             { shop: "team-a-1-30", payments: "team-a-1-30" },
             { shop: "team-a-1-30", payments: "team-a-1-30" },

@@ -3,18 +3,17 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import { configFromStack } from "../../model/stack";
 import { planTenancy, TenancyPlan } from "../../plan";
 import { injectionOf } from "../../policy/semantics/injection";
 import { Inventory } from "../../policy/semantics/inventory";
 import { isRecord } from "../../policy/semantics/objects";
 import { hypotheticalWorkload } from "../../policy/semantics/workloads";
-import { ROOT } from "../harness/configs";
+import { ROOT, UPGRADE_STEPS, upgradeStepConfig } from "../harness/configs";
 import { expectExit, kubectlJson, pulumi, run } from "./harness";
 import { grantOfficialRbac, Istiod, liveSubjects, probe, receivedServices, startIstiod } from "./istio";
 
 const STACK = "upgrade";
-const STEPS = ["0-before", "1-add-canary-revision", "2-canary-one-tenant", "3-move-stable", "4-remove-old-revision"];
+const STEPS = UPGRADE_STEPS;
 const POLICY = ["--policy-pack", "policy", "--policy-pack-config", "policy/config/dev.json"];
 
 /**
@@ -99,7 +98,7 @@ enabled("the four-step upgrade on the real engine", function () {
         });
         if (step === "2-canary-one-tenant") {
             it(`${step}: the real istiods of both versions side by side: the webhooks read back inject each namespace by its tag's revision, and both istiods give every namespace the same imports`, async function () {
-                await sideBySide(planOf(files.get(step)!));
+                await sideBySide(planTenancy(upgradeStepConfig(step)));
             });
         }
     }
@@ -113,12 +112,6 @@ enabled("the four-step upgrade on the real engine", function () {
         assert.equal(shop.metadata.labels["istio.io/rev"], "team-a-canary");
     });
 });
-
-/** The plan of a step's stack file, as the program computes it. */
-function planOf(file: string): TenancyPlan {
-    const config = YAML.parse(fs.readFileSync(file, "utf8")).config as Record<string, unknown>;
-    return planTenancy(configFromStack(Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])), "mesh-tenancy", ROOT));
-}
 
 /** The istioctl and pilot-discovery builds of an Istio version: 1.31 is the toolchain's own, 1.30 is built on request. */
 function suffixOf(version: string): string {

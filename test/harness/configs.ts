@@ -12,9 +12,21 @@ export const ALL_STACKS = [...STACKS, "local"] as const;
 
 /** The stack file's `config:` map as the engine hands it to the program (values serialized). */
 export function stackConfigValues(stack: string): Record<string, string> {
-    const file = path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`);
+    return configFileValues(path.join(ROOT, "stacks", `Pulumi.${stack}.yaml`));
+}
+
+/** Any stack-shaped file's `config:` map as the engine hands it to the program (values serialized). */
+export function configFileValues(file: string): Record<string, string> {
     const doc = YAML.parse(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
     return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+/** The documented upgrade, one stack config per step (README, "Upgrading Istio"; test/fixtures/upgrade). */
+export const UPGRADE_STEPS = ["0-before", "1-add-canary-revision", "2-canary-one-tenant", "3-move-stable", "4-remove-old-revision"] as const;
+
+/** One upgrade step's validated config, as the program reads it. */
+export function upgradeStepConfig(step: string): MeshTenancyConfig {
+    return configFromStack(configFileValues(path.join(ROOT, "test", "fixtures", "upgrade", `${step}.yaml`)), "mesh-tenancy", ROOT);
 }
 
 /** A stack's validated config; `mutate` edits the raw values first (e.g. to add a tenant). */
