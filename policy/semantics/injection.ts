@@ -1,7 +1,7 @@
 import type { Inventory, RevisionInfo } from "./inventory";
 import { INJECTION_LABEL, REVISION_LABEL } from "./labels";
 import { arrayOf, isRecord, stringRecord, Subject } from "./objects";
-import { LabelSelector, selects } from "./selectors";
+import { LabelSelector, SelectorIndex } from "./selectors";
 import type { Workload } from "./workloads";
 
 /**
@@ -112,6 +112,15 @@ export function injectors(inventory: Inventory): Injector[] {
     return found;
 }
 
+const indexes = new WeakMap<Inventory, SelectorIndex<Injector>>();
+
+/** The injectors by the labels their namespace and object selectors require (the API server calls those that match both). */
+function injectorIndex(inventory: Inventory): SelectorIndex<Injector> {
+    let index = indexes.get(inventory);
+    if (index === undefined) indexes.set(inventory, (index = new SelectorIndex(injectors(inventory), (i) => [i.namespaceSelector, i.objectSelector])));
+    return index;
+}
+
 export interface Injection {
     /** The pods get a sidecar. */
     meshed: boolean;
@@ -131,7 +140,7 @@ export function injectionOf(inventory: Inventory, w: Workload): Injection {
         const rev = named !== undefined ? inventory.resolveRevision(named) : inventory.resolveRevision("default") ?? (inventory.revisions.size === 1 ? [...inventory.revisions.values()][0] : undefined);
         return { meshed: true, revision: rev, matched: [], reason: "the pod already runs an istio-proxy container" };
     }
-    const matched = injectors(inventory).filter((i) => selects(i.namespaceSelector, nsLabels) && selects(i.objectSelector, w.labels));
+    const matched = injectorIndex(inventory).selecting([nsLabels, w.labels]);
     if (matched.length === 0) {
         return { meshed: false, matched, reason: injectionLabelsReason(nsLabels, w.labels) };
     }

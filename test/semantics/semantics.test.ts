@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import fc from "fast-check";
 import { contextOf, meshAdmission, ruleSources } from "../../policy/semantics/authorization";
 import { effectiveExportTo, exportedTo } from "../../policy/semantics/exportTo";
 import { isGatewayApiGateway, isIstioGateway, podsOfGateway } from "../../policy/semantics/gateways";
@@ -7,6 +8,7 @@ import { Inventory } from "../../policy/semantics/inventory";
 import { l3Admission } from "../../policy/semantics/networkPolicy";
 import type { KubeObject, Subject } from "../../policy/semantics/objects";
 import { meshView } from "../../policy/semantics/reachability";
+import { LabelSelector, SelectorIndex, selects } from "../../policy/semantics/selectors";
 import { istiodWorkloads, readBy } from "../../policy/semantics/revisions";
 import { importsOf, sidecarFor } from "../../policy/semantics/sidecarScope";
 import { SourceSet } from "../../policy/semantics/sources";
@@ -388,5 +390,41 @@ describe("semantics: sets and reachability", () => {
         const after = meshView(inventoryOf(objects)).calls().map((c) => `${c.source}->${c.destination}`);
         assert.ok(after.includes("app-b->app-a"));
         assert.ok(!after.includes("common->app-a"), "common imports nothing of app-a");
+    });
+});
+
+describe("semantics: SelectorIndex (items found by the labels their selectors require)", () => {
+    const keys = ["app", "istio.io/rev", "istio-injection", "team"];
+    const values = ["a", "b", "c"];
+    const requirement = fc.record({
+        key: fc.constantFrom(...keys),
+        operator: fc.constantFrom("In", "NotIn", "Exists", "DoesNotExist", "Bogus"),
+        values: fc.array(fc.constantFrom(...values), { maxLength: 2 }),
+    });
+    const selector: fc.Arbitrary<LabelSelector> = fc.record(
+        { matchLabels: fc.dictionary(fc.constantFrom(...keys), fc.constantFrom(...values), { maxKeys: 2 }), matchExpressions: fc.array(requirement, { maxLength: 3 }) },
+        { requiredKeys: [] },
+    );
+    const labels = fc.dictionary(fc.constantFrom(...keys), fc.constantFrom(...values), { maxKeys: 4 });
+
+    it("returns exactly the items whose every selector selects its part's labels, in the items' order (500 random sets)", () => {
+        fc.assert(
+            fc.property(fc.array(fc.tuple(selector, selector), { maxLength: 12 }), fc.array(fc.tuple(labels, labels), { minLength: 1, maxLength: 5 }), (items, lookups) => {
+                const index = new SelectorIndex(items, (item) => item);
+                for (const [a, b] of lookups) {
+                    const expected = items.filter(([sa, sb]) => selects(sa, a) && selects(sb, b));
+                    assert.deepEqual(index.selecting([a, b]), expected);
+                }
+            }),
+            { numRuns: 500 },
+        );
+    });
+
+    it("an In requirement with no values selects nothing; a selector requiring no label is tried for every lookup", () => {
+        const none = { matchExpressions: [{ key: "app", operator: "In", values: [] }] };
+        const all = {};
+        const index = new SelectorIndex([none, all], (s) => [s]);
+        assert.deepEqual(index.selecting([{ app: "a" }]), [all]);
+        assert.deepEqual(index.selecting([{}]), [all]);
     });
 });
