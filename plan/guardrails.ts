@@ -1,6 +1,6 @@
 import type { GuardrailMode, MeshTenancyConfig, PlatformOperators } from "../model/config";
 import { INJECTION_LABEL, MANAGED_BY, MANAGED_BY_LABEL, REVISION_LABEL, ROLE_LABEL, SERVICE_EXPORT_TO_ANNOTATION, USERGROUP_LABEL } from "../policy/semantics/labels";
-import type { PlannedObject } from "./objects";
+import { managedLabels, PlannedObject } from "./objects";
 
 /**
  * Admission guardrails: ValidatingAdmissionPolicies that hold everyone but the platform operators to the plan inside
@@ -147,7 +147,7 @@ export function tenantIstioRoleBinding(namespace: string, subjects: Record<strin
         object: {
             apiVersion: "rbac.authorization.k8s.io/v1",
             kind: "RoleBinding",
-            metadata: { name: "tenant-owners-istio", namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
+            metadata: { name: "tenant-owners-istio", namespace, labels: managedLabels() },
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: TENANT_ISTIO_ROLE },
             subjects,
         },
@@ -170,7 +170,7 @@ function tenantRole(): PlannedObject {
         object: {
             apiVersion: "rbac.authorization.k8s.io/v1",
             kind: "ClusterRole",
-            metadata: { name: TENANT_ISTIO_ROLE, labels: { [MANAGED_BY_LABEL]: MANAGED_BY } },
+            metadata: { name: TENANT_ISTIO_ROLE, labels: managedLabels() },
             rules: [
                 { apiGroups: ["networking.istio.io"], resources: ["virtualservices", "destinationrules", "serviceentries", "sidecars"], verbs: ALL_VERBS },
                 { apiGroups: ["security.istio.io"], resources: ["authorizationpolicies", "requestauthentications"], verbs: ALL_VERBS },
