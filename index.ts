@@ -1,3 +1,4 @@
+import "./components/compileCache";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshTenancy } from "./components";
 import { quietSdkDebugLog } from "./components/sdkLog";

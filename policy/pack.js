@@ -1,7 +1,10 @@
 // The pack's entry (package.json `main`). Pulumi's policy runner registers ts-node with type checking, which costs
 // several seconds of CPU on every preview and update; the sources are type-checked by `npm run build` (tsc -p policy,
-// part of `npm test`), so here the runner's compiler steps aside and the sources are only transpiled.
+// part of `npm test`), so here the runner's compiler steps aside and the sources are only transpiled (by swc: the
+// "ts-node" options of policy/tsconfig.json).
 "use strict";
+// Node.js keeps the compiled code of what is loaded from here on (as components/compileCache.ts does for the program).
+require("module").enableCompileCache?.();
 const path = require("path");
 const tsnode = require("ts-node");
 const runner = process[tsnode.REGISTER_INSTANCE];
