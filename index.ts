@@ -2,6 +2,7 @@ import "./components/compileCache";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshTenancy } from "./components";
 import { quietSdkDebugLog } from "./components/sdkLog";
+import { lightPromiseTraces } from "./components/sdkTraces";
 import { ConfigError } from "./model/issues";
 import { configFromStack } from "./model/stack";
 import { planTenancy } from "./plan";
@@ -13,6 +14,7 @@ import { programOutputs } from "./plan/outputs";
 // errors name config keys and objects, not source lines, and a crash still shows its stack (in transpiled positions).
 (Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
 quietSdkDebugLog();
+lightPromiseTraces();
 
 function loadPlan() {
     try {

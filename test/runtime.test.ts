@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { quietSdkDebugLog, restoreSdkDebugLog } from "../components/sdkLog";
+import { lightPromiseTraces, restorePromiseTraces } from "../components/sdkTraces";
 import { loadStack, ROOT } from "./harness/configs";
 import { registerConfig } from "./harness/program";
 
@@ -10,6 +11,8 @@ import { registerConfig } from "./harness/program";
 const sdkSettings = require("@pulumi/pulumi/runtime/settings");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const engineProto = require("@pulumi/pulumi/proto/engine_pb");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sdkDebuggable = require("@pulumi/pulumi/runtime/debuggable");
 
 describe("runtime", () => {
     it("runs on the Node.js major that package.json's engines and its node devDependency name", () => {
@@ -56,6 +59,41 @@ describe("runtime", () => {
             const after = await logged();
             assert.equal(after.get(DEBUG) ?? 0, 0);
             assert.equal(after.get(WARNING), 1);
+        });
+    });
+
+    describe("SDK promise traces", () => {
+        afterEach(() => restorePromiseTraces());
+
+        /** Registers the local stack's resources; returns the traces the SDK recorded on its promises meanwhile. */
+        async function traces(): Promise<string[]> {
+            const seen: string[] = [];
+            const hooked = sdkDebuggable.debuggablePromise;
+            sdkDebuggable.debuggablePromise = (p: Promise<unknown>, ctx: unknown) => {
+                const out = hooked(p, ctx);
+                seen.push((p as unknown as { _debugStackTrace: string })._debugStackTrace);
+                return out;
+            };
+            try {
+                await registerConfig(loadStack("local"));
+            } finally {
+                sdkDebuggable.debuggablePromise = hooked;
+            }
+            return seen;
+        }
+        const frames = (trace: string) => trace.split("\n").filter((l) => l.trim().startsWith("at ")).length;
+
+        it("are recorded without frames, unless PULUMI_DEBUG_PROMISE_LEAKS is set; errors keep their stacks", async function () {
+            this.timeout(120_000);
+            assert.equal(lightPromiseTraces({ PULUMI_DEBUG_PROMISE_LEAKS: "1" }), false);
+            const full = await traces();
+            assert.ok(full.length > 100, `promises wrapped while registering: ${full.length}`);
+            assert.ok(full.every((t) => frames(t) > 0), "with leak debugging every trace has frames");
+            assert.equal(lightPromiseTraces({}), true);
+            const light = await traces();
+            assert.ok(light.length > 100, `promises wrapped while registering: ${light.length}`);
+            assert.deepEqual([...new Set(light.map(frames))], [0]);
+            assert.ok(frames(new Error("the program's own").stack ?? "") > 0, "Error.stackTraceLimit is restored");
         });
     });
 });

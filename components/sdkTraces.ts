@@ -1,0 +1,40 @@
+/**
+ * The Pulumi SDK wraps the promises it creates (several per resource: one per property it sends or receives) for the
+ * leak report it prints when a program exits with work pending, and records on each the stack it was created on, as
+ * `new Error().stack`: formatted at once, ten frames each. It prints those stacks only when PULUMI_DEBUG_PROMISE_LEAKS
+ * is set; otherwise the report names the pending resources and nothing reads them. Formatting them was about a tenth
+ * of the program's CPU on a no-op `up` (BENCHMARKS.md, "Cutting the per-resource cost"). From here on the SDK records
+ * them without frames, unless PULUMI_DEBUG_PROMISE_LEAKS is set. The program's own errors keep their stacks, and so do
+ * the resources' source positions, which the SDK captures separately with its own frame limit.
+ *
+ * Returns whether the traces are now light: false when leak debugging is on, or when the SDK no longer exposes a
+ * replaceable `debuggablePromise` (an SDK upgrade; then nothing changes but speed).
+ */
+export function lightPromiseTraces(env: NodeJS.ProcessEnv = process.env): boolean {
+    restorePromiseTraces();
+    if (env.PULUMI_DEBUG_PROMISE_LEAKS) return false;
+    if (Object.getOwnPropertyDescriptor(debuggable, "debuggablePromise")?.writable !== true) return false;
+    const original: (p: unknown, ctx: unknown) => unknown = debuggable.debuggablePromise;
+    recording = original;
+    debuggable.debuggablePromise = (p: unknown, ctx: unknown) => {
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        try {
+            return original(p, ctx);
+        } finally {
+            Error.stackTraceLimit = limit;
+        }
+    };
+    return true;
+}
+
+/** Undoes {@link lightPromiseTraces}. */
+export function restorePromiseTraces(): void {
+    if (recording !== undefined) debuggable.debuggablePromise = recording;
+    recording = undefined;
+}
+
+// The SDK's runtime calls `debuggablePromise` through this module object, so replacing the export reaches every caller.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const debuggable = require("@pulumi/pulumi/runtime/debuggable");
+let recording: ((p: unknown, ctx: unknown) => unknown) | undefined;
