@@ -19,7 +19,7 @@ export const discoveryScope: Rule = {
             const own = ns.labels[REVISION_LABEL];
             const ownRevision = own === undefined ? undefined : inventory.resolveRevision(own);
             if (controlPlanes.size > 1) {
-                findings.push({ subject: ns.subject, message: `discovered by ${discovering.length} revisions of ${controlPlanes.size} control planes (${revisions.map((r) => `${r.name} in ${r.namespace}`).join(", ")}); their discoverySelectors must not overlap` });
+                findings.push({ subject: ns.subject, message: `discovered by ${discovering.length} revisions of ${controlPlanes.size} control planes (${revisions.map((r) => `${r.name} in ${r.namespace}${r.mesh === undefined ? " (mesh config not in the set: taken to discover what it injects)" : ""}`).join(", ")}); their discoverySelectors must not overlap` });
             } else if (ownRevision !== undefined && !discovering.includes(ownRevision.name)) {
                 const via = own !== ownRevision.name ? `tag ${own} of revision ${ownRevision.name} (control plane ${ownRevision.namespace})` : `revision ${own}`;
                 findings.push({

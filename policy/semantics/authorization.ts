@@ -247,8 +247,13 @@ export function policyRef(policy: Subject): PolicyRef {
     return { subject: policy, action, enforced: true };
 }
 
-/** The AuthorizationPolicies the workload's revision reads and applies to it. */
-export function policiesFor(inventory: Inventory, w: Workload, rev: RevisionInfo): PolicyRef[] {
+/**
+ * The AuthorizationPolicies that apply to a workload's proxy: its namespace's and its revision's root namespace's, as
+ * that revision reads them. With no revision known (the pod has a sidecar, its control plane is not in the object set),
+ * its own namespace's, whichever istiod serves it.
+ */
+export function policiesFor(inventory: Inventory, w: Workload, rev: RevisionInfo | undefined): PolicyRef[] {
+    if (rev === undefined) return inventory.inNamespace(w.namespace, "AuthorizationPolicy").filter((p) => appliesTo(p, w, w.namespace)).map(policyRef);
     const own = configIn(inventory, rev, w.namespace, "AuthorizationPolicy");
     const candidates = rev.rootNamespace === w.namespace ? own : own.concat(configIn(inventory, rev, rev.rootNamespace, "AuthorizationPolicy"));
     return candidates.filter((p) => appliesTo(p, w, rev.rootNamespace)).map(policyRef);
@@ -266,7 +271,7 @@ export function contextOf(inventory: Inventory, rev: RevisionInfo | undefined): 
 }
 
 /** Who can get a request through the workload's sidecar. */
-export function meshAdmission(inventory: Inventory, w: Workload, rev: RevisionInfo, ctx: Context = contextOf(inventory, rev)): MeshAdmission {
+export function meshAdmission(inventory: Inventory, w: Workload, rev: RevisionInfo | undefined, ctx: Context = contextOf(inventory, rev)): MeshAdmission {
     const policies = policiesFor(inventory, w, rev);
     const enforced = policies.filter((p) => p.enforced);
     let denied = SourceSet.none();

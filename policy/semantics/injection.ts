@@ -1,5 +1,5 @@
 import type { Inventory, RevisionInfo } from "./inventory";
-import { INJECTION_LABEL, REVISION_LABEL } from "./labels";
+import { INJECTION_LABEL, NAMESPACE_NAME_LABEL, REVISION_LABEL } from "./labels";
 import { arrayOf, isRecord, stringRecord, Subject } from "./objects";
 import { LabelSelector, SelectorIndex } from "./selectors";
 import type { Workload } from "./workloads";
@@ -14,8 +14,10 @@ import type { Workload } from "./workloads";
  * - `r.object…`: namespaces with neither label; pods labelled `istio.io/rev=r` and not `sidecar.istio.io/inject=false`;
  *
  * and for the default revision (no revision name, or the tag `default`) the same pair keyed on
- * `istio-injection=enabled` and on pods labelled `sidecar.istio.io/inject=true`. So `istio-injection` on a namespace
- * overrides `istio.io/rev`, and a namespace's `istio.io/rev` overrides a pod's. The injector itself then skips pods on
+ * `istio-injection=enabled` and on pods labelled `sidecar.istio.io/inject=true`, plus, with the chart's
+ * `sidecarInjectorWebhook.enableNamespacesByDefault`, an `auto…` webhook for namespaces with neither label (but
+ * kube-system and a few others) and pods with neither `sidecar.istio.io/inject` nor `istio.io/rev`. So
+ * `istio-injection` on a namespace overrides `istio.io/rev`, and a namespace's `istio.io/rev` overrides a pod's. The injector itself then skips pods on
  * the host network and pods whose `sidecar.istio.io/inject` annotation says false.
  *
  * Where the object set holds the injector webhooks themselves they are read as written; otherwise they are derived from
@@ -39,8 +41,28 @@ export interface Injector {
 
 const NOT_DISABLED = { key: INJECT_LABEL, operator: "NotIn", values: ["false"] };
 
+/** Namespaces the chart's `auto.` webhook (enableNamespacesByDefault) leaves alone. */
+const NEVER_INJECTED_BY_DEFAULT = ["kube-system", "kube-public", "kube-node-lease", "local-path-storage"];
+
 function chartInjectors(revision: RevisionInfo, via: string): Injector[] {
     if (via === "default") {
+        const auto: Injector[] = revision.injectsUnlabelledNamespaces
+            ? [
+                  {
+                      revision,
+                      via,
+                      name: "auto.sidecar-injector.istio.io",
+                      namespaceSelector: {
+                          matchExpressions: [
+                              { key: INJECTION_LABEL, operator: "DoesNotExist" },
+                              { key: REVISION_LABEL, operator: "DoesNotExist" },
+                              { key: NAMESPACE_NAME_LABEL, operator: "NotIn", values: NEVER_INJECTED_BY_DEFAULT },
+                          ],
+                      },
+                      objectSelector: { matchExpressions: [{ key: INJECT_LABEL, operator: "DoesNotExist" }, { key: REVISION_LABEL, operator: "DoesNotExist" }] },
+                  },
+              ]
+            : [];
         return [
             { revision, via, name: "namespace.sidecar-injector.istio.io", namespaceSelector: { matchExpressions: [{ key: INJECTION_LABEL, operator: "In", values: ["enabled"] }] }, objectSelector: { matchExpressions: [NOT_DISABLED] } },
             {
@@ -50,6 +72,7 @@ function chartInjectors(revision: RevisionInfo, via: string): Injector[] {
                 namespaceSelector: { matchExpressions: [{ key: INJECTION_LABEL, operator: "DoesNotExist" }, { key: REVISION_LABEL, operator: "DoesNotExist" }] },
                 objectSelector: { matchExpressions: [{ key: INJECT_LABEL, operator: "In", values: ["true"] }, { key: REVISION_LABEL, operator: "DoesNotExist" }] },
             },
+            ...auto,
         ];
     }
     return [
@@ -79,11 +102,13 @@ function registeredInjectors(inventory: Inventory): Injector[] {
     const out: Injector[] = [];
     for (const s of inventory.ofKind("MutatingWebhookConfiguration")) {
         const labels = stringRecord(s.object.metadata.labels);
-        const via = labels["istio.io/tag"] ?? labels[REVISION_LABEL] ?? "default";
+        const labelled = labels["istio.io/tag"] ?? labels[REVISION_LABEL];
+        const via = labelled ?? "default";
         const revision = inventory.resolveRevision(labels[REVISION_LABEL] ?? via) ?? inventory.resolveRevision(via);
         for (const hook of arrayOf((s.object as any).webhooks)) {
             if (typeof hook?.name !== "string" || !hook.name.endsWith("sidecar-injector.istio.io")) continue;
-            const rev = revision ?? inventory.revisionFromWebhook(hook);
+            // Unlabelled, the configuration is known by the istiod Service its webhooks call.
+            const rev = labelled === undefined ? inventory.revisionFromWebhook(hook) : (revision ?? inventory.revisionFromWebhook(hook));
             if (rev === undefined) continue;
             out.push({ revision: rev, via, name: hook.name, namespaceSelector: selectorOf(hook.namespaceSelector), objectSelector: selectorOf(hook.objectSelector), subject: s });
         }

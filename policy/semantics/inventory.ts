@@ -1,5 +1,6 @@
 import * as YAML from "yaml";
 import { push } from "./collections";
+import { injectionOf, injectors } from "./injection";
 import { NAMESPACE_NAME_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "./labels";
 import { arrayOf, chartName, HELM_RELEASE_KIND, HelmReleaseSpec, isRecord, stringRecord, Subject } from "./objects";
 import { LabelSelector, selects } from "./selectors";
@@ -27,6 +28,11 @@ export interface RevisionInfo {
     version?: string;
     /** The objects this was learned from: a HelmRelease, the mesh ConfigMap, the istiod Deployment. */
     subjects: Subject[];
+    /**
+     * The chart's `sidecarInjectorWebhook.enableNamespacesByDefault`, from its values (the release, or the injector
+     * ConfigMap's copy): the default revision's injector then also meshes the pods of namespaces with no injection label.
+     */
+    injectsUnlabelledNamespaces?: boolean;
 }
 
 /** A cluster-wide default revision, from the base chart's values or a rendered `istiod-default-validator`. */
@@ -46,8 +52,10 @@ export interface GatewayWorkload {
 
 
 /** istiod's Service is `istiod` for the default revision and `istiod-<rev>` otherwise. */
-function revisionOfService(service: string): string {
-    return service === "istiod" ? "default" : service.replace(/^istiod-/, "");
+/** The revision an istiod Service serves: `istiod` is the default revision's, `istiod-<rev>` revision rev's; other names none. */
+function revisionOfService(service: string): string | undefined {
+    if (service === "istiod") return "default";
+    return service.startsWith("istiod-") && service.length > "istiod-".length ? service.slice("istiod-".length) : undefined;
 }
 
 /**
@@ -171,9 +179,18 @@ export class Inventory {
         const selectors = this.discoverySelectors(rev);
         if (rev.mesh === undefined) {
             // Known only from its injector or its pods: its mesh config is not in the object set. Take it to discover
-            // the namespaces that ask for it (and its own), rather than guess every namespace.
+            // what it must serve, rather than guess every namespace: its own, those that name it or one of its tags,
+            // and those whose pods it injects (an istiod watches the config of every proxy it injects; without
+            // discoverySelectors it watches every namespace).
             const names = new Set([rev.name, ...[...this.tags].filter(([, r]) => r === rev).map(([t]) => t)]);
-            found = new Set([...this.namespaces.values()].filter((ns) => ns.name === rev.namespace || names.has(ns.labels[REVISION_LABEL] ?? "")).map((ns) => ns.name));
+            const served = new Set([...this.namespaces.values()].filter((ns) => ns.name === rev.namespace || names.has(ns.labels[REVISION_LABEL] ?? "")).map((ns) => ns.name));
+            const own = injectors(this).filter((i) => i.revision === rev && selects(i.objectSelector, {}));
+            for (const ns of this.namespaces.values()) if (own.some((i) => selects(i.namespaceSelector, ns.labels))) served.add(ns.name);
+            for (const w of this.workloads()) {
+                const injection = injectionOf(this, w);
+                if (injection.meshed && injection.revision === rev) served.add(w.namespace);
+            }
+            found = served;
         } else if (selectors === undefined || selectors.length === 0) {
             found = new Set(this.namespaces.keys());
         } else {
@@ -269,6 +286,7 @@ export class Inventory {
             rev.rootNamespace = typeof mesh.rootNamespace === "string" ? mesh.rootNamespace : istioNamespace;
             rev.env = { ...stringRecord(values.env), ...stringRecord(values.pilot?.env), ...(rev.env ?? {}) };
             if (typeof spec.version === "string") rev.version = spec.version;
+            if (values.sidecarInjectorWebhook?.enableNamespacesByDefault === true) rev.injectsUnlabelledNamespaces = true;
             for (const tag of arrayOf(values.revisionTags)) if (typeof tag === "string") this.tags.set(tag, rev);
         } else if (chart === "base") {
             const revision = values.defaultRevision === undefined ? "default" : String(values.defaultRevision);
@@ -330,7 +348,14 @@ export class Inventory {
         const { name, namespace, labels } = s.object.metadata;
         if (!/^istio-sidecar-injector(-|$)/.test(name) || namespace === undefined) return;
         const revName = stringRecord(labels)[REVISION_LABEL] ?? (name === "istio-sidecar-injector" ? "default" : name.slice("istio-sidecar-injector-".length));
-        if (!this.revisions.has(revName)) this.revision(revName, namespace, s);
+        const rev = this.revisions.get(revName) ?? this.revision(revName, namespace, s);
+        let values: any;
+        try {
+            values = JSON.parse(stringRecord(s.object.data).values ?? "{}");
+        } catch {
+            values = undefined;
+        }
+        if (values?.sidecarInjectorWebhook?.enableNamespacesByDefault === true) rev.injectsUnlabelledNamespaces = true;
     }
 
     /** istiod's injector webhook configuration (not a tag's): names the revision and the namespace istiod serves from. */
@@ -341,7 +366,7 @@ export class Inventory {
             const service = hook?.clientConfig?.service;
             if (!isRecord(service) || typeof service.name !== "string" || typeof service.namespace !== "string") continue;
             const revName = labels[REVISION_LABEL] ?? revisionOfService(service.name);
-            if (!this.revisions.has(revName)) this.revision(revName, service.namespace, s);
+            if (revName !== undefined && !this.revisions.has(revName)) this.revision(revName, service.namespace, s);
             return;
         }
     }
@@ -349,7 +374,8 @@ export class Inventory {
     /** The revision an injector webhook calls, from its istiod Service name. */
     revisionFromWebhook(hook: any): RevisionInfo | undefined {
         const name = hook?.clientConfig?.service?.name;
-        return typeof name === "string" ? this.revisions.get(revisionOfService(name)) : undefined;
+        const revision = typeof name === "string" ? revisionOfService(name) : undefined;
+        return revision === undefined ? undefined : this.revisions.get(revision);
     }
 
     /** A rendered tag injector (`istio-revision-tag-<tag>`): labels `istio.io/tag` and the revision it points at. */
@@ -367,6 +393,7 @@ export class Inventory {
         const service = arrayOf((s.object as any).webhooks)[0]?.clientConfig?.service;
         if (!isRecord(service) || typeof service.name !== "string") return;
         const revision = revisionOfService(service.name);
+        if (revision === undefined) return;
         this.defaultRevisions.push({ revision, namespace: String(service.namespace ?? "istio-system"), subject: s });
     }
 }

@@ -58,8 +58,10 @@ export class MeshView {
         let mesh: MeshAdmission | undefined;
         let imports: Imports | undefined;
         let admitted = l3.sources;
-        if (injection.meshed && revision !== undefined) {
-            imports = importsOf(this.inventory, w, revision);
+        if (injection.meshed) {
+            // With its control plane not in the object set, the proxy's imports are unknown; its admission is still
+            // its namespace's AuthorizationPolicies.
+            if (revision !== undefined) imports = importsOf(this.inventory, w, revision);
             mesh = meshAdmission(this.inventory, w, revision, contextOf(this.inventory, revision));
             const bypass = inboundBypass(w);
             const meshSources = bypass.all || bypass.ports.length > 0 ? mesh.sources.union(SourceSet.any(`${describeWorkload(w)} sends inbound ${bypass.all ? "traffic" : `ports ${bypass.ports.join(", ")}`} around its sidecar`)) : mesh.sources;
