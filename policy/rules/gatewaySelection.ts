@@ -38,7 +38,7 @@ export const gatewaySelection: Rule = {
     codes: {
         MT1001: "a tenant's Istio Gateway configures none of its own gateway pods",
         MT1002: "a tenant's Istio Gateway configures gateway pods of other namespaces",
-        MT1003: "two namespaces' Gateways bind the same host on the same port",
+        MT1003: "two Gateways bind the same host on the same port (of two namespaces, or of one on common gateway pods)",
         MT1004: "a tenant's Gateway API Gateway accepts routes from outside its usergroup",
     },
     check(inventory: Inventory): Finding[] {
