@@ -17,8 +17,8 @@ import type { Workload } from "./workloads";
  * `istio-injection=enabled` and on pods labelled `sidecar.istio.io/inject=true`, plus, with the chart's
  * `sidecarInjectorWebhook.enableNamespacesByDefault`, an `auto…` webhook for namespaces with neither label (but
  * kube-system and a few others) and pods with neither `sidecar.istio.io/inject` nor `istio.io/rev`. So
- * `istio-injection` on a namespace overrides `istio.io/rev`, and a namespace's `istio.io/rev` overrides a pod's. The injector itself then skips pods on
- * the host network and pods whose `sidecar.istio.io/inject` annotation says false.
+ * `istio-injection` on a namespace overrides `istio.io/rev`, and a namespace's `istio.io/rev` overrides a pod's. The
+ * injector itself then skips pods on the host network and pods whose `sidecar.istio.io/inject` annotation says false.
  *
  * Where the object set holds the injector webhooks themselves they are read as written; otherwise they are derived from
  * the revisions and tags the set installs, as the charts would render them.

@@ -51,7 +51,6 @@ export interface GatewayWorkload {
 }
 
 
-/** istiod's Service is `istiod` for the default revision and `istiod-<rev>` otherwise. */
 /** The revision an istiod Service serves: `istiod` is the default revision's, `istiod-<rev>` revision rev's; other names none. */
 function revisionOfService(service: string): string | undefined {
     if (service === "istiod") return "default";
