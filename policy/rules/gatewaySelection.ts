@@ -1,4 +1,4 @@
-import { isGatewayApiGateway, isIstioGateway, podsOfGateway, routeNamespaces } from "../semantics/gateways";
+import { isGatewayApiGateway, isIstioGateway, podsOfGateway, routeNamespaces, shareGatewayPods } from "../semantics/gateways";
 import type { Inventory } from "../semantics/inventory";
 import { HostClaims } from "../semantics/hosts";
 import { arrayOf, describeObject, stringRecord, Subject } from "../semantics/objects";
@@ -8,20 +8,6 @@ import type { Finding, Rule } from "../lib/rule";
 function bareHost(host: string): string {
     const slash = host.indexOf("/");
     return slash < 0 ? host : host.slice(slash + 1);
-}
-
-/**
- * Two Istio Gateways configure some of the same gateway pods: istiod merges the servers of every Gateway whose selector
- * matches a pod. Judged on the pods the object set holds; where it holds none for either, on whether one pod could
- * carry both selectors' labels (no key they both name with different values).
- */
-function sameTarget(inventory: Inventory, a: Subject, b: Subject): boolean {
-    const pods = (g: Subject) => new Set(podsOfGateway(inventory, g).filter((p) => p.effective).map((p) => p.subject));
-    const [podsA, podsB] = [pods(a), pods(b)];
-    if (podsA.size > 0 && podsB.size > 0) return [...podsA].some((p) => podsB.has(p));
-    const [selA, selB] = [a, b].map((g) => stringRecord((g.object.spec as any)?.selector));
-    if (Object.keys(selA).length === 0 || Object.keys(selB).length === 0) return false;
-    return Object.entries(selA).every(([k, v]) => selB[k] === undefined || selB[k] === v);
 }
 
 interface Claim {
@@ -79,7 +65,7 @@ export const gatewaySelection: Rule = {
                     if (typeof raw !== "string") continue;
                     const host = bareHost(raw);
                     // Across namespaces any clash counts; within one, only Gateways that configure the same pods.
-                    const clash = onPort.find(host, (c) => c.subject !== gw && (c.namespace !== ns || sameTarget(inventory, c.subject, gw)))?.claim;
+                    const clash = onPort.find(host, (c) => c.subject !== gw && (c.namespace !== ns || shareGatewayPods(inventory, c.subject, gw)))?.claim;
                     if (clash !== undefined) {
                         // Both Gateways are told: istiod keeps one of the two servers, and which one is not theirs to choose.
                         findings.push({ code: "MT1003", subject: gw, message: `host ${host} on port ${port} is already bound by Gateway ${clash.namespace}/${clash.subject.object.metadata.name}` });

@@ -63,6 +63,20 @@ export function podsOfGateway(inventory: Inventory, gateway: Subject): GatewayBi
         .map((w) => ({ namespace: w.namespace, subject: w.subject, effective: w.namespace === ns || !scopedToNamespace(inventory, w.namespace, w.labels, w) }));
 }
 
+/**
+ * Two Istio Gateways configure some of the same gateway pods: istiod merges the servers of every Gateway whose selector
+ * matches a pod. Judged on the pods the object set holds; where it holds none for either, on whether one pod could
+ * carry both selectors' labels (no key they both name with different values).
+ */
+export function shareGatewayPods(inventory: Inventory, a: Subject, b: Subject): boolean {
+    const pods = (g: Subject) => new Set(podsOfGateway(inventory, g).filter((p) => p.effective).map((p) => p.subject));
+    const [podsA, podsB] = [pods(a), pods(b)];
+    if (podsA.size > 0 && podsB.size > 0) return [...podsA].some((p) => podsB.has(p));
+    const [selA, selB] = [a, b].map((g) => stringRecord((g.object.spec as any)?.selector));
+    if (Object.keys(selA).length === 0 || Object.keys(selB).length === 0) return false;
+    return Object.entries(selA).every(([k, v]) => selB[k] === undefined || selB[k] === v);
+}
+
 /** Namespaces whose routes a Gateway API Gateway accepts, over its listeners; `all` when any listener says All. */
 export function routeNamespaces(inventory: Inventory, gateway: Subject): { all: boolean; namespaces: string[] } {
     const own = gateway.object.metadata.namespace ?? "default";
