@@ -1,5 +1,5 @@
 import type { Inventory, RevisionInfo } from "./inventory";
-import { INJECTION_LABEL, NAMESPACE_NAME_LABEL, REVISION_LABEL } from "./labels";
+import { DATAPLANE_MODE_LABEL, INJECTION_LABEL, NAMESPACE_NAME_LABEL, REVISION_LABEL } from "./labels";
 import { arrayOf, isRecord, stringRecord, Subject } from "./objects";
 import { LabelSelector, SelectorIndex } from "./selectors";
 import type { Workload } from "./workloads";
@@ -182,5 +182,6 @@ function injectionLabelsReason(ns: Record<string, string>, pod: Record<string, s
     if (ns[INJECTION_LABEL] !== undefined) return `namespace label ${INJECTION_LABEL}=${ns[INJECTION_LABEL]} matches no installed injector`;
     if (ns[REVISION_LABEL] !== undefined) return `namespace label ${REVISION_LABEL}=${ns[REVISION_LABEL]} names no installed revision or tag`;
     if (pod[REVISION_LABEL] !== undefined) return `pod label ${REVISION_LABEL}=${pod[REVISION_LABEL]} names no installed revision or tag`;
+    if (ns[DATAPLANE_MODE_LABEL] === "ambient") return `the namespace is in ambient mode (${DATAPLANE_MODE_LABEL}=ambient), which injects none; ztunnel's mTLS and L4 authorization are not judged here`;
     return "neither the namespace nor the pods ask for injection";
 }

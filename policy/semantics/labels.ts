@@ -15,6 +15,9 @@ export const TAG_LABEL = "istio.io/tag";
 /** Legacy injection label; must not stand next to `istio.io/rev`. */
 export const INJECTION_LABEL = "istio-injection";
 
+/** Istio's data-plane mode label: `ambient` puts a namespace's pods in ambient mode (ztunnel, no sidecar injected for it). */
+export const DATAPLANE_MODE_LABEL = "istio.io/dataplane-mode";
+
 /** Namespace label saying what a namespace is for: `tenant`, `shared` (imported by every tenant) or `system`. */
 export const ROLE_LABEL = "mesh-tenancy.io/role";
 export type NamespaceRole = "tenant" | "shared" | "system";
