@@ -1,3 +1,5 @@
+import { SdkExport } from "./sdkExport";
+
 /**
  * The Pulumi SDK sends the engine three or more debug messages for every resource it registers ("Registering
  * resource", "RPC prepared", "RPC finished"), one gRPC call each, in series. The engine turns each into an event that
@@ -11,19 +13,13 @@
 export function quietSdkDebugLog(env: NodeJS.ProcessEnv = process.env): boolean {
     restoreSdkDebugLog();
     if (env.MESH_TENANCY_SDK_DEBUG === "1") return false;
-    if (Object.getOwnPropertyDescriptor(sdkLog, "debug")?.writable !== true) return false;
-    sdkDebug = sdkLog.debug;
-    sdkLog.debug = () => Promise.resolve();
-    return true;
+    return sdkDebug.replace(() => () => Promise.resolve());
 }
 
 /** Undoes {@link quietSdkDebugLog}. */
 export function restoreSdkDebugLog(): void {
-    if (sdkDebug !== undefined) sdkLog.debug = sdkDebug;
-    sdkDebug = undefined;
+    sdkDebug.restore();
 }
 
-// The SDK's runtime calls `log.debug` through this module object, so replacing the export reaches every caller.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const sdkLog = require("@pulumi/pulumi/log");
-let sdkDebug: ((...args: unknown[]) => Promise<void>) | undefined;
+const sdkDebug = new SdkExport<(...args: unknown[]) => Promise<void>>(require("@pulumi/pulumi/log"), "debug");

@@ -1,3 +1,5 @@
+import { SdkExport } from "./sdkExport";
+
 /**
  * The Pulumi SDK wraps the promises it creates (several per resource: one per property it sends or receives) for the
  * leak report it prints when a program exits with work pending, and records on each the stack it was created on, as
@@ -13,10 +15,7 @@
 export function lightPromiseTraces(env: NodeJS.ProcessEnv = process.env): boolean {
     restorePromiseTraces();
     if (env.PULUMI_DEBUG_PROMISE_LEAKS) return false;
-    if (Object.getOwnPropertyDescriptor(debuggable, "debuggablePromise")?.writable !== true) return false;
-    const original: (p: unknown, ctx: unknown) => unknown = debuggable.debuggablePromise;
-    recording = original;
-    debuggable.debuggablePromise = (p: unknown, ctx: unknown) => {
+    return debuggablePromise.replace((original) => (p, ctx) => {
         const limit = Error.stackTraceLimit;
         Error.stackTraceLimit = 0;
         try {
@@ -24,17 +23,13 @@ export function lightPromiseTraces(env: NodeJS.ProcessEnv = process.env): boolea
         } finally {
             Error.stackTraceLimit = limit;
         }
-    };
-    return true;
+    });
 }
 
 /** Undoes {@link lightPromiseTraces}. */
 export function restorePromiseTraces(): void {
-    if (recording !== undefined) debuggable.debuggablePromise = recording;
-    recording = undefined;
+    debuggablePromise.restore();
 }
 
-// The SDK's runtime calls `debuggablePromise` through this module object, so replacing the export reaches every caller.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const debuggable = require("@pulumi/pulumi/runtime/debuggable");
-let recording: ((p: unknown, ctx: unknown) => unknown) | undefined;
+const debuggablePromise = new SdkExport<(p: unknown, ctx: unknown) => unknown>(require("@pulumi/pulumi/runtime/debuggable"), "debuggablePromise");
