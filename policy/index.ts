@@ -1,7 +1,9 @@
 import { PolicyPack } from "@pulumi/policy";
-import { crossGuardPolicies, shareDeserializedStack } from "./adapters/crossguard";
+import { answerResourceCallsUnread, crossGuardPolicies, shareDeserializedStack } from "./adapters/crossguard";
 import { RULES } from "./rules";
 
 // Constructing the pack starts the analyzer server: this module is the pack's entry point and nothing imports it.
 shareDeserializedStack();
-new PolicyPack("mesh-tenancy", { policies: crossGuardPolicies(RULES) });
+const policies = crossGuardPolicies(RULES);
+answerResourceCallsUnread(policies);
+new PolicyPack("mesh-tenancy", { policies });

@@ -1,3 +1,4 @@
+import { createRequire } from "module";
 import type { PolicyConfigSchema, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { suppressedCodes } from "../lib/engine";
 import { describeObject, HELM_RELEASE_API_VERSION, HELM_RELEASE_KIND, inNamespaceByDefault, isRecord, KubeObject, Subject } from "../semantics/objects";
@@ -116,6 +117,39 @@ export function shareDeserializedStack(): boolean {
         const byStruct = cache[proxySecrets ? 1 : 0];
         if (!byStruct.has(struct)) byStruct.set(struct, original(struct, proxySecrets));
         return byStruct.get(struct);
+    };
+    return true;
+}
+
+/**
+ * The engine sends every resource to every analyzer twice before it steps it, Remediate and then Analyze, and waits for
+ * both answers: on a no-op update that round trip is a third of each resource's time. A pack made only of stack
+ * policies (this one) has nothing to say to either: @pulumi/policy's handlers decode the request, skip every policy and
+ * answer with an empty response. Here the pack's server answers both calls with that same empty response without
+ * decoding the request, so the engine's wait is the transport alone. Stack analysis and every other call are the
+ * library's own. In effect only if no policy validates or remediates single resources (a policy's enforcement level,
+ * changed by configuration, never makes a stack policy a resource policy); returns false and changes nothing
+ * otherwise, or if the library's server or gRPC no longer look as this expects. Takes effect for the next Analyzer
+ * service added to a gRPC server (the one `new PolicyPack` starts), and only that one.
+ */
+export function answerResourceCallsUnread(policies: ReadonlyArray<object>): boolean {
+    if (policies.some((p) => "validateResource" in p || "remediateResource" in p)) return false;
+    const fromServer = createRequire(require.resolve("@pulumi/policy/server"));
+    const service = fromServer("@pulumi/pulumi/proto/analyzer_grpc_pb").AnalyzerService;
+    const serverProto = fromServer("@grpc/grpc-js").Server?.prototype;
+    const addService = serverProto?.addService;
+    const unary = (m: any) => typeof m?.requestDeserialize === "function" && typeof m.responseType === "function" && !m.requestStream && !m.responseStream;
+    if (typeof addService !== "function" || !unary(service?.analyze) || !unary(service?.remediate)) return false;
+    serverProto.addService = function (this: unknown, added: any, implementation: any) {
+        if (added !== service) return addService.call(this, added, implementation);
+        serverProto.addService = addService;
+        const unread = (m: any) => ({ ...m, requestDeserialize: (bytes: Uint8Array) => bytes });
+        const empty = (m: any) => (_call: unknown, callback: (err: null, response: unknown) => void) => callback(null, new m.responseType());
+        return addService.call(
+            this,
+            { ...added, analyze: unread(added.analyze), remediate: unread(added.remediate) },
+            { ...implementation, analyze: empty(added.analyze), remediate: empty(added.remediate) },
+        );
     };
     return true;
 }
