@@ -1,8 +1,9 @@
 # Sourced by bench/engine.sh: CPU seconds per process family of one pulumi run, sampled from ps once a second. Only
 # the run's own processes count (the CLI started by this shell and its descendants: language host, program, policy
-# pack, provider) and the cluster of $MESH_TENANCY_CLUSTER_DIR, so that other work on the machine does not.
+# pack, provider; the output filter of scripts/pulumi-run.sh) and the cluster of $MESH_TENANCY_CLUSTER_DIR, so that
+# other work on the machine does not.
 # Processes that live under a second are missed; every process of a pulumi run lives longer.
-#   cpu_split_start; <command>; cpu_split_stop   →  prints "cli=… program=… pack=… langhost=… provider=… apiserver=… etcd=…"
+#   cpu_split_start; <command>; cpu_split_stop   →  prints "cli=… program=… pack=… langhost=… provider=… fold=… apiserver=… etcd=…"
 
 cpu_split_start() {
 	_cpu_split_file=$(mktemp "${TMPDIR:-/tmp}/mesh-tenancy-cpu.XXXXXX")
@@ -32,6 +33,7 @@ cpu_split_stop() {
 			else if (args ~ /pulumi-language-nodejs/) c = "langhost"
 			else if (args ~ /cmd\/run\/index\.js/) c = "program"
 			else if (args ~ /(^|[ \/])pulumi (up|preview|destroy|refresh)/) c = "cli"
+			else if (args ~ /ops\/cli\.ts fold/) c = "fold"
 			else next
 			if (c == "apiserver" || c == "etcd") { if (!index(args, dir)) next }
 			if (t > max[pid]) { max[pid] = t; class[pid] = c }
@@ -46,8 +48,8 @@ cpu_split_stop() {
 				sum[class[p]] += max[p] - (p in start ? start[p] : 0)
 			}
 			out = ""
-			split("cli program pack langhost provider apiserver etcd", order, " ")
-			for (i = 1; i <= 7; i++) out = out sprintf("%s%s=%.0f", (i > 1 ? " " : ""), order[i], sum[order[i]])
+			split("cli program pack langhost provider fold apiserver etcd", order, " ")
+			for (i = 1; i <= 8; i++) out = out sprintf("%s%s=%.0f", (i > 1 ? " " : ""), order[i], sum[order[i]])
 			print out
 		}' "$_cpu_split_file"
 	rm -f "$_cpu_split_file"

@@ -36,10 +36,10 @@ now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 log() { printf 'bench-engine: %s\n' "$*" >&2; }
 
-run_pulumi() { # LOG ARGS...: pulumi with the pack, failing loudly with the log's tail
+run_pulumi() { # LOG ARGS...: pulumi with the pack as the main job runs it (scripts/pulumi-run.sh), failing loudly with the log's tail
 	local out=$1
 	shift
-	if ! pulumi "$@" --non-interactive --color never --policy-pack policy --policy-pack-config policy/config/dev.json >"$out" 2>&1; then
+	if ! MESH_TENANCY_PULUMI_LOG=$out "$scripts_dir/pulumi-run.sh" "$@" --non-interactive --color never --policy-pack policy --policy-pack-config policy/config/dev.json >"$out.folded" 2>&1; then
 		tail -n 30 "$out" >&2
 		log "pulumi $1 failed; whole output in $out"
 		return 1
