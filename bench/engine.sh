@@ -12,7 +12,9 @@
 # With --split the estate is one stack per part (`stackPart`: the usergroup holding the base chart, the platform, the
 # other usergroups, deployed in that order): up and noop are every part one after the other (and the largest part),
 # the preview is the part the changed tenant is in, as a pull request for that tenant would run it. --parallel (implies
-# --split) runs the parts after the first two at the same time, as independent CI jobs would.
+# --split) runs the parts after the first two at the same time, as independent CI jobs would. --repeat R (default 3)
+# runs the preview and the no-op R times and reports the median run (every run's seconds beside it): on a shared
+# machine one run's wall time moves by a quarter or more with the neighbours' load.
 # Needs the toolchain (built on first use). MESH_TENANCY_BENCH_KEEP=1 keeps the state dirs.
 set -euo pipefail
 scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../scripts" && pwd)
@@ -20,13 +22,20 @@ root=$(dirname "$scripts_dir")
 cd "$root"
 split=
 parallel=
+repeat=3
 sizes=()
-for arg in "$@"; do
-	case "$arg" in
+while [ $# -gt 0 ]; do
+	case "$1" in
 	--split) split=1 ;;
 	--parallel) split=1 parallel=1 ;;
-	*) sizes+=("$arg") ;;
+	--repeat)
+		[[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "bench-engine: --repeat needs a count of runs, got '${2:-}'" >&2; exit 2; }
+		repeat=$2
+		shift
+		;;
+	*) sizes+=("$1") ;;
 	esac
+	shift
 done
 [ "${#sizes[@]}" -gt 0 ] || sizes=(100 400 1000)
 
@@ -107,6 +116,22 @@ for n in "${sizes[@]}"; do
 		printf -v "${name}_cpu" '%s' "$(cpu_split_stop)"
 		printf -v "${name}_out" '%s' "$out"
 	}
+	measure_median() { # NAME CMD...: measure CMD $repeat times; NAME, NAME_cpu and NAME_out are the median run's, NAME_runs every run's seconds
+		local name=$1 i seconds=() cpus=() outs=() middle
+		shift
+		for ((i = 0; i < repeat; i++)); do
+			measure "$name" "$@"
+			seconds+=("${!name}")
+			local cpu_var=${name}_cpu out_var=${name}_out
+			cpus+=("${!cpu_var}")
+			outs+=("${!out_var}")
+		done
+		middle=$(for i in "${!seconds[@]}"; do echo "${seconds[$i]} $i"; done | sort -g | awk -v m=$(((repeat - 1) / 2)) 'NR == m + 1 { print $2 }')
+		printf -v "$name" '%s' "${seconds[$middle]}"
+		printf -v "${name}_cpu" '%s' "${cpus[$middle]}"
+		printf -v "${name}_out" '%s' "${outs[$middle]}"
+		printf -v "${name}_runs" '%s' "${seconds[*]}"
+	}
 
 	log "n=$n: up from empty (${parts[*]})"
 	measure up every_part up
@@ -118,11 +143,11 @@ for n in "${sizes[@]}"; do
 	done
 
 	log "n=$n: preview of a one-tenant change ($changed_part)"
-	measure preview run_pulumi "$work/preview.log" preview --stack "$changed_stack" --config-file "$work/changed.yaml"
+	measure_median preview run_pulumi "$work/preview.log" preview --stack "$changed_stack" --config-file "$work/changed.yaml"
 	changes=$(grep -cE '^\s+\+\s' "$work/preview.log" || true)
 
-	log "n=$n: no-op up"
-	measure noop every_part noop
+	log "n=$n: no-op up ($repeat runs)"
+	measure_median noop every_part noop
 	noop_parts=$noop_out
 	if grep -qE '[0-9]+ (to create|created|updated|to update|deleted)' "$work"/noop-*.log; then log "n=$n: the no-op up changed something: see $work/noop-*.log"; fi
 
@@ -141,6 +166,7 @@ for n in "${sizes[@]}"; do
 
 	ratio=$(awk -v a="$up" -v b="$direct" 'BEGIN { printf "%.1f", a / b }')
 	echo "n=$n${split:+ split into ${#parts[@]} stacks}${parallel:+ (parts after the first two at once)} resources=$resources objects=$objects up_s=$up preview_one_tenant_s=$preview (+$changes) noop_up_s=$noop kubectl_apply_s=$direct up/kubectl=${ratio}x"
+	echo "n=$n runs (median reported): preview_one_tenant_s $preview_runs; noop_up_s $noop_runs"
 	[ -z "$split" ] || echo "n=$n per stack (${parts[*]}): up_s $up_parts, largest $(largest <<<"$up_parts"); noop_up_s $noop_parts, largest $(largest <<<"$noop_parts")"
 	echo "n=$n cpu_s up: $up_cpu"
 	echo "n=$n cpu_s preview: $preview_cpu"

@@ -1,5 +1,7 @@
 import * as assert from "node:assert/strict";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ROOT } from "./harness/configs";
@@ -181,5 +183,34 @@ describe("program runs", () => {
         const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
         assert.match(pkg.scripts.build, /tsc --noEmit -p \./);
         assert.match(pkg.scripts["test:unit"], /npm run build/);
+    });
+});
+
+describe("scripts/pulumi-run.sh", () => {
+    /** Runs the script with a stand-in `pulumi` first on PATH that prints what it was given and exits with `status`. */
+    function runWith(env: Record<string, string>, status: number) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-run-"));
+        try {
+            fs.writeFileSync(path.join(dir, "pulumi"), `#!/bin/sh\necho "args=$* GOGC=$GOGC PULUMI_PARALLEL_DIFF=$PULUMI_PARALLEL_DIFF NODE_COMPILE_CACHE=$NODE_COMPILE_CACHE"\nexit ${status}\n`, { mode: 0o755 });
+            const log = path.join(dir, "whole.log");
+            const { GOGC: _g, NODE_COMPILE_CACHE: _n, PULUMI_PARALLEL_DIFF: _p, ...inherited } = process.env;
+            const run = spawnSync(path.join(ROOT, "scripts", "pulumi-run.sh"), ["up", "--yes"], {
+                env: { ...inherited, HOME: dir, XDG_CACHE_HOME: "", PATH: `${dir}:${process.env.PATH}`, MESH_TENANCY_PULUMI_LOG: log, ...env },
+                encoding: "utf8",
+            });
+            return { status: run.status, stdout: run.stdout, log: fs.readFileSync(log, "utf8"), home: dir };
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+
+    it("runs Pulumi with Go's collector at GOGC=400, parallel diffs and Node's compile cache, unless the caller set them, passing its status and keeping the whole output", () => {
+        const plain = runWith({}, 3);
+        assert.equal(plain.status, 3);
+        assert.match(plain.log, new RegExp(`^args=up --yes GOGC=400 PULUMI_PARALLEL_DIFF=true NODE_COMPILE_CACHE=${plain.home}/.cache/mesh-tenancy/node-compile-cache$`, "m"));
+        assert.match(plain.stdout, /args=up --yes GOGC=400/);
+        const chosen = runWith({ GOGC: "100", PULUMI_PARALLEL_DIFF: "false", NODE_COMPILE_CACHE: "/elsewhere" }, 0);
+        assert.equal(chosen.status, 0);
+        assert.match(chosen.log, /GOGC=100 PULUMI_PARALLEL_DIFF=false NODE_COMPILE_CACHE=\/elsewhere$/m);
     });
 });
