@@ -502,65 +502,70 @@ describe("the real engine against a local control plane", function () {
         });
     });
 
-    it("16. destroy (what local:down runs) removes every tenant namespace of the unprotected stack", () => {
-        timed("destroy", expectExit(pulumi(["destroy", "--yes", "--skip-preview", "--stack", STACK]), 0, "destroy"));
-        const remaining = kubectlJson(["get", "namespaces"]).items.map((n: any) => n.metadata.name);
-        for (const ns of [...tenantNamespaces, ...plan.controlPlanes.map((cp) => cp.systemNamespace)]) {
-            assert.ok(!remaining.includes(ns), `namespace ${ns} still exists`);
-        }
-        // The stack leaves the CRDs to the cluster (istio.crds: external): they stay, with Istio's own schemas.
-        const sidecarCrd = kubectlJson(["get", "crd", "sidecars.networking.istio.io"]);
-        const v1 = sidecarCrd.spec.versions.find((v: any) => v.name === "v1");
-        assert.ok(v1?.schema?.openAPIV3Schema?.properties?.spec?.properties?.egress !== undefined, "the official Sidecar schema is still there");
+    // A suite of its own, so that it runs after 15 (mocha runs a suite's own tests before its nested suites).
+    describe("16. destroy", () => {
+        it("removes every tenant namespace of the unprotected stack, as local:down runs it", () => {
+            timed("destroy", expectExit(pulumi(["destroy", "--yes", "--skip-preview", "--stack", STACK]), 0, "destroy"));
+            const remaining = kubectlJson(["get", "namespaces"]).items.map((n: any) => n.metadata.name);
+            for (const ns of [...tenantNamespaces, ...plan.controlPlanes.map((cp) => cp.systemNamespace)]) {
+                assert.ok(!remaining.includes(ns), `namespace ${ns} still exists`);
+            }
+            // The stack leaves the CRDs to the cluster (istio.crds: external): they stay, with Istio's own schemas.
+            const sidecarCrd = kubectlJson(["get", "crd", "sidecars.networking.istio.io"]);
+            const v1 = sidecarCrd.spec.versions.find((v: any) => v.name === "v1");
+            assert.ok(v1?.schema?.openAPIV3Schema?.properties?.spec?.properties?.egress !== undefined, "the official Sidecar schema is still there");
+        });
     });
 
-    it("17. an up killed half-way (state written at the end only) is recovered by `pulumi cancel` and the next up, nothing orphaned or doubled", async () => {
-        // With the admission guardrails, which test 16 destroyed: created a second time in the same API server, they
-        // must admit the plan and refuse what they refused before (their parameters are on the namespaces).
-        const guarded = planTenancy(loadStack(STACK));
-        assert.equal(process.env.PULUMI_SKIP_CHECKPOINTS, "true", "scripts/pulumi-env.sh writes the state at the end of a run");
-        const tenantCount = () => kubectlJson(["get", "namespaces", "-l", "mesh-tenancy.io/role=tenant"]).items.length;
-        // Its own process group, so that the kill takes the language host, the policy pack and the provider with it.
-        const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", STACK, ...POLICY], { cwd: ROOT, detached: true, stdio: "ignore" });
-        const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-        const started = await waitForAsync(() => tenantCount() >= 2, 300);
-        process.kill(-child.pid!, "SIGKILL");
-        await exited;
-        assert.ok(started, "the up created tenant namespaces before it was killed");
-        const partial = tenantCount();
-        assert.ok(partial < guarded.namespaces.length, `killed half-way: ${partial} of ${guarded.namespaces.length} tenant namespaces exist`);
-        // The plugins start in process groups of their own, so the group kill leaves them; they stay in the killed
-        // CLI's session (and would end by themselves within five minutes, when their engine health check fails).
-        const leftovers = run("ps", ["-o", "pid=,args=", "--sid", String(child.pid)]).stdout.trim().split("\n").filter((l) => l.trim() !== "");
-        assert.ok(leftovers.every((l) => /pulumi-(language-nodejs|resource-kubernetes)|node/.test(l)), `only plugins are left: ${leftovers.join("; ")}`);
-        run("pkill", ["-KILL", "-s", String(child.pid)]);
-        assert.ok(await waitForAsync(() => run("pgrep", ["-s", String(child.pid)]).stdout.trim() === "", 10), "no process of the killed run is left");
-        assert.equal(run("pgrep", ["-f", `${process.env.PULUMI_HOME}/plugins/`]).stdout.trim(), "", "no provider of this PULUMI_HOME is left running");
+    describe("17. an up killed half-way", () => {
+        it("(state written at the end only) is recovered by `pulumi cancel` and the next up, nothing orphaned or doubled", async () => {
+            // With the admission guardrails, which test 16 destroyed: created a second time in the same API server, they
+            // must admit the plan and refuse what they refused before (their parameters are on the namespaces).
+            const guarded = planTenancy(loadStack(STACK));
+            assert.equal(process.env.PULUMI_SKIP_CHECKPOINTS, "true", "scripts/pulumi-env.sh writes the state at the end of a run");
+            const tenantCount = () => kubectlJson(["get", "namespaces", "-l", "mesh-tenancy.io/role=tenant"]).items.length;
+            // Its own process group, so that the kill takes the language host, the policy pack and the provider with it.
+            const child = spawn("pulumi", ["up", "--yes", "--skip-preview", "--non-interactive", "--stack", STACK, ...POLICY], { cwd: ROOT, detached: true, stdio: "ignore" });
+            const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+            const started = await waitForAsync(() => tenantCount() >= 2, 300);
+            process.kill(-child.pid!, "SIGKILL");
+            await exited;
+            assert.ok(started, "the up created tenant namespaces before it was killed");
+            const partial = tenantCount();
+            assert.ok(partial < guarded.namespaces.length, `killed half-way: ${partial} of ${guarded.namespaces.length} tenant namespaces exist`);
+            // The plugins start in process groups of their own, so the group kill leaves them; they stay in the killed
+            // CLI's session (and would end by themselves within five minutes, when their engine health check fails).
+            const leftovers = run("ps", ["-o", "pid=,args=", "--sid", String(child.pid)]).stdout.trim().split("\n").filter((l) => l.trim() !== "");
+            assert.ok(leftovers.every((l) => /pulumi-(language-nodejs|resource-kubernetes)|node/.test(l)), `only plugins are left: ${leftovers.join("; ")}`);
+            run("pkill", ["-KILL", "-s", String(child.pid)]);
+            assert.ok(await waitForAsync(() => run("pgrep", ["-s", String(child.pid)]).stdout.trim() === "", 10), "no process of the killed run is left");
+            assert.equal(run("pgrep", ["-f", `${process.env.PULUMI_HOME}/plugins/`]).stdout.trim(), "", "no provider of this PULUMI_HOME is left running");
 
-        // The run held the stack's lock; the state is still the one from before the run (empty after test 16).
-        const locked = pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, ...POLICY]);
-        assert.notEqual(locked.code, 0, "the lock of the killed run stops the next up");
-        assert.match(locked.stdout + locked.stderr, /locked/);
-        expectExit(pulumi(["cancel", "--yes", "--stack", STACK]), 0, "cancel releases the lock");
-        // The killed run applied under field managers of its own; the recovering up takes every field back (README).
-        const recover = run("pulumi", ["up", "--yes", "--skip-preview", "--stack", STACK, ...POLICY, "--non-interactive", "--color", "never"], { env: { PULUMI_K8S_ENABLE_PATCH_FORCE: "true" } });
-        timed("up after kill", expectExit(recover, 0, "up after the kill"));
-        expectExit(pulumi(["preview", "--expect-no-changes", "--stack", STACK, ...POLICY]), 0, "converged");
-        assertPlannedLive(plannedObjects(guarded));
-        // Nothing the platform labels as its own exists beyond the plan, and the state holds each object once.
-        const planned = new Set(plannedObjects(guarded).map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`));
-        for (const kind of [...new Set(plannedObjects(guarded).map((o) => o.kind))]) {
-            for (const o of kubectlJson(["get", RESOURCE[kind], "-A", "-l", `${MANAGED_BY_LABEL}=${MANAGED_BY}`]).items) {
-                assert.ok(planned.has(`${kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`), `orphan ${kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}`);
+            // The run held the stack's lock; the state is still the one from before the run (empty after test 16).
+            const locked = pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, ...POLICY]);
+            assert.notEqual(locked.code, 0, "the lock of the killed run stops the next up");
+            assert.match(locked.stdout + locked.stderr, /locked/);
+            expectExit(pulumi(["cancel", "--yes", "--stack", STACK]), 0, "cancel releases the lock");
+            // The killed run applied under field managers of its own; the recovering up takes every field back (README).
+            const recover = run("pulumi", ["up", "--yes", "--skip-preview", "--stack", STACK, ...POLICY, "--non-interactive", "--color", "never"], { env: { PULUMI_K8S_ENABLE_PATCH_FORCE: "true" } });
+            timed("up after kill", expectExit(recover, 0, "up after the kill"));
+            expectExit(pulumi(["preview", "--expect-no-changes", "--stack", STACK, ...POLICY]), 0, "converged");
+            assertPlannedLive(plannedObjects(guarded));
+            // Nothing the platform labels as its own exists beyond the plan, and the state holds each object once.
+            const planned = new Set(plannedObjects(guarded).map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`));
+            for (const kind of [...new Set(plannedObjects(guarded).map((o) => o.kind))]) {
+                for (const o of kubectlJson(["get", RESOURCE[kind], "-A", "-l", `${MANAGED_BY_LABEL}=${MANAGED_BY}`]).items) {
+                    assert.ok(planned.has(`${kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`), `orphan ${kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}`);
+                }
             }
-        }
-        // The guardrails, created a second time in this API server, refuse and admit exactly as after the first up.
-        checkTenantGuardrails();
-        const urns = JSON.parse(expectExit(pulumi(["stack", "export", "--stack", STACK]), 0, "export").stdout).deployment.resources.map((r: any) => r.urn);
-        assert.equal(new Set(urns).size, urns.length, "every resource once in the state");
-        timed("destroy after kill", expectExit(pulumi(["destroy", "--yes", "--skip-preview", "--stack", STACK]), 0, "destroy"));
-        // Deletes run in the background here: what follows (the opt-in steps of 15) starts from namespaces that are gone.
-        assert.ok(await waitForAsync(() => tenantCount() === 0, 180), "the tenant namespaces are gone after the destroy");
+            // The guardrails, created a second time in this API server, refuse and admit exactly as after the first up.
+            checkTenantGuardrails();
+            const urns = JSON.parse(expectExit(pulumi(["stack", "export", "--stack", STACK]), 0, "export").stdout).deployment.resources.map((r: any) => r.urn);
+            assert.equal(new Set(urns).size, urns.length, "every resource once in the state");
+            timed("destroy after kill", expectExit(pulumi(["destroy", "--yes", "--skip-preview", "--stack", STACK]), 0, "destroy"));
+            // Deletes run in the background here: what follows (the opt-in upgrade suite) starts from namespaces that are gone.
+            assert.ok(await waitForAsync(() => tenantCount() === 0, 180), "the tenant namespaces are gone after the destroy");
+        });
     });
 });
 
