@@ -14,7 +14,8 @@
 # the preview is the part the changed tenant is in, as a pull request for that tenant would run it. --parallel (implies
 # --split) runs the parts after the first two at the same time, as independent CI jobs would. --repeat R (default 3)
 # runs the preview and the no-op R times and reports the median run (every run's seconds beside it): on a shared
-# machine one run's wall time moves by a quarter or more with the neighbours' load.
+# machine one run's wall time moves by a quarter or more with the neighbours' load; a probe (milliseconds of fixed
+# CPU-bound work) before each run says how fast the machine was then.
 # Needs the toolchain (built on first use). MESH_TENANCY_BENCH_KEEP=1 keeps the state dirs.
 set -euo pipefail
 scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../scripts" && pwd)
@@ -44,6 +45,9 @@ done
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 log() { printf 'bench-engine: %s\n' "$*" >&2; }
+# The machine's speed at this moment: milliseconds of a fixed CPU-bound piece of work (lower is faster), printed beside
+# each measured run, so that figures taken minutes apart on a machine shared with others can be read against each other.
+probe() { node -e 'const t=process.hrtime.bigint();let n=0;for(let i=0;i<3e6;i++)n+=JSON.stringify({i,s:String(i)}).length;console.log(Math.round(Number(process.hrtime.bigint()-t)/1e6))'; }
 
 run_pulumi() { # LOG ARGS...: pulumi with the pack as the main job runs it (scripts/pulumi-run.sh), failing loudly with the log's tail
 	local out=$1
@@ -117,9 +121,10 @@ for n in "${sizes[@]}"; do
 		printf -v "${name}_out" '%s' "$out"
 	}
 	measure_median() { # NAME CMD...: measure CMD $repeat times; NAME, NAME_cpu and NAME_out are the median run's, NAME_runs every run's seconds
-		local name=$1 i seconds=() cpus=() outs=() middle
+		local name=$1 i seconds=() cpus=() outs=() probes=() middle
 		shift
 		for ((i = 0; i < repeat; i++)); do
+			probes+=("$(probe)")
 			measure "$name" "$@"
 			seconds+=("${!name}")
 			local cpu_var=${name}_cpu out_var=${name}_out
@@ -131,9 +136,11 @@ for n in "${sizes[@]}"; do
 		printf -v "${name}_cpu" '%s' "${cpus[$middle]}"
 		printf -v "${name}_out" '%s' "${outs[$middle]}"
 		printf -v "${name}_runs" '%s' "${seconds[*]}"
+		printf -v "${name}_probes" '%s' "${probes[*]}"
 	}
 
 	log "n=$n: up from empty (${parts[*]})"
+	up_probes=$(probe)
 	measure up every_part up
 	up_parts=$up_out
 	resources=0
@@ -159,6 +166,7 @@ for n in "${sizes[@]}"; do
 	"$scripts_dir/cluster.sh" start >/dev/null
 	"$scripts_dir/istio.sh" crds 2>/dev/null
 	log "n=$n: kubectl apply --server-side of the same $objects objects"
+	direct_probes=$(probe)
 	t=$(now)
 	kubectl apply --server-side --field-manager bench -f "$work/objects.yaml" >"$work/kubectl.log"
 	direct=$(since "$t")
@@ -167,6 +175,7 @@ for n in "${sizes[@]}"; do
 	ratio=$(awk -v a="$up" -v b="$direct" 'BEGIN { printf "%.1f", a / b }')
 	echo "n=$n${split:+ split into ${#parts[@]} stacks}${parallel:+ (parts after the first two at once)} resources=$resources objects=$objects up_s=$up preview_one_tenant_s=$preview (+$changes) noop_up_s=$noop kubectl_apply_s=$direct up/kubectl=${ratio}x"
 	echo "n=$n runs (median reported): preview_one_tenant_s $preview_runs; noop_up_s $noop_runs"
+	echo "n=$n machine probe before each run (ms of fixed work, lower is faster): up $up_probes; preview $preview_probes; noop_up $noop_probes; kubectl $direct_probes"
 	[ -z "$split" ] || echo "n=$n per stack (${parts[*]}): up_s $up_parts, largest $(largest <<<"$up_parts"); noop_up_s $noop_parts, largest $(largest <<<"$noop_parts")"
 	echo "n=$n cpu_s up: $up_cpu"
 	echo "n=$n cpu_s preview: $preview_cpu"
