@@ -120,7 +120,7 @@ for n in "${sizes[@]}"; do
 		printf -v "${name}_cpu" '%s' "$(cpu_split_stop)"
 		printf -v "${name}_out" '%s' "$out"
 	}
-	measure_median() { # NAME CMD...: measure CMD $repeat times; NAME, NAME_cpu and NAME_out are the median run's, NAME_runs every run's seconds
+	measure_median() { # NAME CMD...: measure CMD $repeat times; NAME, NAME_cpu and NAME_out are the median run's, NAME_runs and NAME_probes every run's seconds and probe
 		local name=$1 i seconds=() cpus=() outs=() probes=() middle
 		shift
 		for ((i = 0; i < repeat; i++)); do
