@@ -19,20 +19,20 @@ const deserialize = packRequire("@pulumi/policy/deserialize");
 const analyzerPb = packRequire("@pulumi/pulumi/proto/analyzer_pb");
 const { Struct } = packRequire("google-protobuf/google/protobuf/struct_pb");
 
+/** A protobuf AnalyzerResource or AnalyzeRequest (they share these fields) filled with an object as the engine sends it. */
+function describing(message: any, object: KubeObject): any {
+    const type = pulumiType(object);
+    message.setType(type);
+    message.setName(resourceName(object));
+    message.setUrn(urnOf(type, resourceName(object)));
+    message.setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(resourceProps(object)))));
+    message.setOptions(new analyzerPb.AnalyzerResourceOptions());
+    return message;
+}
+
 function request(objects: ReadonlyArray<KubeObject>): unknown {
     const req = new analyzerPb.AnalyzeStackRequest();
-    req.setResourcesList(
-        objects.map((object) => {
-            const r = new analyzerPb.AnalyzerResource();
-            const type = pulumiType(object);
-            r.setType(type);
-            r.setName(resourceName(object));
-            r.setUrn(urnOf(type, resourceName(object)));
-            r.setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(resourceProps(object)))));
-            r.setOptions(new analyzerPb.AnalyzerResourceOptions());
-            return r;
-        }),
-    );
+    req.setResourcesList(objects.map((object) => describing(new analyzerPb.AnalyzerResource(), object)));
     return req;
 }
 
@@ -94,17 +94,6 @@ describe("the pack's answers to the engine's per-resource calls", () => {
         for (const s of servers.splice(0)) s.forceShutdown();
     });
 
-    function analyzeRequest(object: KubeObject): any {
-        const r = new analyzerPb.AnalyzeRequest();
-        const type = pulumiType(object);
-        r.setType(type);
-        r.setName(resourceName(object));
-        r.setUrn(urnOf(type, resourceName(object)));
-        r.setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(resourceProps(object)))));
-        r.setOptions(new analyzerPb.AnalyzerResourceOptions());
-        return r;
-    }
-
     /** A server with the given Analyzer implementation on a free local port, and a client for it. */
     async function serve(implementation: object, client = AnalyzerService): Promise<{ call: (method: string, req: unknown) => Promise<any> }> {
         const s = new grpc.Server();
@@ -131,7 +120,7 @@ describe("the pack's answers to the engine's per-resource calls", () => {
         assert.ok(objects.length > 200, `${objects.length} fixture objects`);
         const empty = (m: any) => Buffer.from(new m.responseType().serializeBinary()).toString("hex");
         for (const object of objects) {
-            const req = analyzeRequest(object);
+            const req = describing(new analyzerPb.AnalyzeRequest(), object);
             for (const [fn, method] of [[analyze, AnalyzerService.analyze], [remediate, AnalyzerService.remediate]] as const) {
                 const resp = await new Promise<any>((resolve, reject) => fn({ request: req }, (e: unknown, r: unknown) => (e ? reject(e) : resolve(r))));
                 assert.equal(Buffer.from(resp.serializeBinary()).toString("hex"), empty(method), `${method.path} of ${object.kind} ${object.metadata.name}`);
