@@ -2,6 +2,7 @@ import "./components/compileCache";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshTenancy } from "./components";
 import { quietSdkDebugLog } from "./components/sdkLog";
+import { dropUnreadOutputs } from "./components/sdkOutputs";
 import { lightPromiseTraces } from "./components/sdkTraces";
 import { ConfigError } from "./model/issues";
 import { configFromStack } from "./model/stack";
@@ -15,6 +16,7 @@ import { programOutputs } from "./plan/outputs";
 (Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
 quietSdkDebugLog();
 lightPromiseTraces();
+dropUnreadOutputs();
 
 function loadPlan() {
     try {

@@ -3,9 +3,11 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { quietSdkDebugLog, restoreSdkDebugLog } from "../components/sdkLog";
+import { dropUnreadOutputs, restoreOutputs, withoutUnreadOutputs } from "../components/sdkOutputs";
 import { lightPromiseTraces, restorePromiseTraces } from "../components/sdkTraces";
 import { loadStack, ROOT } from "./harness/configs";
 import { registerConfig } from "./harness/program";
+import { RecordingMocks, settle } from "./harness/mocks";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const sdkSettings = require("@pulumi/pulumi/runtime/settings");
@@ -13,6 +15,10 @@ const sdkSettings = require("@pulumi/pulumi/runtime/settings");
 const engineProto = require("@pulumi/pulumi/proto/engine_pb");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const sdkDebuggable = require("@pulumi/pulumi/runtime/debuggable");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const resourceProto = require("@pulumi/pulumi/proto/resource_pb");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Struct } = require("google-protobuf/google/protobuf/struct_pb");
 
 describe("runtime", () => {
     it("runs on the Node.js major that package.json's engines and its node devDependency name", () => {
@@ -94,6 +100,92 @@ describe("runtime", () => {
             assert.ok(light.length > 100, `promises wrapped while registering: ${light.length}`);
             assert.deepEqual([...new Set(light.map(frames))], [0]);
             assert.ok(frames(new Error("the program's own").stack ?? "") > 0, "Error.stackTraceLimit is restored");
+        });
+    });
+
+    describe("SDK outputs of planned objects", () => {
+        // Running index.ts (other tests do) installs the filter.
+        beforeEach(() => restoreOutputs());
+        afterEach(() => restoreOutputs());
+
+        /**
+         * Registers the local stack's resources, each answer passing through protobuf bytes and the SDK's decoder as
+         * gRPC hands it over, with a server-set `metadata.uid` added to every object that has metadata; returns the
+         * registrations and, per URN, the metadata output the program's resource resolved to.
+         */
+        async function register(): Promise<{ mocks: RecordingMocks; metadata: Map<string, any> }> {
+            const { MeshTenancy } = await import("../components");
+            const { planTenancy } = await import("../plan");
+            const mocks = new RecordingMocks();
+            mocks.install();
+            const monitor = sdkSettings.getMonitor();
+            const recorded = monitor.registerResource.bind(monitor);
+            monitor.registerResource = (req: any, callback: (err: unknown, resp: unknown) => void) =>
+                recorded(req, (err: unknown, resp: any) => {
+                    if (err) return callback(err, resp);
+                    const object = resp.getObject()?.toJavaScript();
+                    if (object?.metadata !== undefined) resp.setObject(Struct.fromJavaScript({ ...object, metadata: { ...object.metadata, uid: "from-the-server" } }));
+                    callback(err, resourceProto.RegisterResourceResponse.deserializeBinary(resp.serializeBinary()));
+                });
+            const mesh = new MeshTenancy("mesh", { plan: planTenancy(loadStack("local")) });
+            await settle();
+            const metadata = new Map<string, any>();
+            const namespaces = [...mesh.namespaces.values()].map((ns) => ns.namespace as any);
+            for (const ns of namespaces) {
+                const [urn, meta] = await new Promise<[string, any]>((resolve) => pulumi.all([ns.urn, ns.metadata]).apply(resolve));
+                metadata.set(urn, meta);
+            }
+            return { mocks, metadata };
+        }
+
+        it("are not decoded by the program: a planned object's outputs are its inputs, every other answer is decoded whole", async function () {
+            this.timeout(120_000);
+            const before = await register();
+            assert.ok(before.metadata.size > 2, `namespaces registered: ${before.metadata.size}`);
+            for (const meta of before.metadata.values()) assert.equal(meta.uid, "from-the-server", "without the filter the server's fields are read");
+            assert.equal(dropUnreadOutputs(), true);
+            const after = await register();
+            assert.deepEqual([...after.metadata.keys()].sort(), [...before.metadata.keys()].sort());
+            for (const [urn, meta] of after.metadata) {
+                assert.equal(meta.uid, undefined, `${urn}: the server's fields are not decoded`);
+                assert.equal(meta.name, before.metadata.get(urn).name, `${urn}: the planned fields resolve from the inputs`);
+            }
+            // Every custom resource the program registers itself is dropped; kubernetesx's (the smoke workloads' Deployments
+            // and Services, written as a tenant would write them) and components are decoded whole.
+            const answer = (urn: string) => {
+                const resp = new resourceProto.RegisterResourceResponse();
+                resp.setUrn(urn);
+                resp.setId("some-id");
+                resp.setObject(Struct.fromJavaScript({ kept: "no" }));
+                resp.setStable(true);
+                resp.getPropertydependenciesMap().set("spec", new resourceProto.RegisterResourceResponse.PropertyDependencies().setUrnsList(["urn:pulumi:a::b::c::d"]));
+                return resp;
+            };
+            const decoded = (urn: string) => resourceProto.RegisterResourceResponse.deserializeBinary(answer(urn).serializeBinary());
+            const byKubernetesx = (urn: string) => /SmokeWorkloads\$kubernetes:(apps\/v1:Deployment|core\/v1:Service)::/.test(urn);
+            const custom = after.mocks.registrations.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:"));
+            const planned = custom.filter((r) => !byKubernetesx(r.urn));
+            assert.ok(custom.some((r) => byKubernetesx(r.urn)), "the local stack has smoke workloads");
+            assert.ok(planned.length > 20, `custom resources: ${planned.length}`);
+            for (const r of planned) {
+                const resp = decoded(r.urn);
+                assert.equal(resp.getObject(), undefined, `${r.urn}: outputs dropped`);
+                assert.deepEqual([resp.getUrn(), resp.getId(), resp.getStable(), resp.getPropertydependenciesMap().get("spec").getUrnsList()], [r.urn, "some-id", true, ["urn:pulumi:a::b::c::d"]]);
+            }
+            for (const r of after.mocks.registrations.filter((r) => !r.custom || byKubernetesx(r.urn))) {
+                assert.deepEqual(decoded(r.urn).getObject()?.toJavaScript(), { kept: "no" }, `${r.urn}: decoded whole`);
+            }
+            const sameNameOtherType = planned[0].urn.replace(/[^$:]+::([^:]+)$/, "kubernetes:core/v1:Secret::$1");
+            assert.deepEqual(decoded(sameNameOtherType).getObject()?.toJavaScript(), { kept: "no" }, "a resource is recognised by type and name");
+            restoreOutputs();
+            assert.deepEqual(decoded(planned[0].urn).getObject()?.toJavaScript(), { kept: "no" }, "restored");
+        });
+
+        it("leaves bytes that are not a well-formed message to the SDK's decoder", () => {
+            for (const bytes of [[0x0a, 0x05, 0x61], [0x0b, 0x01], [0x0a], [0x80], [0x00, 0x01], []]) {
+                const input = Uint8Array.from(bytes);
+                assert.equal(withoutUnreadOutputs(input), input, `[${bytes}]`);
+            }
         });
     });
 });
