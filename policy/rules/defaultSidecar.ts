@@ -1,23 +1,25 @@
+import { dataplaneOf } from "../semantics/injection";
 import type { Inventory } from "../semantics/inventory";
 import { REVISION_LABEL } from "../semantics/labels";
 import type { Subject } from "../semantics/objects";
-import { selectorRelation } from "../semantics/selectors";
+import { selectorRelation, selects } from "../semantics/selectors";
 import { workloadSelectorOf } from "../semantics/sidecarScope";
 import { meshView } from "../semantics/reachability";
-import { describeWorkload } from "../semantics/workloads";
+import { describeWorkload, hypotheticalWorkload } from "../semantics/workloads";
 import type { Finding, Rule } from "../lib/rule";
 
 export const defaultSidecar: Rule = {
     id: "MT005",
     name: "one-default-sidecar-per-namespace",
-    description: "Each meshed namespace has exactly one Sidecar without workloadSelector (or none at all, relying on the root default), and its workload Sidecars never select the same pods.",
-    why: "A namespace whose Sidecars all have selectors leaves every other pod unscoped: it receives the config of every namespace. Two selector-less Sidecars, or two that select the same pods, make Istio pick one arbitrarily.",
+    description: "Each meshed namespace has exactly one Sidecar without workloadSelector (or none at all, relying on the root default), its workload Sidecars never select the same pods, and no Sidecar applies to pods in ambient mode.",
+    why: "A namespace whose Sidecars all have selectors leaves every other pod unscoped: it receives the config of every namespace. Two selector-less Sidecars, or two that select the same pods, make Istio pick one arbitrarily. Pods in ambient mode have no proxy of their own: ztunnel, shared by the node, receives every workload its istiod discovers and reads no Sidecar, so a Sidecar written for them scopes nothing.",
     defaultEnforcement: "mandatory",
     codes: {
         MT0501: "a meshed namespace has Sidecars but none without workloadSelector",
         MT0502: "a namespace has two Sidecars without workloadSelector",
         MT0503: "the pods of a workload match two Sidecars' workloadSelectors",
         MT0504: "two Sidecars' workloadSelectors are equal or nested, so some pods would match both",
+        MT0505: "a Sidecar applies to pods in ambient mode, which no Sidecar scopes",
     },
     check(inventory: Inventory): Finding[] {
         const findings: Finding[] = [];
@@ -42,6 +44,23 @@ export const defaultSidecar: Rule = {
                         findings.push({ code: "MT0504", subject: selected[i][0], message: `workloadSelector ${relation === "equal" ? "equals" : "overlaps"} that of Sidecar ${selected[j][0].object.metadata.name}: some pods match both` });
                     }
                 }
+            }
+        }
+        for (const sidecar of inventory.ofKind("Sidecar")) {
+            const namespace = sidecar.object.metadata.namespace;
+            if (namespace === undefined) continue;
+            const selector = workloadSelectorOf(sidecar);
+            const ambient =
+                selector === undefined
+                    ? [dataplaneOf(inventory, hypotheticalWorkload(namespace, sidecar))].filter((d) => d.mode === "ambient").map((d) => `the namespace's pods (${d.reason})`)
+                    : inventory
+                          .workloadsIn(namespace)
+                          .filter((w) => selects({ matchLabels: selector }, w.labels))
+                          .map((w) => [w, dataplaneOf(inventory, w)] as const)
+                          .filter(([, d]) => d.mode === "ambient")
+                          .map(([w, d]) => `the pods of ${describeWorkload(w)} (${d.reason})`);
+            if (ambient.length > 0) {
+                findings.push({ code: "MT0505", subject: sidecar, message: `scopes nothing for ${ambient.join(", ")}: pods in ambient mode have no proxy of their own, and ztunnel reads no Sidecar (it receives every workload its istiod discovers)` });
             }
         }
         const view = meshView(inventory);

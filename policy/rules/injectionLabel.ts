@@ -1,19 +1,20 @@
-import { INJECT_LABEL } from "../semantics/injection";
-import { INJECTION_LABEL, REVISION_LABEL } from "../semantics/labels";
+import { dataplaneOf, INJECT_LABEL } from "../semantics/injection";
+import { DATAPLANE_MODE_LABEL, INJECTION_LABEL, REVISION_LABEL } from "../semantics/labels";
 import type { Inventory } from "../semantics/inventory";
 import { meshView } from "../semantics/reachability";
-import { describeWorkload } from "../semantics/workloads";
+import { describeWorkload, hypotheticalWorkload } from "../semantics/workloads";
 import type { Finding, Rule } from "../lib/rule";
 
 export const injectionLabel: Rule = {
     id: "MT001",
     name: "revision-label-without-injection-label",
-    description: "A namespace with istio.io/rev has no istio-injection label, and no pod asks for a revision other than the one its namespace injects.",
-    why: "istio-injection takes precedence over istio.io/rev: `enabled` injects the default revision instead of the usergroup's, and `disabled` silently turns injection off; a pod's own istio.io/rev is ignored where its namespace names a revision, so the pod does not join the control plane it asks for.",
+    description: "A namespace with istio.io/rev has no istio-injection label, no namespace asks for ambient mode beside sidecar injection, and no pod asks for a revision other than the one its namespace injects.",
+    why: "istio-injection takes precedence over istio.io/rev: `enabled` injects the default revision instead of the usergroup's, and `disabled` silently turns injection off; the injector never reads istio.io/dataplane-mode and istio-cni leaves pods with a sidecar out of ambient mode, so a namespace labelled for both gets whichever the injection labels give, not what its mode label says; a pod's own istio.io/rev is ignored where its namespace names a revision, so the pod does not join the control plane it asks for.",
     defaultEnforcement: "mandatory",
     codes: {
         MT0101: "a namespace carries both istio.io/rev and istio-injection",
         MT0102: "a pod asks for a revision its namespace overrides",
+        MT0103: "a namespace asks for ambient mode and for sidecar injection",
     },
     check(inventory: Inventory): Finding[] {
         const findings: Finding[] = [];
@@ -27,6 +28,17 @@ export const injectionLabel: Rule = {
                     message: `namespace has ${REVISION_LABEL}=${ns.labels[REVISION_LABEL]} and ${INJECTION_LABEL}=${injection}; remove ${INJECTION_LABEL}${injection === "disabled" ? " (with it, injection is silently off)" : ""}`,
                 });
             }
+        }
+        for (const ns of inventory.namespaces.values()) {
+            if (ns.labels[DATAPLANE_MODE_LABEL] !== "ambient") continue;
+            const asks = [INJECTION_LABEL, REVISION_LABEL].filter((l) => ns.labels[l] !== undefined && (l !== INJECTION_LABEL || ns.labels[l] === "enabled"));
+            if (asks.length === 0) continue;
+            const pods = dataplaneOf(inventory, hypotheticalWorkload(ns.name, ns.subject));
+            const effect =
+                pods.mode === "sidecar"
+                    ? `its pods get sidecars (${pods.reason}) and istio-cni leaves pods with a sidecar out of ambient mode`
+                    : `no injector answers ${asks.map((l) => `${l}=${ns.labels[l]}`).join(" and ")}, so its pods join ambient mode`;
+            findings.push({ code: "MT0103", subject: ns.subject, message: `namespace has ${DATAPLANE_MODE_LABEL}=ambient and ${asks.map((l) => `${l}=${ns.labels[l]}`).join(" and ")}: ${effect}; keep one data-plane mode` });
         }
         for (const w of inventory.workloads()) {
             const podRev = w.labels[REVISION_LABEL];

@@ -185,3 +185,36 @@ function injectionLabelsReason(ns: Record<string, string>, pod: Record<string, s
     if (ns[DATAPLANE_MODE_LABEL] === "ambient") return `the namespace is in ambient mode (${DATAPLANE_MODE_LABEL}=ambient), which injects none; ztunnel's mTLS and L4 authorization are not judged here`;
     return "neither the namespace nor the pods ask for injection";
 }
+
+/** The annotation istio-cni writes on a pod it has enrolled in ambient mode (`enabled`, or `pending` while it sets up). */
+export const AMBIENT_REDIRECTION_ANNOTATION = "ambient.istio.io/redirection";
+
+export interface Dataplane {
+    /**
+     * `sidecar`: the pods run an injected proxy; `ambient`: ztunnel carries their traffic (no proxy of their own);
+     * `none`: neither.
+     */
+    mode: "sidecar" | "ambient" | "none";
+    injection: Injection;
+    reason: string;
+}
+
+/**
+ * Which data plane the pods of a workload join. Sidecar injection is decided first and alone: the injector never reads
+ * `istio.io/dataplane-mode`, and istio-cni never enrols a pod that carries an injected sidecar (ztunnel and a sidecar
+ * in one pod are not supported), so a pod asked into both modes ends up with a sidecar only. A pod without one joins
+ * ambient mode when istio-cni's enablement selectors, as the istio-cni chart sets them by default, match: the pod is
+ * labelled `istio.io/dataplane-mode=ambient`, or its namespace is and the pod is not labelled `none`; or istio-cni
+ * has already enrolled it (its redirection annotation). Pods on the host network join neither.
+ */
+export function dataplaneOf(inventory: Inventory, w: Workload): Dataplane {
+    const injection = injectionOf(inventory, w);
+    if (injection.meshed) return { mode: "sidecar", injection, reason: injection.reason };
+    if (w.hostNetwork) return { mode: "none", injection, reason: "pods on the host network join neither data plane" };
+    const nsMode = inventory.namespaces.get(w.namespace)?.labels[DATAPLANE_MODE_LABEL];
+    const podMode = w.labels[DATAPLANE_MODE_LABEL];
+    if (w.annotations[AMBIENT_REDIRECTION_ANNOTATION] === "enabled") return { mode: "ambient", injection, reason: `istio-cni has enrolled the pods in ambient mode (${AMBIENT_REDIRECTION_ANNOTATION}=enabled)` };
+    if (podMode === "ambient") return { mode: "ambient", injection, reason: `the pods are labelled ${DATAPLANE_MODE_LABEL}=ambient and get no sidecar` };
+    if (nsMode === "ambient" && podMode !== "none") return { mode: "ambient", injection, reason: `the namespace is labelled ${DATAPLANE_MODE_LABEL}=ambient and the pods get no sidecar` };
+    return { mode: "none", injection, reason: injection.reason };
+}

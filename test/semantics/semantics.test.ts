@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { contextOf, meshAdmission, ruleSources } from "../../policy/semantics/authorization";
 import { effectiveExportTo, exportedTo } from "../../policy/semantics/exportTo";
 import { isGatewayApiGateway, isIstioGateway, podsOfGateway } from "../../policy/semantics/gateways";
-import { injectionOf } from "../../policy/semantics/injection";
+import { dataplaneOf, injectionOf } from "../../policy/semantics/injection";
 import { Inventory } from "../../policy/semantics/inventory";
 import { l3Admission } from "../../policy/semantics/networkPolicy";
 import type { KubeObject, Subject } from "../../policy/semantics/objects";
@@ -67,6 +67,40 @@ function workload(inv: Inventory, name: string, namespace = "app-a"): Workload {
 }
 
 const rev = (inv: Inventory, name: string) => inv.revisions.get(name)!;
+
+describe("semantics: data plane (sidecar, ambient or neither)", () => {
+    /** The mode of deployment `web` in namespace `amb`, given the namespace's labels and the pods' labels and annotations. */
+    const modeOf = (nsLabels: Record<string, string>, podLabels: Record<string, string> = {}, annotations: Record<string, string> = {}, spec: Record<string, unknown> = {}) => {
+        const inv = inventoryOf([...base(), ns("amb", { usergroup: "blue", ...nsLabels }), deployment("web", "amb", { app: "web", ...podLabels }, annotations, spec)]);
+        return dataplaneOf(inv, workload(inv, "web", "amb")).mode;
+    };
+    const AMBIENT = { "istio.io/dataplane-mode": "ambient" };
+
+    it("a namespace labelled ambient puts its pods in ambient mode, unless a pod is labelled none", () => {
+        assert.equal(modeOf(AMBIENT), "ambient");
+        assert.equal(modeOf(AMBIENT, { "istio.io/dataplane-mode": "none" }), "none");
+        assert.equal(modeOf({ "istio-injection": "disabled", ...AMBIENT }), "ambient");
+    });
+
+    it("a pod labelled ambient joins ambient mode in any namespace that does not inject it", () => {
+        assert.equal(modeOf({}, AMBIENT), "ambient");
+        assert.equal(modeOf({ "istio.io/dataplane-mode": "none" }, AMBIENT), "ambient");
+        assert.equal(modeOf({}), "none");
+    });
+
+    it("injection wins: the injector ignores the mode label and a pod with a sidecar is never enrolled", () => {
+        assert.equal(modeOf({ "istio.io/rev": "blue", ...AMBIENT }), "sidecar");
+        assert.equal(modeOf({ "istio.io/rev": "blue" }, AMBIENT), "sidecar");
+        assert.equal(modeOf({ "istio.io/rev": "blue", ...AMBIENT }, { "sidecar.istio.io/inject": "false" }), "ambient");
+        // A revision that does not exist injects nothing, so the namespace's ambient label takes the pods.
+        assert.equal(modeOf({ "istio.io/rev": "purple", ...AMBIENT }), "ambient");
+    });
+
+    it("pods on the host network join neither; a pod istio-cni already enrolled is ambient", () => {
+        assert.equal(modeOf(AMBIENT, {}, {}, { hostNetwork: true }), "none");
+        assert.equal(modeOf({}, {}, { "ambient.istio.io/redirection": "enabled" }), "ambient");
+    });
+});
 
 describe("semantics: injection (which revision meshes a pod)", () => {
     const meshedBy = (objects: KubeObject[], name = "web", namespace = "app-a") => {
