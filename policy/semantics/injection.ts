@@ -1,7 +1,7 @@
 import type { Inventory, RevisionInfo } from "./inventory";
 import { DATAPLANE_MODE_LABEL, INJECTION_LABEL, NAMESPACE_NAME_LABEL, REVISION_LABEL } from "./labels";
 import { arrayOf, isRecord, stringRecord, Subject } from "./objects";
-import { LabelSelector, SelectorIndex } from "./selectors";
+import { LabelSelector, SelectorIndex, selects } from "./selectors";
 import type { Workload } from "./workloads";
 
 /**
@@ -97,9 +97,24 @@ function selectorOf(value: unknown): LabelSelector {
     return isRecord(value) ? (value as LabelSelector) : {};
 }
 
-/** Injector webhooks read from MutatingWebhookConfigurations (`*.sidecar-injector.istio.io` webhooks). */
-function registeredInjectors(inventory: Inventory): Injector[] {
-    const out: Injector[] = [];
+/** An injector webhook as a MutatingWebhookConfiguration of the set registers it, whether or not its istiod is known. */
+export interface InjectorWebhook extends Omit<Injector, "revision" | "subject"> {
+    /** The revision whose istiod it calls; undefined when neither its labels nor the Service it calls name one. */
+    revision?: RevisionInfo;
+    subject: Subject;
+    /** What the API server calls: `Service <namespace>/<name>`, or the URL. */
+    calls: string;
+}
+
+function webhookTarget(hook: any): string {
+    const service = hook?.clientConfig?.service;
+    if (isRecord(service)) return `Service ${service.namespace ?? "?"}/${service.name ?? "?"}`;
+    return typeof hook?.clientConfig?.url === "string" ? hook.clientConfig.url : "nothing (no clientConfig)";
+}
+
+/** Every `*.sidecar-injector.istio.io` webhook of the set's MutatingWebhookConfigurations. */
+export function injectorWebhooks(inventory: Inventory): InjectorWebhook[] {
+    const out: InjectorWebhook[] = [];
     for (const s of inventory.ofKind("MutatingWebhookConfiguration")) {
         const labels = stringRecord(s.object.metadata.labels);
         const labelled = labels["istio.io/tag"] ?? labels[REVISION_LABEL];
@@ -109,11 +124,17 @@ function registeredInjectors(inventory: Inventory): Injector[] {
             if (typeof hook?.name !== "string" || !hook.name.endsWith("sidecar-injector.istio.io")) continue;
             // Unlabelled, the configuration is known by the istiod Service its webhooks call.
             const rev = labelled === undefined ? inventory.revisionFromWebhook(hook) : (revision ?? inventory.revisionFromWebhook(hook));
-            if (rev === undefined) continue;
-            out.push({ revision: rev, via, name: hook.name, namespaceSelector: selectorOf(hook.namespaceSelector), objectSelector: selectorOf(hook.objectSelector), subject: s });
+            out.push({ revision: rev, via, name: hook.name, namespaceSelector: selectorOf(hook.namespaceSelector), objectSelector: selectorOf(hook.objectSelector), subject: s, calls: webhookTarget(hook) });
         }
     }
     return out;
+}
+
+/** The registered injector webhooks whose istiod is known: those that inject a revision's proxy. */
+function registeredInjectors(inventory: Inventory): Injector[] {
+    return injectorWebhooks(inventory)
+        .filter((w): w is InjectorWebhook & { revision: RevisionInfo } => w.revision !== undefined)
+        .map(({ calls: _calls, ...injector }) => injector);
 }
 
 const cache = new WeakMap<Inventory, Injector[]>();
@@ -217,4 +238,42 @@ export function dataplaneOf(inventory: Inventory, w: Workload): Dataplane {
     if (podMode === "ambient") return { mode: "ambient", injection, reason: `the pods are labelled ${DATAPLANE_MODE_LABEL}=ambient and get no sidecar` };
     if (nsMode === "ambient" && podMode !== "none") return { mode: "ambient", injection, reason: `the namespace is labelled ${DATAPLANE_MODE_LABEL}=ambient and the pods get no sidecar` };
     return { mode: "none", injection, reason: injection.reason };
+}
+
+type WebhookSelectors = Pick<Injector, "namespaceSelector" | "objectSelector">;
+
+/**
+ * Namespace and pod labels that two injector webhooks both accept, if the labels their selectors require do not
+ * contradict each other: per key, a value every `matchLabels` and `In` requirement of both allows (any, for `Exists`).
+ * Undefined when the merged labels do not satisfy both (then the required labels alone cannot show an overlap).
+ */
+export function sharedProbe(a: WebhookSelectors, b: WebhookSelectors): { namespace: Record<string, string>; pod: Record<string, string> } | undefined {
+    const namespace = mergeRequired([a.namespaceSelector, b.namespaceSelector]);
+    const pod = mergeRequired([a.objectSelector, b.objectSelector]);
+    if (namespace === undefined || pod === undefined) return undefined;
+    const accepts = (i: WebhookSelectors) => selects(i.namespaceSelector, namespace) && selects(i.objectSelector, pod);
+    return accepts(a) && accepts(b) ? { namespace, pod } : undefined;
+}
+
+function mergeRequired(selectors: LabelSelector[]): Record<string, string> | undefined {
+    // Per key, the values every requirement allows (undefined: any value, the key only has to exist).
+    const allowed = new Map<string, Set<string> | undefined>();
+    const require = (key: string, values: ReadonlyArray<string> | undefined) => {
+        if (!allowed.has(key) || allowed.get(key) === undefined) allowed.set(key, values === undefined ? undefined : new Set(values));
+        else if (values !== undefined) allowed.set(key, new Set(values.filter((v) => allowed.get(key)!.has(v))));
+    };
+    for (const s of selectors) {
+        for (const [k, v] of Object.entries(s.matchLabels ?? {})) require(k, [v]);
+        for (const req of s.matchExpressions ?? []) {
+            if (req.operator === "In") require(req.key, req.values ?? []);
+            if (req.operator === "Exists") require(req.key, undefined);
+        }
+    }
+    const labels: Record<string, string> = {};
+    for (const [key, values] of allowed) {
+        if (values === undefined) labels[key] = "true";
+        else if (values.size === 0) return undefined;
+        else labels[key] = [...values].sort()[0];
+    }
+    return labels;
 }

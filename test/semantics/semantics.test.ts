@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { contextOf, meshAdmission, ruleSources } from "../../policy/semantics/authorization";
 import { effectiveExportTo, exportedTo } from "../../policy/semantics/exportTo";
 import { isGatewayApiGateway, isIstioGateway, podsOfGateway } from "../../policy/semantics/gateways";
-import { dataplaneOf, injectionOf } from "../../policy/semantics/injection";
+import { dataplaneOf, Injector, injectionOf, sharedProbe } from "../../policy/semantics/injection";
 import { Inventory } from "../../policy/semantics/inventory";
 import { l3Admission } from "../../policy/semantics/networkPolicy";
 import type { KubeObject, Subject } from "../../policy/semantics/objects";
@@ -67,6 +67,22 @@ function workload(inv: Inventory, name: string, namespace = "app-a"): Workload {
 }
 
 const rev = (inv: Inventory, name: string) => inv.revisions.get(name)!;
+
+describe("semantics: labels two injector webhooks both accept", () => {
+    const hook = (namespaceSelector: LabelSelector, objectSelector: LabelSelector = {}) => ({ namespaceSelector, objectSelector }) as unknown as Injector;
+    const rev = (values: string[]) => ({ matchExpressions: [{ key: "istio.io/rev", operator: "In", values }, { key: "istio-injection", operator: "DoesNotExist" }] });
+
+    it("finds the labels both require, and none where their requirements contradict", () => {
+        assert.deepEqual(sharedProbe(hook(rev(["blue"])), hook(rev(["green", "blue"]))), { namespace: { "istio.io/rev": "blue" }, pod: {} });
+        assert.deepEqual(sharedProbe(hook(rev(["green", "blue"])), hook(rev(["blue"]))), { namespace: { "istio.io/rev": "blue" }, pod: {} }, "in either order");
+        assert.equal(sharedProbe(hook(rev(["blue"])), hook(rev(["green"]))), undefined);
+        assert.equal(sharedProbe(hook(rev(["blue"])), hook({ matchLabels: { "istio-injection": "enabled" } })), undefined, "DoesNotExist against a required label");
+        assert.deepEqual(sharedProbe(hook({ matchLabels: { team: "a" } }), hook({ matchExpressions: [{ key: "env", operator: "Exists" }] })), { namespace: { team: "a", env: "true" }, pod: {} });
+        const object = (values: string[]) => hook({}, { matchExpressions: [{ key: "istio.io/rev", operator: "In", values }] });
+        assert.equal(sharedProbe(object(["blue"]), object(["green"])), undefined);
+        assert.deepEqual(sharedProbe(object(["blue"]), object(["blue"])), { namespace: {}, pod: { "istio.io/rev": "blue" } });
+    });
+});
 
 describe("semantics: data plane (sidecar, ambient or neither)", () => {
     /** The mode of deployment `web` in namespace `amb`, given the namespace's labels and the pods' labels and annotations. */
