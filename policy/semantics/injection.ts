@@ -132,9 +132,7 @@ export function injectorWebhooks(inventory: Inventory): InjectorWebhook[] {
 
 /** The registered injector webhooks whose istiod is known: those that inject a revision's proxy. */
 function registeredInjectors(inventory: Inventory): Injector[] {
-    return injectorWebhooks(inventory)
-        .filter((w): w is InjectorWebhook & { revision: RevisionInfo } => w.revision !== undefined)
-        .map(({ calls: _calls, ...injector }) => injector);
+    return injectorWebhooks(inventory).filter((w): w is InjectorWebhook & { revision: RevisionInfo } => w.revision !== undefined);
 }
 
 const cache = new WeakMap<Inventory, Injector[]>();
