@@ -2,10 +2,10 @@ import { dataplaneOf } from "../semantics/injection";
 import type { Inventory } from "../semantics/inventory";
 import { REVISION_LABEL } from "../semantics/labels";
 import type { Subject } from "../semantics/objects";
-import { selectorRelation, selects } from "../semantics/selectors";
-import { workloadSelectorOf } from "../semantics/sidecarScope";
+import { selectorRelation } from "../semantics/selectors";
+import { selectsWorkload, workloadSelectorOf } from "../semantics/sidecarScope";
 import { meshView } from "../semantics/reachability";
-import { describeWorkload, hypotheticalWorkload } from "../semantics/workloads";
+import { describeWorkload, hypotheticalWorkload, Workload } from "../semantics/workloads";
 import type { Finding, Rule } from "../lib/rule";
 
 export const defaultSidecar: Rule = {
@@ -49,16 +49,15 @@ export const defaultSidecar: Rule = {
         for (const sidecar of inventory.ofKind("Sidecar")) {
             const namespace = sidecar.object.metadata.namespace;
             if (namespace === undefined) continue;
-            const selector = workloadSelectorOf(sidecar);
-            const ambient =
-                selector === undefined
-                    ? [dataplaneOf(inventory, hypotheticalWorkload(namespace, sidecar))].filter((d) => d.mode === "ambient").map((d) => `the namespace's pods (${d.reason})`)
+            // A Sidecar without workloadSelector applies to the namespace's pods, judged by a pod with no labels.
+            const applies: Array<[string, Workload]> =
+                workloadSelectorOf(sidecar) === undefined
+                    ? [["the namespace's pods", hypotheticalWorkload(namespace, sidecar)]]
                     : inventory
                           .workloadsIn(namespace)
-                          .filter((w) => selects({ matchLabels: selector }, w.labels))
-                          .map((w) => [w, dataplaneOf(inventory, w)] as const)
-                          .filter(([, d]) => d.mode === "ambient")
-                          .map(([w, d]) => `the pods of ${describeWorkload(w)} (${d.reason})`);
+                          .filter((w) => selectsWorkload(sidecar, w))
+                          .map((w) => [`the pods of ${describeWorkload(w)}`, w]);
+            const ambient = applies.map(([what, w]) => [what, dataplaneOf(inventory, w)] as const).filter(([, d]) => d.mode === "ambient").map(([what, d]) => `${what} (${d.reason})`);
             if (ambient.length > 0) {
                 findings.push({ code: "MT0505", subject: sidecar, message: `scopes nothing for ${ambient.join(", ")}: pods in ambient mode have no proxy of their own, and ztunnel reads no Sidecar (it receives every workload its istiod discovers)` });
             }

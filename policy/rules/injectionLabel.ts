@@ -33,12 +33,10 @@ export const injectionLabel: Rule = {
             if (ns.labels[DATAPLANE_MODE_LABEL] !== "ambient") continue;
             const asks = [INJECTION_LABEL, REVISION_LABEL].filter((l) => ns.labels[l] !== undefined && (l !== INJECTION_LABEL || ns.labels[l] === "enabled"));
             if (asks.length === 0) continue;
+            const asked = asks.map((l) => `${l}=${ns.labels[l]}`).join(" and ");
             const pods = dataplaneOf(inventory, hypotheticalWorkload(ns.name, ns.subject));
-            const effect =
-                pods.mode === "sidecar"
-                    ? `its pods get sidecars (${pods.reason}) and istio-cni leaves pods with a sidecar out of ambient mode`
-                    : `no injector answers ${asks.map((l) => `${l}=${ns.labels[l]}`).join(" and ")}, so its pods join ambient mode`;
-            findings.push({ code: "MT0103", subject: ns.subject, message: `namespace has ${DATAPLANE_MODE_LABEL}=ambient and ${asks.map((l) => `${l}=${ns.labels[l]}`).join(" and ")}: ${effect}; keep one data-plane mode` });
+            const effect = pods.mode === "sidecar" ? `its pods get sidecars (${pods.reason}) and istio-cni leaves pods with a sidecar out of ambient mode` : `no injector answers ${asked}, so its pods join ambient mode`;
+            findings.push({ code: "MT0103", subject: ns.subject, message: `namespace has ${DATAPLANE_MODE_LABEL}=ambient and ${asked}: ${effect}; keep one data-plane mode` });
         }
         for (const w of inventory.workloads()) {
             const podRev = w.labels[REVISION_LABEL];

@@ -55,12 +55,15 @@ export interface SidecarChoice {
     competing: Subject[];
 }
 
+/** Whether a Sidecar's workloadSelector selects the workload's pods (never, for a Sidecar without one). */
+export function selectsWorkload(sidecar: Subject, w: Workload): boolean {
+    const selector = workloadSelectorOf(sidecar);
+    return selector !== undefined && Object.entries(selector).every(([k, v]) => w.labels[k] === v);
+}
+
 export function sidecarFor(inventory: Inventory, w: Workload, rev: RevisionInfo): SidecarChoice {
     const own = configIn(inventory, rev, w.namespace, "Sidecar");
-    const selecting = own.filter((s) => {
-        const selector = workloadSelectorOf(s);
-        return selector !== undefined && Object.entries(selector).every(([k, v]) => w.labels[k] === v);
-    });
+    const selecting = own.filter((s) => selectsWorkload(s, w));
     if (selecting.length > 0) return { how: "workload", sidecar: selecting[0], competing: selecting.slice(1) };
     const defaults = own.filter((s) => workloadSelectorOf(s) === undefined);
     if (defaults.length > 0) return { how: "namespace", sidecar: defaults[0], competing: defaults.slice(1) };
