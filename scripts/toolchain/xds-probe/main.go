@@ -9,6 +9,12 @@
 // LABELS), asks for CDS, then LDS, then the RDS names the listeners refer to,
 // and ACKs each response as Envoy would.
 //
+// With -inbound it asks for LDS only, as the sidecar of a workload (-labels, -service-account; the inbound ports
+// come from the Services in its namespace whose selectors match the labels, as istiod finds them from the proxy's
+// metadata when no Pod has its address), and prints the virtualInbound listener's filter chains: per destination
+// port and transport, whether it requires mTLS and the RBAC filters istiod compiled (enforced and shadow rules).
+// With -callers FILE it also judges, for every caller the file names, whether some request gets through (rbac.go).
+//
 // With -watch D it stays connected for D after the first CDS response and
 // prints one JSON line per CDS push (time, cluster count), for measuring how
 // long a change takes to reach connected proxies.
@@ -19,6 +25,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"sort"
 	"strings"
@@ -71,6 +78,9 @@ func main() {
 	labels := flag.String("labels", "", "pod labels, k=v,k=v (LABELS metadata)")
 	timeout := flag.Duration("timeout", 30*time.Second, "give up after this long")
 	watch := flag.Duration("watch", 0, "after the first CDS response, print each CDS push for this long")
+	inbound := flag.Bool("inbound", false, "print the inbound listener's filter chains and their RBAC instead of the outbound view")
+	serviceAccount := flag.String("service-account", "default", "SERVICE_ACCOUNT metadata (the workload's identity)")
+	callers := flag.String("callers", "", "with -inbound: JSON file of callers to judge (trustDomain, serviceAccounts by namespace)")
 	flag.Parse()
 	if *ns == "" {
 		fail("-namespace is required")
@@ -80,7 +90,20 @@ func main() {
 		fail("-labels: %v", err)
 	}
 
-	node, err := makeNode(*ns, *pod, *ip, *istioVersion, *clusterID, lbls)
+	var who *callersFile
+	if *callers != "" {
+		if !*inbound {
+			fail("-callers needs -inbound")
+		}
+		if who, err = readCallers(*callers); err != nil {
+			fail("-callers: %v", err)
+		}
+	}
+	dest, err := netip.ParseAddr(*ip)
+	if err != nil {
+		fail("-ip: %v", err)
+	}
+	node, err := makeNode(*ns, *pod, *ip, *istioVersion, *clusterID, *serviceAccount, lbls)
 	if err != nil {
 		fail("%v", err)
 	}
@@ -102,6 +125,16 @@ func main() {
 		return
 	}
 	start := time.Now()
+	if *inbound {
+		res := p.inbound()
+		if who != nil {
+			res.Verdicts = newJudge(res.Chains, dest).verdicts(who)
+		}
+		res.Seconds = time.Since(start).Seconds()
+		out, _ := json.MarshalIndent(res, "", "  ")
+		fmt.Println(string(out))
+		return
+	}
 	res := p.probe()
 	res.Seconds = time.Since(start).Seconds()
 	out, _ := json.MarshalIndent(res, "", "  ")
@@ -128,7 +161,7 @@ func parseLabels(s string) (map[string]string, error) {
 	return out, nil
 }
 
-func makeNode(ns, pod, ip, istioVersion, clusterID string, labels map[string]string) (*core.Node, error) {
+func makeNode(ns, pod, ip, istioVersion, clusterID, serviceAccount string, labels map[string]string) (*core.Node, error) {
 	lbls := map[string]any{}
 	for k, v := range labels {
 		lbls[k] = v
@@ -140,6 +173,10 @@ func makeNode(ns, pod, ip, istioVersion, clusterID string, labels map[string]str
 		"LABELS":        lbls,
 		"NAME":          pod,
 		"INSTANCE_IPS":  ip,
+		// The identity istiod issues certificates for and names in the proxy's own SANs.
+		"SERVICE_ACCOUNT":   serviceAccount,
+		"WORKLOAD_NAME":     pod,
+		"INTERCEPTION_MODE": "REDIRECT",
 	})
 	if err != nil {
 		return nil, err
