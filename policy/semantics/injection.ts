@@ -99,11 +99,62 @@ function selectorOf(value: unknown): LabelSelector {
 
 /** An injector webhook as a MutatingWebhookConfiguration of the set registers it, whether or not its istiod is known. */
 export interface InjectorWebhook extends Omit<Injector, "revision" | "subject"> {
-    /** The revision whose istiod it calls; undefined when neither its labels nor the Service it calls name one. */
+    /**
+     * The revision whose istiod injects: the one serving the Service it calls, else the one its labels name; undefined
+     * when neither says.
+     */
     revision?: RevisionInfo;
+    /** The revision its labels name (`istio.io/rev`, a tag resolved), whatever it calls. */
+    claimed?: RevisionInfo;
     subject: Subject;
     /** What the API server calls: `Service <namespace>/<name>`, or the URL. */
     calls: string;
+    target: WebhookTarget;
+}
+
+/**
+ * Where the API server sends an injector webhook's requests (admissionregistration/v1 `clientConfig`): a Service (by
+ * namespace and name, port 443 unless given) or a URL; and what happens when that call fails: `failurePolicy` Fail (the
+ * default in v1) refuses the object, Ignore admits it unmutated.
+ */
+export interface WebhookTarget {
+    service?: { namespace: string; name: string; path?: string };
+    url?: string;
+    failurePolicy: "Fail" | "Ignore";
+    /** The revision whose istiod pods the Service reaches, when the set shows one. */
+    servedBy?: RevisionInfo;
+    /**
+     * Whether the set holds the Service: a Service object, or the istiod chart, Deployment or mesh config of the revision
+     * whose chart renders a Service of that name there (`istiod`, `istiod-<revision>`). False for a URL.
+     */
+    serviceInSet: boolean;
+    /** The Service object, when the set holds one. */
+    serviceObject?: Subject;
+}
+
+/** The Service the istio-discovery chart renders for a revision: `istiod` for the default one, `istiod-<revision>` else. */
+export function istiodServiceName(rev: RevisionInfo): string {
+    return rev.name === "default" ? "istiod" : `istiod-${rev.name}`;
+}
+
+/** Where an injector webhook's calls go, and which istiod (if any) answers them. */
+export function webhookTargetOf(inventory: Inventory, hook: any): WebhookTarget {
+    const failurePolicy = hook?.failurePolicy === "Ignore" ? "Ignore" : "Fail";
+    const ref = hook?.clientConfig?.service;
+    if (!isRecord(ref) || typeof ref.name !== "string") {
+        return { ...(typeof hook?.clientConfig?.url === "string" ? { url: hook.clientConfig.url } : {}), failurePolicy, serviceInSet: false };
+    }
+    const service = { namespace: typeof ref.namespace === "string" ? ref.namespace : "default", name: ref.name, ...(typeof ref.path === "string" ? { path: ref.path } : {}) };
+    const object = inventory.inNamespace(service.namespace, "Service").find((s) => s.object.metadata.name === service.name && s.object.apiVersion === "v1");
+    if (object !== undefined) {
+        // A Service reaches the pods its selector matches: istiod's carry `app: istiod` and their revision's `istio.io/rev`.
+        const selector = stringRecord((object.object.spec as any)?.selector);
+        const running = [...inventory.revisions.values()].filter((r) => r.namespace === service.namespace);
+        const servedBy = selector.app !== "istiod" ? undefined : selector[REVISION_LABEL] !== undefined ? running.find((r) => r.name === selector[REVISION_LABEL]) : running.length === 1 ? running[0] : undefined;
+        return { service, failurePolicy, servedBy, serviceInSet: true, serviceObject: object };
+    }
+    const rendered = [...inventory.revisions.values()].find((r) => r.namespace === service.namespace && istiodServiceName(r) === service.name && r.subjects.some((s) => s.object.kind !== "MutatingWebhookConfiguration"));
+    return { service, failurePolicy, servedBy: rendered, serviceInSet: rendered !== undefined };
 }
 
 function webhookTarget(hook: any): string {
@@ -122,9 +173,12 @@ export function injectorWebhooks(inventory: Inventory): InjectorWebhook[] {
         const revision = inventory.resolveRevision(labels[REVISION_LABEL] ?? via) ?? inventory.resolveRevision(via);
         for (const hook of arrayOf((s.object as any).webhooks)) {
             if (typeof hook?.name !== "string" || !hook.name.endsWith("sidecar-injector.istio.io")) continue;
-            // Unlabelled, the configuration is known by the istiod Service its webhooks call.
-            const rev = labelled === undefined ? inventory.revisionFromWebhook(hook) : (revision ?? inventory.revisionFromWebhook(hook));
-            out.push({ revision: rev, via, name: hook.name, namespaceSelector: selectorOf(hook.namespaceSelector), objectSelector: selectorOf(hook.objectSelector), subject: s, calls: webhookTarget(hook) });
+            // The istiod that answers is the one behind the Service it calls, whatever its labels claim; unlabelled and
+            // calling no istiod the set shows, the configuration is known by the istiod Service name it calls.
+            const target = webhookTargetOf(inventory, hook);
+            const claimed = labelled === undefined ? undefined : revision;
+            const rev = target.servedBy ?? (labelled === undefined ? inventory.revisionFromWebhook(hook) : (revision ?? inventory.revisionFromWebhook(hook)));
+            out.push({ revision: rev, claimed, via, name: hook.name, namespaceSelector: selectorOf(hook.namespaceSelector), objectSelector: selectorOf(hook.objectSelector), subject: s, calls: webhookTarget(hook), target });
         }
     }
     return out;
