@@ -2,7 +2,9 @@
 # Builds the end-to-end toolchain from Go modules (see scripts/README.md):
 # pulumi, pulumi-language-nodejs, pulumi-resource-kubernetes, etcd,
 # kube-apiserver, kube-controller-manager, kubectl, istioctl, pilot-discovery
-# and xds-probe; istioctl-1.30 and pilot-discovery-1.30 only when named.
+# and xds-probe; istioctl-1.30 and pilot-discovery-1.30 only when named, and
+# the local node's tools (kubelet, kube-proxy, kube-scheduler, kube-router,
+# echoprobe) only when named or by scripts/node.sh.
 #
 # Usage: scripts/build-toolchain.sh [TOOL...]   (default: every default tool)
 #
@@ -23,6 +25,9 @@ default_tools=(etcd kube-apiserver kube-controller-manager kubectl pulumi pulumi
 	istioctl pilot-discovery xds-probe)
 # Built only when asked for by name: a second Istio costs about as much again.
 optional_tools=(istioctl-1.30 pilot-discovery-1.30)
+# The local node's (scripts/node.sh): a few minutes cold, needed only with a node.
+node_tools=(kubelet kube-proxy kube-scheduler kube-router echoprobe)
+optional_tools+=("${node_tools[@]}")
 all_tools=("${default_tools[@]}" "${optional_tools[@]}")
 
 log() { printf 'build-toolchain: %s\n' "$*" >&2; }
@@ -42,7 +47,9 @@ tool_inputs() {
 	local mod
 	case $1 in
 	etcd) mod=etcd ;;
-	kube-apiserver | kube-controller-manager | kubectl) mod=kubernetes ;;
+	kube-apiserver | kube-controller-manager | kubectl | kubelet | kube-proxy | kube-scheduler) mod=kubernetes ;;
+	kube-router) mod=kube-router ;;
+	echoprobe) mod=node-images ;;
 	pulumi | pulumi-language-nodejs) mod=pulumi ;;
 	pulumi-resource-kubernetes) mod=pulumi-resource-kubernetes ;;
 	istioctl | pilot-discovery) mod=istio ;;
@@ -54,6 +61,7 @@ tool_inputs() {
 	pulumi-language-nodejs) find "$toolchain_dir/pulumi/cmd/pulumi-language-nodejs" -type f -name '*.go' | LC_ALL=C sort ;;
 	pulumi-resource-kubernetes) find "$toolchain_dir/pulumi-resource-kubernetes" -type f -name '*.go' | LC_ALL=C sort ;;
 	xds-probe) find "$toolchain_dir/xds-probe" -type f -name '*.go' | LC_ALL=C sort ;;
+	echoprobe) find "$toolchain_dir/node-images" -type f -name '*.go' | LC_ALL=C sort ;;
 	istioctl* | pilot-discovery*) printf '%s\n' "$toolchain_dir/istio.env" ;;
 	esac
 }
@@ -63,7 +71,10 @@ tool_stamp() {
 		go version
 		cat "$toolchain_dir/versions.env"
 		declare -f "build_${1//-/_}"
-		case $1 in kube-*) declare -f k8s_ldflags ;; istioctl* | pilot-discovery*) declare -f istio_build ;; esac
+		case $1 in
+		kube-apiserver | kube-controller-manager | kubelet | kube-proxy | kube-scheduler) declare -f k8s_ldflags ;;
+		istioctl* | pilot-discovery*) declare -f istio_build ;;
+		esac
 		tool_inputs "$1" | while read -r f; do printf '%s\n' "${f#"$toolchain_dir"/}"; cat "$f"; done
 	} | sha256sum | cut -c1-64
 }
@@ -122,6 +133,37 @@ build_kube_controller_manager() {
 build_kubectl() {
 	go build -C "$toolchain_dir/kubernetes" -trimpath -ldflags "-s -w$(k8s_ldflags)" \
 		-o "$1" k8s.io/kubernetes/cmd/kubectl
+}
+
+# The node's Kubernetes binaries, from the same wrapper module and stamps as
+# kube-apiserver (so they share its build cache).
+build_kubelet() {
+	nice -n 10 go build -C "$toolchain_dir/kubernetes" -trimpath -ldflags "-s -w$(k8s_ldflags)" \
+		-o "$1" k8s.io/kubernetes/cmd/kubelet
+}
+
+build_kube_proxy() {
+	nice -n 10 go build -C "$toolchain_dir/kubernetes" -trimpath -ldflags "-s -w$(k8s_ldflags)" \
+		-o "$1" k8s.io/kubernetes/cmd/kube-proxy
+}
+
+build_kube_scheduler() {
+	nice -n 10 go build -C "$toolchain_dir/kubernetes" -trimpath -ldflags "-s -w$(k8s_ldflags)" \
+		-o "$1" k8s.io/kubernetes/cmd/kube-scheduler
+}
+
+# kube-router enforces the node's NetworkPolicies; its version is the one its
+# wrapper's go.mod pins.
+build_kube_router() {
+	local v=github.com/cloudnativelabs/kube-router/v2/pkg/version version
+	version=$(go list -C "$toolchain_dir/kube-router" -m -f '{{.Version}}' github.com/cloudnativelabs/kube-router/v2)
+	nice -n 10 go build -C "$toolchain_dir/kube-router" -trimpath -ldflags "-s -w -X $v.Version=$version" \
+		-o "$1" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+}
+
+# The one program in the node's images: pause, echo server and probe.
+build_echoprobe() {
+	nice -n 10 go build -C "$toolchain_dir/node-images" -trimpath -ldflags "-s -w" -o "$1" .
 }
 
 build_pulumi() {

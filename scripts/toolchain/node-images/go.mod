@@ -1,0 +1,3 @@
+module mesh-tenancy/toolchain/node-images
+
+go 1.24.0
