@@ -1,7 +1,7 @@
 import * as YAML from "yaml";
 import { push } from "./collections";
 import { injectionOf, injectors } from "./injection";
-import { NAMESPACE_NAME_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "./labels";
+import { INJECTION_LABEL, NAMESPACE_NAME_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "./labels";
 import { arrayOf, chartName, HELM_RELEASE_KIND, HelmReleaseSpec, isRecord, stringRecord, Subject } from "./objects";
 import { LabelSelector, selects } from "./selectors";
 import { readWorkload, Workload } from "./workloads";
@@ -157,10 +157,36 @@ export class Inventory {
         return this.rootNamespaces.get(namespace);
     }
 
-    /** Usergroup of a namespace: its `usergroup` label, else the revision it runs or is rooted for. */
+    /**
+     * Usergroup of a namespace: its `usergroup` label; else the usergroup of the revision it names (a tag counts as its
+     * revision; an `istio.io/rev` the set does not resolve stands for itself), of the default revision for
+     * `istio-injection=enabled`, or of the revision it runs or is rooted for. The labels are read where present; without
+     * them, Istio's own canary layout (revisions `default` and `canary`, or a revision and its tags, in one istiod
+     * namespace) is one usergroup, not one per revision.
+     */
     usergroupOf(namespace: string): string | undefined {
         const labels = this.namespaces.get(namespace)?.labels;
-        return labels?.[USERGROUP_LABEL] ?? labels?.[REVISION_LABEL] ?? this.revisionRootedIn(namespace)?.name ?? this.revisionRunningIn(namespace)?.name;
+        if (labels?.[USERGROUP_LABEL] !== undefined) return labels[USERGROUP_LABEL];
+        const named = labels?.[REVISION_LABEL];
+        if (named !== undefined) {
+            const rev = this.resolveRevision(named);
+            return rev === undefined ? named : this.usergroupOfRevision(rev);
+        }
+        const rev = (labels?.[INJECTION_LABEL] === "enabled" ? this.resolveRevision("default") : undefined) ?? this.revisionRootedIn(namespace) ?? this.revisionRunningIn(namespace);
+        return rev === undefined ? undefined : this.usergroupOfRevision(rev);
+    }
+
+    /**
+     * The usergroup a revision serves: the `usergroup` label of the namespace its istiod runs in; else, as revisions that
+     * share one istiod namespace are one control plane (one CA secret, one mesh), the revision's own name when it runs
+     * there alone and the namespace's name when several do.
+     */
+    usergroupOfRevision(rev: RevisionInfo): string {
+        const label = this.namespaces.get(rev.namespace)?.labels[USERGROUP_LABEL];
+        if (label !== undefined) return label;
+        let sharing = 0;
+        for (const r of this.revisions.values()) if (r.namespace === rev.namespace) sharing++;
+        return sharing > 1 ? rev.namespace : rev.name;
     }
 
     revisionRunningIn(namespace: string): RevisionInfo | undefined {
