@@ -48,6 +48,8 @@ export function resolveConfig(rules: ReadonlyArray<Rule>, config: PackConfig = {
             if (schema === undefined) problems.push(`${rule.name}.${key}: not an option of this rule`);
             else if (schema.type === "array" ? !(Array.isArray(value) && value.every((v) => typeof v === "string")) : typeof value !== schema.type) {
                 problems.push(`${rule.name}.${key}: must be a ${schema.type === "array" ? "list of strings" : schema.type}, got ${JSON.stringify(value)}`);
+            } else if ("enum" in schema && schema.enum !== undefined && !schema.enum.includes(value as string)) {
+                problems.push(`${rule.name}.${key}: must be one of ${schema.enum.join(", ")}, got ${JSON.stringify(value)}`);
             }
         }
         resolved.set(rule, settings);

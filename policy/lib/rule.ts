@@ -31,7 +31,7 @@ export interface RuleMeta {
     /** Each kind of finding the rule reports, by code: what it means. Codes are stable and never reused. */
     codes?: Record<string, string>;
     /** Extra config the rule reads, as JSON schema properties (lists are lists of strings). */
-    configSchema?: Record<string, { type: "boolean" | "string"; description: string } | { type: "array"; items: { type: "string" }; description: string }>;
+    configSchema?: Record<string, { type: "boolean"; description: string } | { type: "string"; enum?: string[]; description: string } | { type: "array"; items: { type: "string" }; description: string }>;
 }
 
 /**

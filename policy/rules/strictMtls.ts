@@ -1,52 +1,74 @@
-import type { Inventory } from "../semantics/inventory";
-import { arrayOf, isRecord, Subject } from "../semantics/objects";
+import type { Inventory, RevisionInfo } from "../semantics/inventory";
+import type { Subject } from "../semantics/objects";
+import { acceptsPlaintext, clientTlsModes, isWorkloadLevel, peerAuthenticationOf } from "../semantics/mtls";
+import { meshView } from "../semantics/reachability";
+import { configIn, readBy } from "../semantics/revisions";
+import { describeWorkload } from "../semantics/workloads";
 import type { Finding, Rule } from "../lib/rule";
 
 const WEAK = new Set(["PERMISSIVE", "DISABLE"]);
 
-function hasSelector(pa: Subject): boolean {
-    const labels = (pa.object.spec as any)?.selector?.matchLabels;
-    return isRecord(labels) && Object.keys(labels).length > 0;
+/** The weak modes a PeerAuthentication writes where istiod honours them (port-level only with a selector). */
+function weakSettings(pa: Subject): string[] {
+    const spec = (pa.object.spec ?? {}) as any;
+    const out: string[] = [];
+    if (WEAK.has(spec.mtls?.mode)) out.push(`mtls mode ${spec.mtls.mode}`);
+    if (isWorkloadLevel(pa)) {
+        for (const [port, setting] of Object.entries<any>(spec.portLevelMtls ?? {})) if (WEAK.has(setting?.mode)) out.push(`port ${port} mtls mode ${setting.mode}`);
+    }
+    return out;
 }
 
-/** Every TLS mode a DestinationRule sets: traffic policy, its port-level settings, and each subset's. */
-function tlsModes(dr: Subject): string[] {
-    const spec = (dr.object.spec ?? {}) as any;
-    const policies = [spec.trafficPolicy, ...arrayOf(spec.subsets).map((s) => s?.trafficPolicy)].filter(isRecord);
-    const modes: string[] = [];
-    for (const p of policies) {
-        modes.push(p.tls?.mode);
-        for (const port of arrayOf(p.portLevelSettings)) modes.push(port?.tls?.mode);
-    }
-    return modes.filter((m): m is string => typeof m === "string");
+function hasStrictMeshPolicy(inventory: Inventory, rev: RevisionInfo): boolean {
+    return configIn(inventory, rev, rev.rootNamespace, "PeerAuthentication").some((pa) => !isWorkloadLevel(pa) && (pa.object.spec as any)?.mtls?.mode === "STRICT");
 }
 
 export const strictMtls: Rule = {
     id: "MT009",
     name: "strict-mtls",
-    description: "Each revision's root namespace has a STRICT PeerAuthentication without selector; no PeerAuthentication in a meshed namespace weakens it; no DestinationRule disables TLS.",
+    description: "Each revision's root namespace has a STRICT PeerAuthentication without selector that the revision reads; no PeerAuthentication a revision reads lets a meshed workload accept plaintext; no DestinationRule disables TLS.",
     why: "Identity-based AuthorizationPolicies only hold when every connection is mutual TLS; PERMISSIVE or DISABLE accepts plaintext from anything that can reach the pod, including other tenants.",
     defaultEnforcement: "mandatory",
+    codes: {
+        MT0901: "a revision reads no STRICT PeerAuthentication without selector in its root namespace",
+        MT0902: "a PeerAuthentication a revision reads makes meshed workloads (or the pods it selects) accept plaintext",
+        MT0903: "a DestinationRule makes callers send plaintext (TLS mode DISABLE)",
+    },
     check(inventory: Inventory): Finding[] {
         const findings: Finding[] = [];
         for (const rev of inventory.revisions.values()) {
-            const strict = inventory.inNamespace(rev.rootNamespace, "PeerAuthentication").some((pa) => !hasSelector(pa) && (pa.object.spec as any)?.mtls?.mode === "STRICT");
-            if (!strict) {
-                findings.push({ subject: rev.subjects[0], message: `revision ${rev.name} has no STRICT PeerAuthentication without selector in its root namespace ${rev.rootNamespace}` });
+            if (!hasStrictMeshPolicy(inventory, rev)) {
+                findings.push({ code: "MT0901", subject: rev.subjects[0], message: `revision ${rev.name} reads no STRICT PeerAuthentication without selector in its root namespace ${rev.rootNamespace}` });
             }
         }
-        const meshed = new Set(inventory.meshedNamespaces().map((n) => n.name));
-        for (const pa of inventory.ofKind("PeerAuthentication")) {
-            const ns = pa.object.metadata.namespace;
-            if (ns === undefined || !(meshed.has(ns) || inventory.revisionRootedIn(ns) !== undefined)) continue;
-            const spec = (pa.object.spec ?? {}) as any;
-            if (WEAK.has(spec.mtls?.mode)) findings.push({ subject: pa, message: `mtls mode ${spec.mtls.mode} accepts plaintext; use STRICT or leave it unset` });
-            for (const [port, setting] of Object.entries<any>(isRecord(spec.portLevelMtls) ? spec.portLevelMtls : {})) {
-                if (WEAK.has(setting?.mode)) findings.push({ subject: pa, message: `port ${port} mtls mode ${setting.mode} accepts plaintext` });
+        // Which workloads each weak policy decides, judged per workload as its sidecar would.
+        const view = meshView(inventory);
+        const opened = new Map<Subject, string[]>();
+        const judged = new Set([...inventory.meshedNamespaces().map((n) => n.name), ...[...inventory.revisions.values()].map((r) => r.rootNamespace)]);
+        for (const ns of judged) {
+            for (const w of view.workloadsOf(ns)) {
+                const v = view.view(w);
+                if (!v.injection.meshed) continue;
+                const pa = peerAuthenticationOf(inventory, w, v.revision);
+                if (!acceptsPlaintext(pa)) continue;
+                for (const p of pa.deciding) if (weakSettings(p).length > 0) opened.set(p, [...(opened.get(p) ?? []), `${describeWorkload(w)} (${pa.reason})`]);
             }
+        }
+        // A weak policy read by a revision but deciding no workload of the set still opens the next pod it selects.
+        const readers = [...inventory.revisions.values()];
+        for (const pa of inventory.ofKind("PeerAuthentication")) {
+            const weak = weakSettings(pa);
+            if (weak.length === 0) continue;
+            const ns = pa.object.metadata.namespace;
+            if (ns === undefined || !judged.has(ns)) continue;
+            if (readers.length > 0 && !readers.some((rev) => readBy(inventory, pa, rev))) continue;
+            const workloads = opened.get(pa);
+            const effect = workloads !== undefined ? `accepted by ${workloads.join(", ")}` : "no workload of the set takes it now; the pods it applies to will accept plaintext";
+            findings.push({ code: "MT0902", subject: pa, message: `${weak.join(", ")} accepts plaintext: ${effect}; use STRICT or leave it unset` });
         }
         for (const dr of inventory.ofKind("DestinationRule")) {
-            if (tlsModes(dr).includes("DISABLE")) findings.push({ subject: dr, message: `TLS mode DISABLE sends plaintext; use ISTIO_MUTUAL or leave it unset` });
+            const disabled = clientTlsModes(dr).filter((m) => m.mode === "DISABLE");
+            if (disabled.length > 0) findings.push({ code: "MT0903", subject: dr, message: `TLS mode DISABLE (${disabled.map((m) => m.where).join(", ")}) sends plaintext; use ISTIO_MUTUAL or leave it unset` });
         }
         return findings;
     },

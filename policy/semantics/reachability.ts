@@ -2,6 +2,7 @@ import { contextOf, meshAdmission, MeshAdmission } from "./authorization";
 import { effectiveExportTo, exportedTo } from "./exportTo";
 import { Injection, injectionOf } from "./injection";
 import type { Inventory, RevisionInfo } from "./inventory";
+import { acceptsPlaintext, CaTopology, peerAuthenticationOf, PeerAuthenticationView, sharesRoot } from "./mtls";
 import { l3Admission, L3Admission } from "./networkPolicy";
 import type { Subject } from "./objects";
 import { configIn } from "./revisions";
@@ -23,6 +24,13 @@ export interface WorkloadView {
     imports?: Imports;
     /** Who gets through its sidecar; undefined when it has no proxy (then nothing checks identities). */
     mesh?: MeshAdmission;
+    /** The mTLS its sidecar enforces inbound; undefined when it has no proxy. */
+    mtls?: PeerAuthenticationView;
+    /**
+     * Source namespaces its AuthorizationPolicies admit whose sidecars cannot complete mutual TLS with it: their
+     * certificates chain to another root (per-usergroup CA roots) and it accepts no plaintext. Not in `admitted`.
+     */
+    refusedAtHandshake: SourceSet;
     l3: L3Admission;
     /** Sources both layers admit. */
     admitted: SourceSet;
@@ -35,19 +43,42 @@ export interface Call {
     reasons: string[];
 }
 
-const cache = new WeakMap<Inventory, MeshView>();
+const cache = new WeakMap<Inventory, Map<CaTopology, MeshView>>();
 
-export function meshView(inventory: Inventory): MeshView {
-    let view = cache.get(inventory);
-    if (view === undefined) cache.set(inventory, (view = new MeshView(inventory)));
+/**
+ * The view of an object set under a CA topology (`shared-root` unless told otherwise: it never hides an opening, since
+ * with one root every identity an AuthorizationPolicy names can present its certificate).
+ */
+export function meshView(inventory: Inventory, caTopology: CaTopology = "shared-root"): MeshView {
+    let byTopology = cache.get(inventory);
+    if (byTopology === undefined) cache.set(inventory, (byTopology = new Map()));
+    let view = byTopology.get(caTopology);
+    if (view === undefined) byTopology.set(caTopology, (view = new MeshView(inventory, caTopology)));
     return view;
 }
 
 export class MeshView {
     private readonly views = new Map<Workload, WorkloadView>();
     private readonly stand = new Map<string, Workload>();
+    private readonly cas = new Map<string, string | undefined>();
 
-    constructor(readonly inventory: Inventory) {}
+    constructor(
+        readonly inventory: Inventory,
+        readonly caTopology: CaTopology = "shared-root",
+    ) {}
+
+    /**
+     * The istiod namespace whose CA signs the certificates of a namespace's sidecars (undefined: its pods get none, or
+     * their control plane is not in the set).
+     */
+    caOf(namespace: string): string | undefined {
+        if (!this.cas.has(namespace)) {
+            const subject = this.inventory.namespaces.get(namespace)?.subject;
+            const injection = subject === undefined ? undefined : injectionOf(this.inventory, hypotheticalWorkload(namespace, subject));
+            this.cas.set(namespace, injection?.meshed ? injection.revision?.namespace : undefined);
+        }
+        return this.cas.get(namespace);
+    }
 
     view(w: Workload): WorkloadView {
         let v = this.views.get(w);
@@ -56,20 +87,36 @@ export class MeshView {
         const revision = injection.revision;
         const l3 = l3Admission(this.inventory, w);
         let mesh: MeshAdmission | undefined;
+        let mtls: PeerAuthenticationView | undefined;
         let imports: Imports | undefined;
         let admitted = l3.sources;
+        let refusedAtHandshake = SourceSet.none();
         if (injection.meshed) {
             // With its control plane not in the object set, the proxy's imports are unknown; its admission is still
             // its namespace's AuthorizationPolicies.
             if (revision !== undefined) imports = importsOf(this.inventory, w, revision);
             mesh = meshAdmission(this.inventory, w, revision, contextOf(this.inventory, revision));
             const bypass = inboundBypass(w);
-            const meshSources = bypass.all || bypass.ports.length > 0 ? mesh.sources.union(SourceSet.any(`${describeWorkload(w)} sends inbound ${bypass.all ? "traffic" : `ports ${bypass.ports.join(", ")}`} around its sidecar`)) : mesh.sources;
+            mtls = peerAuthenticationOf(this.inventory, w, revision);
+            let meshSources = mesh.sources;
+            if (this.caTopology !== "shared-root" && !acceptsPlaintext(mtls)) {
+                const ca = revision?.namespace;
+                const candidates = meshSources.cofinite ? [...this.inventory.namespaces.keys()] : [...meshSources.names];
+                const foreign = candidates.filter((n) => meshSources.has(n)).filter((n) => {
+                    const callerCa = n === w.namespace ? ca : this.caOf(n);
+                    return callerCa !== undefined && !sharesRoot(this.caTopology, callerCa, ca);
+                });
+                if (foreign.length > 0) {
+                    refusedAtHandshake = SourceSet.of(foreign, `their sidecars' certificates chain to another root (${this.caTopology} CA) and ${describeWorkload(w)} is ${mtls.reason}`);
+                    meshSources = meshSources.minus(refusedAtHandshake);
+                }
+            }
+            if (bypass.all || bypass.ports.length > 0) meshSources = meshSources.union(SourceSet.any(`${describeWorkload(w)} sends inbound ${bypass.all ? "traffic" : `ports ${bypass.ports.join(", ")}`} around its sidecar`));
             admitted = meshSources.intersect(l3.sources);
         } else {
             admitted = l3.sources.because(`${describeWorkload(w)} has no sidecar (${injection.reason})`);
         }
-        v = { workload: w, injection, revision, imports, mesh, l3, admitted };
+        v = { workload: w, injection, revision, imports, mesh, mtls, l3, admitted, refusedAtHandshake };
         this.views.set(w, v);
         return v;
     }

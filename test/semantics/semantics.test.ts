@@ -7,7 +7,10 @@ import { dataplaneOf, Injector, injectionOf, sharedProbe } from "../../policy/se
 import { Inventory } from "../../policy/semantics/inventory";
 import { l3Admission } from "../../policy/semantics/networkPolicy";
 import type { KubeObject, Subject } from "../../policy/semantics/objects";
+import { peerAuthenticationOf } from "../../policy/semantics/mtls";
 import { meshView } from "../../policy/semantics/reachability";
+import { evaluate } from "../../policy/lib/engine";
+import { RULES } from "../../policy/rules";
 import { LabelSelector, SelectorIndex, selects } from "../../policy/semantics/selectors";
 import { istiodWorkloads, readBy } from "../../policy/semantics/revisions";
 import { importsOf, sidecarFor } from "../../policy/semantics/sidecarScope";
@@ -476,5 +479,73 @@ describe("semantics: SelectorIndex (items found by the labels their selectors re
         const index = new SelectorIndex([none, all], (s) => [s]);
         assert.deepEqual(index.selecting([{ app: "a" }]), [all]);
         assert.deepEqual(index.selecting([{}]), [all]);
+    });
+});
+
+describe("semantics: mutual TLS (PeerAuthentication levels, ports, CA topology)", () => {
+    const pa = (name: string, namespace: string, spec: Record<string, unknown>, labels?: Record<string, string>): KubeObject => ({ apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", metadata: { name, namespace, ...(labels ? { labels } : {}) }, spec });
+    const modeOf = (objects: KubeObject[], port?: string) => {
+        const inv = inventoryOf(objects);
+        const view = peerAuthenticationOf(inv, workload(inv, "web"), rev(inv, "blue"));
+        return port === undefined ? view.mode : (view.ports.get(port) ?? view.mode);
+    };
+    const STRICT_ROOT = pa("default", "istio-blue", { mtls: { mode: "STRICT" } });
+
+    it("nothing applies: PERMISSIVE; the root namespace's policy applies mesh-wide", () => {
+        assert.equal(modeOf(base()), "PERMISSIVE");
+        assert.equal(modeOf([...base(), STRICT_ROOT]), "STRICT");
+    });
+
+    it("the most specific level that declares a mode wins; UNSET inherits", () => {
+        assert.equal(modeOf([...base(), STRICT_ROOT, pa("ns", "app-a", { mtls: { mode: "PERMISSIVE" } })]), "PERMISSIVE");
+        assert.equal(modeOf([...base(), STRICT_ROOT, pa("ns", "app-a", { mtls: { mode: "UNSET" } })]), "STRICT");
+        assert.equal(modeOf([...base(), STRICT_ROOT, pa("ns", "app-a", { mtls: { mode: "PERMISSIVE" } }), pa("web", "app-a", { selector: { matchLabels: { app: "web" } }, mtls: { mode: "STRICT" } })]), "STRICT");
+        assert.equal(modeOf([...base(), STRICT_ROOT, pa("other", "app-a", { selector: { matchLabels: { app: "other" } }, mtls: { mode: "DISABLE" } })]), "STRICT", "a selector that does not match");
+    });
+
+    it("port-level modes only on a policy with a selector, UNSET on a port inherits", () => {
+        const sel = { selector: { matchLabels: { app: "web" } } };
+        assert.equal(modeOf([...base(), STRICT_ROOT, pa("web", "app-a", { ...sel, portLevelMtls: { "9090": { mode: "PERMISSIVE" } } })], "9090"), "PERMISSIVE");
+        assert.equal(modeOf([...base(), STRICT_ROOT, pa("web", "app-a", { ...sel, portLevelMtls: { "9090": { mode: "UNSET" } } })], "9090"), "STRICT");
+        assert.equal(modeOf([...base(), STRICT_ROOT, pa("ns", "app-a", { portLevelMtls: { "9090": { mode: "PERMISSIVE" } } })], "9090"), "STRICT", "ignored without a selector");
+    });
+
+    it("a policy labelled for another revision is not read", () => {
+        assert.equal(modeOf([...base(), pa("default", "istio-blue", { mtls: { mode: "STRICT" } }, { "istio.io/rev": "green" })]), "PERMISSIVE");
+    });
+
+    describe("CA topology", () => {
+        // app-a admits app-x (usergroup green, its own istiod in istio-green) by principal, at L3 too.
+        const crossing = (): KubeObject[] => [
+            ...base(),
+            STRICT_ROOT,
+            pa("default", "istio-green", { mtls: { mode: "STRICT" } }),
+            sidecar("default", "app-x", { egress: [{ hosts: ["./*", "app-a/*"] }] }),
+            policy("allow-partner", "app-a", { action: "ALLOW", rules: [{ from: [{ source: { principals: ["cluster.local/ns/app-x/sa/client", "cluster.local/ns/app-a/sa/*"] } }] }] }),
+        ];
+
+        it("shared roots: the partner gets through; separate roots: refused at the handshake, and said why", () => {
+            const inv = inventoryOf(crossing());
+            const w = workload(inv, "web");
+            assert.ok(meshView(inv).view(w).admitted.has("app-x"));
+            const separate = meshView(inv, "per-usergroup").view(w);
+            assert.ok(!separate.admitted.has("app-x"));
+            assert.ok(separate.refusedAtHandshake.has("app-x"));
+            assert.match(separate.refusedAtHandshake.why("app-x").join(" "), /another root \(per-usergroup CA\).*STRICT from PeerAuthentication istio-blue\/default/);
+            assert.ok(separate.admitted.has("app-a"), "its own usergroup shares the root");
+        });
+
+        it("separate roots do not help a sidecar that accepts plaintext", () => {
+            const inv = inventoryOf([...crossing(), pa("default", "app-a", { mtls: { mode: "PERMISSIVE" } })]);
+            assert.ok(meshView(inv, "per-usergroup").view(workload(inv, "web")).admitted.has("app-x"));
+        });
+
+        it("MT015 reports the latent opening as MT1503 under separate roots and as MT1501 otherwise", () => {
+            const subjects = crossing().map((object): Subject => ({ object, origin: {} }));
+            const codes = (config: Record<string, unknown>) => evaluate(RULES, subjects, config).filter((v) => v.rule.id === "MT015" && v.subject.object.kind === "Deployment").map((v) => v.code);
+            assert.deepEqual(codes({}), ["MT1501"]);
+            assert.deepEqual(codes({ "nothing-crosses-usergroups": { caTopology: "per-usergroup" } }), ["MT1503"]);
+            assert.throws(() => evaluate(RULES, subjects, { "nothing-crosses-usergroups": { caTopology: "separate" } }), /nothing-crosses-usergroups.caTopology: must be one of shared-root, per-usergroup, got "separate"/);
+        });
     });
 });
