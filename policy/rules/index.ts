@@ -20,6 +20,10 @@ import { workloadCoverage } from "./workloadCoverage";
 import { injectorOverlap } from "./injectorOverlap";
 import { rootConfigReach } from "./rootConfigReach";
 import { controlPlaneReach } from "./controlPlaneReach";
+import { routeDestinations } from "./routeDestinations";
+import { gatewayBinding } from "./gatewayBinding";
+import { envoyFilterEffects } from "./envoyFilterEffects";
+import { injectorTargets } from "./injectorTargets";
 
 /** Every rule, in id order. Ids and names are stable: configs and suppressions refer to them. */
 export const RULES: ReadonlyArray<Rule> = [
@@ -44,4 +48,8 @@ export const RULES: ReadonlyArray<Rule> = [
     rootConfigReach,
     retiringRevision,
     controlPlaneReach,
+    routeDestinations,
+    gatewayBinding,
+    envoyFilterEffects,
+    injectorTargets,
 ];

@@ -99,7 +99,9 @@ function effectOf(patch: any, index: number): PatchEffect {
         touches.add("mtls");
         details.push(`matches filter chains by transport protocol ${chain.transportProtocol}`);
     }
-    if (ROUTING_TARGETS.has(applyTo) || (applyTo === "NETWORK_FILTER" && filter === "envoy.filters.network.tcp_proxy" && operation !== "INSERT_BEFORE")) {
+    // A merge that only sets a cluster's TLS changes mTLS, not where the cluster sends.
+    const clusterTlsOnly = applyTo === "CLUSTER" && operation === "MERGE" && isRecord(value) && Object.keys(value).every((k) => TLS_KEYS.includes(k));
+    if ((ROUTING_TARGETS.has(applyTo) && !clusterTlsOnly) || (applyTo === "NETWORK_FILTER" && filter === "envoy.filters.network.tcp_proxy" && CHANGES.has(operation))) {
         touches.add("routing");
         details.push(`${operation} on ${applyTo}`);
     }

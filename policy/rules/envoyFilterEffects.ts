@@ -1,0 +1,45 @@
+import { describePatch, envoyFilterReach, patchEffects, Touch } from "../semantics/envoyFilters";
+import type { Inventory } from "../semantics/inventory";
+import { managedNamespaces } from "./support";
+import type { Finding, Rule } from "../lib/rule";
+
+const CODE: Record<Touch, "MT2601" | "MT2602" | "MT2603"> = { authorization: "MT2601", mtls: "MT2602", routing: "MT2603" };
+const WHAT: Record<Touch, string> = {
+    authorization: "can switch off the authorization (Envoy RBAC, ext_authz) that AuthorizationPolicies compile to",
+    mtls: "changes the mutual TLS that identities rest on",
+    routing: "rewrites where their traffic goes, to destinations the patch alone does not show (the rendered Envoy config would settle it)",
+};
+
+export const envoyFilterEffects: Rule = {
+    id: "MT026",
+    name: "envoy-filters-keep-isolation",
+    description: "No EnvoyFilter that reaches the proxies of tenant or shared namespaces removes, replaces or bypasses their authorization filters, changes their mTLS, or (from outside the tenant's own namespace) rewrites their routes and clusters.",
+    why: "An EnvoyFilter patches the Envoy config istiod generates, after AuthorizationPolicies, PeerAuthentications and routes have been compiled into it: one patch can drop the RBAC filter, replace a filter chain with one that has no TLS, or point a cluster elsewhere, and no other object shows it. A filter in a revision's root namespace does this to every matching proxy of every namespace the revision serves.",
+    defaultEnforcement: "mandatory",
+    codes: {
+        MT2601: "an EnvoyFilter can switch off authorization on a tenant's proxies",
+        MT2602: "an EnvoyFilter changes mTLS on a tenant's proxies",
+        MT2603: "an EnvoyFilter from outside a tenant's namespace rewrites routes or clusters of its proxies",
+    },
+    check(inventory: Inventory): Finding[] {
+        const filters = inventory.ofKind("EnvoyFilter");
+        if (filters.length === 0) return [];
+        const managed = new Set(managedNamespaces(inventory).map((n) => n.name));
+        const findings: Finding[] = [];
+        for (const ef of filters) {
+            const effects = patchEffects(ef).filter((e) => e.touches.length > 0);
+            if (effects.length === 0) continue;
+            const own = ef.object.metadata.namespace ?? "default";
+            const reach = envoyFilterReach(inventory, ef);
+            const tenants = reach.namespaces.filter((n) => managed.has(n));
+            if (tenants.length === 0) continue;
+            for (const touch of ["authorization", "mtls", "routing"] as const) {
+                const patches = effects.filter((e) => e.touches.includes(touch));
+                const reached = touch === "routing" ? tenants.filter((n) => n !== own) : tenants;
+                if (patches.length === 0 || reached.length === 0) continue;
+                findings.push({ code: CODE[touch], subject: ef, message: `reaches the proxies of ${reached.join(", ")} (${reach.how}) and ${WHAT[touch]}: ${patches.map((e) => describePatch(ef, e)).join("; ")}` });
+            }
+        }
+        return findings;
+    },
+};

@@ -1,0 +1,40 @@
+import type { Inventory } from "../semantics/inventory";
+import { meshView } from "../semantics/reachability";
+import { routeTargets, RouteTarget } from "../semantics/routing";
+import { managedNamespaces } from "./support";
+import type { Finding, Rule } from "../lib/rule";
+
+const CODE: Record<RouteTarget["kind"], "MT2401" | "MT2402"> = { route: "MT2401", mirror: "MT2402" };
+
+export const routeDestinations: Rule = {
+    id: "MT024",
+    name: "routes-stay-within-callable-namespaces",
+    description: "No VirtualService route, mirror or delegate, and no Gateway API route, sends a tenant's traffic (its sidecars' or its gateway's) to a namespace the tenant may not call.",
+    why: "A route is applied by the proxy that sends: a VirtualService a tenant's proxies import, or one bound to its gateway, can send or copy that tenant's requests to any Service exported to it, beyond what its Sidecar imports; a delegate hands the choice of destination to the namespace that owns the delegate. The namespaces a tenant may call are those its proxies import and whose workloads admit it (the same answer as the report's who-can-call-whom matrix).",
+    defaultEnforcement: "mandatory",
+    codes: {
+        MT2401: "a route sends a tenant's traffic to a namespace it may not call",
+        MT2402: "a mirror copies a tenant's traffic to a namespace it may not call",
+        MT2403: "a route hands a tenant's traffic to a delegate VirtualService of a namespace the tenant may not call",
+    },
+    check(inventory: Inventory): Finding[] {
+        const targets = routeTargets(inventory).filter((t) => t.source !== t.destination);
+        if (targets.length === 0) return [];
+        const tenants = new Map(managedNamespaces(inventory).map((n) => [n.name, n]));
+        const callable = new Set(meshView(inventory).calls().map((c) => `${c.source}\u0000${c.destination}`));
+        const findings: Finding[] = [];
+        const seen = new Set<string>();
+        const mayCall = (source: string, destination: string) => source === destination || callable.has(`${source}\u0000${destination}`);
+        for (const t of targets) {
+            if (!tenants.has(t.source) || mayCall(t.source, t.destination)) continue;
+            const delegate = t.subject.object.metadata.namespace !== undefined && t.path.some((p) => p.includes(" delegates to "));
+            const code = delegate && t.subject.object.metadata.namespace !== t.source && !mayCall(t.source, t.subject.object.metadata.namespace!) ? "MT2403" : CODE[t.kind];
+            const key = `${code}\u0000${t.source}\u0000${t.destination}\u0000${t.host}\u0000${t.path.join("|")}`;
+            if (seen.has(key)) continue;
+            seen.add(key);
+            const verb = t.kind === "mirror" ? "copies" : "sends";
+            findings.push({ code, subject: t.subject, message: `${verb} traffic of ${t.source} to ${t.host} in ${t.destination}, which ${t.source} may not call: ${t.path.join("; ")}` });
+        }
+        return findings;
+    },
+};
