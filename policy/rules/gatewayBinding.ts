@@ -1,8 +1,7 @@
 import { isGatewayApiGateway, isIstioGateway } from "../semantics/gateways";
 import type { Inventory } from "../semantics/inventory";
 import { describeObject } from "../semantics/objects";
-import { meshView } from "../semantics/reachability";
-import { attachedRoutes, boundVirtualServices, gatewayRouteNamespaces, grantedNamespaces, listenerRouteNamespaces } from "../semantics/routing";
+import { attachedRoutes, boundVirtualServices, gatewayRouteNamespaces, grantedNamespaces, listenerRouteNamespaces, mayCall } from "../semantics/routing";
 import type { Finding, Rule } from "../lib/rule";
 
 export const gatewayBinding: Rule = {
@@ -23,8 +22,6 @@ export const gatewayBinding: Rule = {
         const gateways = inventory.ofKind("Gateway").filter((g) => tenant(g.object.metadata.namespace));
         const grants = inventory.ofKind("ReferenceGrant").filter((g) => tenant(g.object.metadata.namespace));
         if (gateways.length === 0 && grants.length === 0) return [];
-        const callable = new Set(meshView(inventory).calls().map((c) => `${c.source}\u0000${c.destination}`));
-        const mayCall = (source: string, destination: string) => source === destination || callable.has(`${source}\u0000${destination}`);
         const findings: Finding[] = [];
         for (const gw of gateways) {
             const ns = gw.object.metadata.namespace!;
@@ -34,12 +31,12 @@ export const gatewayBinding: Rule = {
                 if (accepted.cofinite) {
                     findings.push({ code: "MT2501", subject: gw, message: `${what} takes VirtualServices of ${accepted.describe()}: ${accepted.whyOthers().join("; ")}` });
                 } else {
-                    const extra = [...accepted.names].filter((n) => !mayCall(ns, n)).sort();
+                    const extra = [...accepted.names].filter((n) => !mayCall(inventory, ns, n)).sort();
                     if (extra.length > 0) findings.push({ code: "MT2501", subject: gw, message: `${what} takes VirtualServices of ${extra.join(", ")}, which ${ns} may not call: ${[...new Set(extra.flatMap((n) => accepted.why(n)))].join("; ")}` });
                 }
                 for (const vs of boundVirtualServices(inventory, gw)) {
                     const owner = vs.object.metadata.namespace ?? "default";
-                    if (mayCall(ns, owner)) continue;
+                    if (mayCall(inventory, ns, owner)) continue;
                     findings.push({ code: "MT2502", subject: vs, message: `VirtualService ${describeObject(vs.object)} is bound to ${what} of tenant ${ns}, which may not call ${owner}: its routes steer ${ns}'s ingress` });
                 }
             } else if (isGatewayApiGateway(gw)) {
@@ -47,19 +44,19 @@ export const gatewayBinding: Rule = {
                 const accepted = listenerRouteNamespaces(inventory, gw);
                 // Every namespace, or namespaces of other usergroups: MT1004 reports those.
                 if (!accepted.cofinite) {
-                    const extra = [...accepted.names].filter((n) => inventory.usergroupOf(n) === usergroup && !mayCall(ns, n)).sort();
+                    const extra = [...accepted.names].filter((n) => inventory.usergroupOf(n) === usergroup && !mayCall(inventory, ns, n)).sort();
                     if (extra.length > 0) findings.push({ code: "MT2503", subject: gw, message: `${what} accepts routes from ${extra.join(", ")}, which ${ns} may not call: ${[...new Set(extra.flatMap((n) => accepted.why(n)))].join("; ")}` });
                 }
                 for (const route of attachedRoutes(inventory, gw)) {
                     const owner = route.object.metadata.namespace ?? "default";
-                    if (mayCall(ns, owner)) continue;
+                    if (mayCall(inventory, ns, owner)) continue;
                     findings.push({ code: "MT2504", subject: route, message: `${route.object.kind} ${describeObject(route.object)} is attached to ${what} of tenant ${ns}, which may not call ${owner}: its rules steer ${ns}'s ingress` });
                 }
             }
         }
         for (const grant of grants) {
             const ns = grant.object.metadata.namespace!;
-            const extra = grantedNamespaces(grant).filter((n) => !mayCall(n, ns)).sort();
+            const extra = grantedNamespaces(grant).filter((n) => !mayCall(inventory, n, ns)).sort();
             if (extra.length > 0) findings.push({ code: "MT2505", subject: grant, message: `ReferenceGrant ${describeObject(grant.object)} lets routes of ${extra.join(", ")} send their gateways' traffic to ${ns}, which ${extra.length > 1 ? "they" : "it"} may not call` });
         }
         return findings;

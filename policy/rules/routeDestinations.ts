@@ -1,6 +1,5 @@
 import type { Inventory } from "../semantics/inventory";
-import { meshView } from "../semantics/reachability";
-import { routeTargets, RouteTarget } from "../semantics/routing";
+import { mayCall, routeTargets, RouteTarget } from "../semantics/routing";
 import { managedNamespaces } from "./support";
 import type { Finding, Rule } from "../lib/rule";
 
@@ -21,14 +20,13 @@ export const routeDestinations: Rule = {
         const targets = routeTargets(inventory).filter((t) => t.source !== t.destination);
         if (targets.length === 0) return [];
         const tenants = new Map(managedNamespaces(inventory).map((n) => [n.name, n]));
-        const callable = new Set(meshView(inventory).calls().map((c) => `${c.source}\u0000${c.destination}`));
         const findings: Finding[] = [];
         const seen = new Set<string>();
-        const mayCall = (source: string, destination: string) => source === destination || callable.has(`${source}\u0000${destination}`);
         for (const t of targets) {
-            if (!tenants.has(t.source) || mayCall(t.source, t.destination)) continue;
-            const delegate = t.subject.object.metadata.namespace !== undefined && t.path.some((p) => p.includes(" delegates to "));
-            const code = delegate && t.subject.object.metadata.namespace !== t.source && !mayCall(t.source, t.subject.object.metadata.namespace!) ? "MT2403" : CODE[t.kind];
+            if (!tenants.has(t.source) || mayCall(inventory, t.source, t.destination)) continue;
+            // A destination chosen by a delegate the tenant may not call is that delegate's doing.
+            const owner = t.delegate?.object.metadata.namespace;
+            const code = owner !== undefined && !mayCall(inventory, t.source, owner) ? "MT2403" : CODE[t.kind];
             const key = `${code}\u0000${t.source}\u0000${t.destination}\u0000${t.host}\u0000${t.path.join("|")}`;
             if (seen.has(key)) continue;
             seen.add(key);

@@ -55,6 +55,8 @@ export interface RouteTarget {
     subject: Subject;
     /** The objects on the way, from the proxies to the destination. */
     path: string[];
+    /** The delegate VirtualService that chose this destination, when a root handed its route to one. */
+    delegate?: Subject;
 }
 
 /** A short host read in a namespace: `reviews` in `app-a` is `reviews.app-a.svc.cluster.local`. */
@@ -161,6 +163,7 @@ interface NamedDestination {
     /** The VirtualService whose namespace the host is read in (the delegate's, for its routes). */
     subject: Subject;
     path: string[];
+    delegate?: Subject;
 }
 
 /** The hosts a VirtualService sends to and mirrors to, delegates followed one level. */
@@ -171,13 +174,14 @@ export function namedDestinations(inventory: Inventory, vs: Subject): NamedDesti
     const self = `VirtualService ${describeObject(vs.object)}`;
     const fromRoute = (owner: Subject, route: any, where: string, path: string[], inheritedMirror?: any) => {
         const ns = owner.object.metadata.namespace ?? "default";
+        const delegate = owner === vs ? undefined : owner;
         for (const r of arrayOf(route?.route)) {
-            if (typeof r?.destination?.host === "string") out.push({ host: resolveHost(r.destination.host, ns), kind: "route", subject: owner, path: [...path, `${where} route to ${r.destination.host}`] });
+            if (typeof r?.destination?.host === "string") out.push({ host: resolveHost(r.destination.host, ns), kind: "route", subject: owner, delegate, path: [...path, `${where} route to ${r.destination.host}`] });
         }
         const mirror = route?.mirror ?? inheritedMirror;
-        if (typeof mirror?.host === "string") out.push({ host: resolveHost(mirror.host, route?.mirror !== undefined ? ns : own), kind: "mirror", subject: route?.mirror !== undefined ? owner : vs, path: [...path, `${where} mirror to ${mirror.host}`] });
+        if (typeof mirror?.host === "string") out.push({ host: resolveHost(mirror.host, route?.mirror !== undefined ? ns : own), kind: "mirror", subject: route?.mirror !== undefined ? owner : vs, delegate, path: [...path, `${where} mirror to ${mirror.host}`] });
         for (const m of arrayOf(route?.mirrors)) {
-            if (typeof m?.destination?.host === "string") out.push({ host: resolveHost(m.destination.host, ns), kind: "mirror", subject: owner, path: [...path, `${where} mirrors to ${m.destination.host}`] });
+            if (typeof m?.destination?.host === "string") out.push({ host: resolveHost(m.destination.host, ns), kind: "mirror", subject: owner, delegate, path: [...path, `${where} mirrors to ${m.destination.host}`] });
         }
     };
     arrayOf(spec.http).forEach((route, i) => {
@@ -216,7 +220,10 @@ function applyingNamespaces(inventory: Inventory, vs: Subject): Map<string, stri
     const view = meshView(inventory);
     const self = `VirtualService ${describeObject(vs.object)}`;
     if (binding.mesh) {
-        for (const ns of inventory.namespaces.keys()) {
+        // Only the namespaces it is exported to can apply it: under a `.` default that is its own, not every namespace.
+        const exportTo = effectiveExportTo(vs, view.defaultView(own)?.revision);
+        const candidates = exportTo.includes("*") ? inventory.namespaces.keys() : exportTo.map((t) => (t === "." ? own : t)).filter((t) => inventory.namespaces.has(t));
+        for (const ns of candidates) {
             const v = view.defaultView(ns);
             if (v?.imports === undefined) continue;
             if (v.revision !== undefined && !readBy(inventory, vs, v.revision)) continue;
@@ -344,6 +351,21 @@ function gatewayApiTargets(inventory: Inventory, route: Subject): RouteTarget[] 
     return out;
 }
 
+const callable = new WeakMap<Inventory, Set<string>>();
+
+/**
+ * Whether `source` may call `destination`: its own namespace, or a pair of the report's who-can-call-whom answer
+ * (`MeshView.calls`: a proxy of the source imports a Service of the destination exported to it, and a workload there
+ * admits the source through its sidecar and NetworkPolicies). Computed once per object set, on the first question
+ * across namespaces.
+ */
+export function mayCall(inventory: Inventory, source: string, destination: string): boolean {
+    if (source === destination) return true;
+    let pairs = callable.get(inventory);
+    if (pairs === undefined) callable.set(inventory, (pairs = new Set(meshView(inventory).calls().map((c) => `${c.source}\u0000${c.destination}`))));
+    return pairs.has(`${source}\u0000${destination}`);
+}
+
 const cache = new WeakMap<Inventory, RouteTarget[]>();
 
 /**
@@ -364,7 +386,7 @@ export function routeTargets(inventory: Inventory): ReadonlyArray<RouteTarget> {
             const rev = view.defaultView(source)?.revision;
             for (const d of destinations) {
                 for (const destination of destinationNamespaces(inventory, d.host, source, rev)) {
-                    found.push({ source, destination, host: d.host, kind: d.kind, subject: d.subject, path: [...how, ...d.path] });
+                    found.push({ source, destination, host: d.host, kind: d.kind, subject: d.subject, delegate: d.delegate, path: [...how, ...d.path] });
                 }
             }
         }
