@@ -6,7 +6,7 @@ import type { Finding, Rule } from "../lib/rule";
 export const exportTo: Rule = {
     id: "MT008",
     name: "export-within-usergroup",
-    description: "exportTo on VirtualServices, DestinationRules, ServiceEntries and Services (networking.istio.io/exportTo) in tenant namespaces never uses `*` and names only namespaces of the same usergroup.",
+    description: "exportTo on VirtualServices, DestinationRules, ServiceEntries and Services (networking.istio.io/exportTo) in tenant and shared namespaces never uses `*` and names only namespaces of the same usergroup.",
     why: "`*` publishes the object to every namespace, overriding the private mesh default; naming another usergroup's namespace publishes it across the tenancy boundary.",
     defaultEnforcement: "mandatory",
     check(inventory: Inventory): Finding[] {
@@ -14,7 +14,8 @@ export const exportTo: Rule = {
         for (const kind of EXPORTABLE_KINDS) {
             for (const s of inventory.ofKind(kind)) {
                 const ns = s.object.metadata.namespace;
-                if (ns === undefined || inventory.roleOf(ns) !== "tenant") continue;
+                const role = ns === undefined ? undefined : inventory.roleOf(ns);
+                if (ns === undefined || (role !== "tenant" && role !== "shared")) continue;
                 const usergroup = inventory.usergroupOf(ns);
                 for (const target of arrayOf(declaredExportTo(s))) {
                     if (target === "." || target === "~") continue;

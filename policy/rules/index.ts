@@ -20,6 +20,8 @@ import { workloadCoverage } from "./workloadCoverage";
 import { injectorOverlap } from "./injectorOverlap";
 import { rootConfigReach } from "./rootConfigReach";
 import { controlPlaneReach } from "./controlPlaneReach";
+import { tenantWriters } from "./tenantWriters";
+import { namespaceRoleClaims } from "./namespaceRoleClaims";
 import { routeDestinations } from "./routeDestinations";
 import { gatewayBinding } from "./gatewayBinding";
 import { envoyFilterEffects } from "./envoyFilterEffects";
@@ -48,6 +50,8 @@ export const RULES: ReadonlyArray<Rule> = [
     rootConfigReach,
     retiringRevision,
     controlPlaneReach,
+    tenantWriters,
+    namespaceRoleClaims,
     routeDestinations,
     gatewayBinding,
     envoyFilterEffects,

@@ -23,11 +23,11 @@ function openOnlyForHosts(inventory: Inventory, v: WorkloadView): boolean {
 export const tenantIsolation: Rule = {
     id: "MT012",
     name: "tenant-isolation-policies",
-    description: "In each tenant namespace, NetworkPolicies isolate every pod for ingress, and no workload admits every source through its sidecar or at L3 (an ingress gateway only for its own hosts).",
+    description: "In each tenant and shared namespace, NetworkPolicies isolate every pod for ingress, and no workload admits every source through its sidecar or at L3 (an ingress gateway only for its own hosts).",
     why: "Sidecar scoping only limits what a proxy sees, not who may connect: without an isolating NetworkPolicy anything in the cluster reaches the pods directly, and an ALLOW rule that matches any source (no `from`, an address block, a wildcard principal) lets every mesh workload in.",
     defaultEnforcement: "mandatory",
     codes: {
-        MT1201: "a tenant namespace's pods are not isolated for ingress by any NetworkPolicy",
+        MT1201: "a tenant or shared namespace's pods are not isolated for ingress by any NetworkPolicy",
         MT1202: "a workload admits every source through its sidecar",
         MT1203: "a workload admits every source at L3",
     },
@@ -35,7 +35,9 @@ export const tenantIsolation: Rule = {
         const findings: Finding[] = [];
         const view = meshView(inventory);
         for (const ns of inventory.namespaces.values()) {
-            if (inventory.roleOf(ns.name) !== "tenant") continue;
+            // A shared namespace is judged as a tenant: its label says who imports it, not that it may admit everyone.
+            const role = inventory.roleOf(ns.name);
+            if (role !== "tenant" && role !== "shared") continue;
             const standIn = view.defaultView(ns.name)!;
             if (standIn.l3.policies.length === 0) {
                 findings.push({ code: "MT1201", subject: ns.subject, message: "no NetworkPolicy selects the namespace's pods for ingress: anything in the cluster can reach them (add one with podSelector {} and policyTypes [Ingress])" });

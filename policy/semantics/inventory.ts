@@ -267,14 +267,19 @@ export class Inventory {
         return this.namespaces.keys();
     }
 
-    /** `tenant`, `shared` or `system` from the role label; a labelled namespace without a role counts as a tenant. */
+    /**
+     * The role a namespace plays, by effect rather than by its role label (`namespaceRoles.ts`): `system` where a
+     * revision's istiod runs or its mesh is rooted, whatever the label claims; else the label's `tenant` or `shared`; a
+     * namespace that claims `system` without a control plane, or carries `usergroup` or `istio.io/rev` without a role,
+     * is judged as a tenant.
+     */
     roleOf(namespace: string): NamespaceRole | undefined {
         const info = this.namespaces.get(namespace);
         if (info === undefined) return undefined;
-        const role = info.labels[ROLE_LABEL];
-        if (role === "tenant" || role === "shared" || role === "system") return role;
         if (this.revisionRootedIn(namespace) !== undefined || this.revisionRunningIn(namespace) !== undefined) return "system";
-        if (info.labels[USERGROUP_LABEL] !== undefined || info.labels[REVISION_LABEL] !== undefined) return "tenant";
+        const role = info.labels[ROLE_LABEL];
+        if (role === "tenant" || role === "shared") return role;
+        if (role === "system" || info.labels[USERGROUP_LABEL] !== undefined || info.labels[REVISION_LABEL] !== undefined) return "tenant";
         return undefined;
     }
 

@@ -428,7 +428,7 @@ export function describeWrites(writes: ReadonlyArray<GrantedWrite>): string {
             const verbs = [...new Set(ws.flatMap((w) => w.verbs))];
             const kinds = ws.map((w) => `${w.resource.kinds}${w.names.length > 0 ? ` named ${w.names.join(", ")}` : ""}`);
             const shown = kinds.length > KINDS_NAMED ? `${kinds.slice(0, KINDS_NAMED).join(", ")} and ${kinds.length - KINDS_NAMED} more` : kinds.join(", ");
-            return `${verbs.join(", ")} ${cls} (${shown})`;
+            return kinds.length === 1 && kinds[0].toLowerCase() === cls.toLowerCase() ? `${verbs.join(", ")} ${kinds[0]}` : `${verbs.join(", ")} ${cls} (${shown})`;
         })
         .join("; ");
 }

@@ -39,6 +39,8 @@ export interface Workload {
      * stand-in pod, a chart's pods), so a named port cannot be resolved.
      */
     containerPorts?: ContainerPort[];
+    /** The images of its containers and init containers, where the object shows them. */
+    images?: string[];
     /** A stand-in for "any new pod with no labels", used where a namespace holds no workload. */
     hypothetical?: boolean;
 }
@@ -70,6 +72,7 @@ export function readWorkload(subject: Subject): Workload | undefined {
         serviceAccount: typeof spec.serviceAccountName === "string" && spec.serviceAccountName !== "" ? spec.serviceAccountName : typeof spec.serviceAccount === "string" && spec.serviceAccount !== "" ? spec.serviceAccount : "default",
         hostNetwork: spec.hostNetwork === true,
         hasProxy: containers.some((c) => c?.name === "istio-proxy"),
+        images: containers.map((c) => c?.image).filter((i): i is string => typeof i === "string"),
         containerPorts: containers.flatMap((c) =>
             arrayOf(c?.ports)
                 .filter((p) => typeof p?.containerPort === "number")
