@@ -28,6 +28,10 @@ optional_tools=(istioctl-1.30 pilot-discovery-1.30)
 # The local node's (scripts/node.sh): a few minutes cold, needed only with a node.
 node_tools=(kubelet kube-proxy kube-scheduler kube-router echoprobe)
 optional_tools+=("${node_tools[@]}")
+# The unit suite's judge of the admission guardrails (test/guardrailsCel.test.ts
+# names it): the API server's own CEL, seconds to build once the Kubernetes
+# packages are in the build cache.
+optional_tools+=(vap-eval)
 all_tools=("${default_tools[@]}" "${optional_tools[@]}")
 
 log() { printf 'build-toolchain: %s\n' "$*" >&2; }
@@ -55,6 +59,7 @@ tool_inputs() {
 	istioctl | pilot-discovery) mod=istio ;;
 	istioctl-1.30 | pilot-discovery-1.30) mod=istio-1.30 ;;
 	xds-probe) mod=xds-probe ;;
+	vap-eval) mod=cel ;;
 	esac
 	printf '%s\n' "$toolchain_dir/$mod/go.mod" "$toolchain_dir/$mod/go.sum"
 	case $1 in
@@ -62,6 +67,7 @@ tool_inputs() {
 	pulumi-resource-kubernetes) find "$toolchain_dir/pulumi-resource-kubernetes" -type f -name '*.go' | LC_ALL=C sort ;;
 	xds-probe) find "$toolchain_dir/xds-probe" -type f -name '*.go' | LC_ALL=C sort ;;
 	echoprobe) find "$toolchain_dir/node-images" -type f -name '*.go' | LC_ALL=C sort ;;
+	vap-eval) find "$toolchain_dir/cel" -type f -name '*.go' | LC_ALL=C sort ;;
 	istioctl* | pilot-discovery*) printf '%s\n' "$toolchain_dir/istio.env" ;;
 	esac
 }
@@ -220,6 +226,10 @@ build_pilot_discovery_1.30() {
 
 build_xds_probe() {
 	nice -n 10 go build -C "$toolchain_dir/xds-probe" -trimpath -tags vtprotobuf,disable_pgv -ldflags "-s -w" -o "$1" .
+}
+
+build_vap_eval() {
+	nice -n 10 go build -C "$toolchain_dir/cel" -trimpath -ldflags "-s -w" -o "$1" .
 }
 
 log "bin dir: $bin_dir"
