@@ -1,4 +1,4 @@
-import { describePatch, envoyFilterReach, patchEffects, Touch } from "../semantics/envoyFilters";
+import { describePatch, envoyFilterReach, patchEffects, patchNamespaces, Touch } from "../semantics/envoyFilters";
 import type { Inventory } from "../semantics/inventory";
 import { managedNamespaces } from "./support";
 import type { Finding, Rule } from "../lib/rule";
@@ -31,12 +31,12 @@ export const envoyFilterEffects: Rule = {
             if (effects.length === 0) continue;
             const own = ef.object.metadata.namespace ?? "default";
             const reach = envoyFilterReach(inventory, ef);
-            const tenants = reach.namespaces.filter((n) => managed.has(n));
-            if (tenants.length === 0) continue;
+            if (!reach.namespaces.some((n) => managed.has(n))) continue;
             for (const touch of ["authorization", "mtls", "routing"] as const) {
                 const patches = effects.filter((e) => e.touches.includes(touch));
-                const reached = touch === "routing" ? tenants.filter((n) => n !== own) : tenants;
-                if (patches.length === 0 || reached.length === 0) continue;
+                // Routing of a tenant's own proxies by its own filter is its own traffic; others' is not.
+                const reached = [...new Set(patches.flatMap((e) => patchNamespaces(reach, e)))].filter((n) => managed.has(n) && (touch !== "routing" || n !== own)).sort();
+                if (reached.length === 0) continue;
                 findings.push({ code: CODE[touch], subject: ef, message: `reaches the proxies of ${reached.join(", ")} (${reach.how}) and ${WHAT[touch]}: ${patches.map((e) => describePatch(ef, e)).join("; ")}` });
             }
         }

@@ -1,3 +1,4 @@
+import { isIstioGateway, podsOfGateway } from "./gateways";
 import type { Inventory, RevisionInfo } from "./inventory";
 import { arrayOf, describeObject, isRecord, stringRecord, Subject } from "./objects";
 import { meshView } from "./reachability";
@@ -122,6 +123,8 @@ export function envoyFilterSelector(filter: Subject): Record<string, string> | u
 export interface ProxyReach {
     /** The proxies it patches (a namespace's stand-in pod stands for new ones). */
     proxies: Workload[];
+    /** Those of them that are gateways (they take GATEWAY patches, sidecars take SIDECAR_INBOUND and SIDECAR_OUTBOUND ones). */
+    gateways: ReadonlySet<Workload>;
     /** Namespaces of those proxies. */
     namespaces: string[];
     /** How it reaches them. */
@@ -143,6 +146,7 @@ export function envoyFilterReach(inventory: Inventory, filter: Subject): ProxyRe
     const roots = [...inventory.revisions.values()].filter((r) => r.rootNamespace === own && labelledFor(inventory, filter, r));
     const namespaces = roots.length > 0 ? [...inventory.namespaces.keys()] : [own];
     const proxies: Workload[] = [];
+    const gateways = new Set<Workload>();
     const takes = (w: Workload, rev: RevisionInfo | undefined) => {
         if (rev !== undefined && !readBy(inventory, filter, rev)) return false;
         if (roots.length > 0 && (rev === undefined || !roots.includes(rev)) && w.namespace !== own) return false;
@@ -153,16 +157,37 @@ export function envoyFilterReach(inventory: Inventory, filter: Subject): ProxyRe
         for (const w of view.workloadsOf(ns)) {
             const v = view.view(w);
             if (!v.injection.meshed && !isGatewayPod(w)) continue;
-            if (takes(w, v.revision ?? inventory.resolveRevision(w.labels["istio.io/rev"] ?? ""))) proxies.push(w);
+            if (!takes(w, v.revision ?? inventory.resolveRevision(w.labels["istio.io/rev"] ?? ""))) continue;
+            proxies.push(w);
+            if (isGatewayPod(w) || istioGatewayPods(inventory).has(w.subject)) gateways.add(w);
         }
     }
     const how = refs.length > 0 ? `its targetRefs ${refs.map((r) => `${r?.kind}/${r?.name}`).join(", ")}` : selector === undefined ? (roots.length > 0 ? `no workloadSelector in root namespace ${own} of revision ${roots.map((r) => r.name).join(", ")}` : `no workloadSelector in ${own}`) : `workloadSelector ${JSON.stringify(selector)}${roots.length > 0 ? ` in root namespace ${own}` : ""}`;
-    return { proxies, namespaces: [...new Set(proxies.map((w) => w.namespace))].sort(), how };
+    return { proxies, gateways, namespaces: [...new Set(proxies.map((w) => w.namespace))].sort(), how };
+}
+
+/** The namespaces whose proxies a patch applies to, by its context: GATEWAY for gateways, SIDECAR_* for sidecars. */
+export function patchNamespaces(reach: ProxyReach, e: PatchEffect): string[] {
+    const applies = (w: Workload) => e.context === "ANY" || (e.context === "GATEWAY") === reach.gateways.has(w);
+    return [...new Set(reach.proxies.filter(applies).map((w) => w.namespace))].sort();
+}
+
+const gatewayPodCache = new WeakMap<Inventory, Set<Subject>>();
+
+/** The workloads some Istio Gateway configures (its selector matches them and their revision lets it). */
+function istioGatewayPods(inventory: Inventory): Set<Subject> {
+    let pods = gatewayPodCache.get(inventory);
+    if (pods === undefined) {
+        pods = new Set();
+        for (const gw of inventory.ofKind("Gateway").filter(isIstioGateway)) for (const b of podsOfGateway(inventory, gw)) if (b.effective) pods.add(b.subject);
+        gatewayPodCache.set(inventory, pods);
+    }
+    return pods;
 }
 
 /** Gateway pods run a proxy of their own, injected or not (the gateway chart's, a Gateway API deployment's). */
 function isGatewayPod(w: Workload): boolean {
-    return w.kind === "gateway chart" || w.labels[GATEWAY_NAME_LABEL] !== undefined || w.hasProxy;
+    return w.kind === "gateway chart" || w.labels[GATEWAY_NAME_LABEL] !== undefined;
 }
 
 /** `EnvoyFilter ns/name configPatches[i] (context, applyTo, operation)`. */

@@ -137,8 +137,12 @@ export function istiodServiceName(rev: RevisionInfo): string {
     return rev.name === "default" ? "istiod" : `istiod-${rev.name}`;
 }
 
-/** Where an injector webhook's calls go, and which istiod (if any) answers them. */
-export function webhookTargetOf(inventory: Inventory, hook: any): WebhookTarget {
+/**
+ * Where an injector webhook's calls go, and which istiod (if any) answers them. A Service that selects the istiod pods
+ * of several revisions (no `istio.io/rev` in its selector) reaches any of them: the revision the webhook claims, when
+ * it is one of those.
+ */
+export function webhookTargetOf(inventory: Inventory, hook: any, claimed?: RevisionInfo): WebhookTarget {
     const failurePolicy = hook?.failurePolicy === "Ignore" ? "Ignore" : "Fail";
     const ref = hook?.clientConfig?.service;
     if (!isRecord(ref) || typeof ref.name !== "string") {
@@ -149,8 +153,8 @@ export function webhookTargetOf(inventory: Inventory, hook: any): WebhookTarget 
     if (object !== undefined) {
         // A Service reaches the pods its selector matches: istiod's carry `app: istiod` and their revision's `istio.io/rev`.
         const selector = stringRecord((object.object.spec as any)?.selector);
-        const running = [...inventory.revisions.values()].filter((r) => r.namespace === service.namespace);
-        const servedBy = selector.app !== "istiod" ? undefined : selector[REVISION_LABEL] !== undefined ? running.find((r) => r.name === selector[REVISION_LABEL]) : running.length === 1 ? running[0] : undefined;
+        const reached = selector.app !== "istiod" ? [] : [...inventory.revisions.values()].filter((r) => r.namespace === service.namespace && (selector[REVISION_LABEL] === undefined || r.name === selector[REVISION_LABEL]));
+        const servedBy = claimed !== undefined && reached.includes(claimed) ? claimed : reached[0];
         return { service, failurePolicy, servedBy, serviceInSet: true, serviceObject: object };
     }
     const rendered = [...inventory.revisions.values()].find((r) => r.namespace === service.namespace && istiodServiceName(r) === service.name && r.subjects.some((s) => s.object.kind !== "MutatingWebhookConfiguration"));
@@ -175,8 +179,8 @@ export function injectorWebhooks(inventory: Inventory): InjectorWebhook[] {
             if (typeof hook?.name !== "string" || !hook.name.endsWith("sidecar-injector.istio.io")) continue;
             // The istiod that answers is the one behind the Service it calls, whatever its labels claim; unlabelled and
             // calling no istiod the set shows, the configuration is known by the istiod Service name it calls.
-            const target = webhookTargetOf(inventory, hook);
             const claimed = labelled === undefined ? undefined : revision;
+            const target = webhookTargetOf(inventory, hook, claimed);
             const rev = target.servedBy ?? (labelled === undefined ? inventory.revisionFromWebhook(hook) : (revision ?? inventory.revisionFromWebhook(hook)));
             out.push({ revision: rev, claimed, via, name: hook.name, namespaceSelector: selectorOf(hook.namespaceSelector), objectSelector: selectorOf(hook.objectSelector), subject: s, calls: webhookTarget(hook), target });
         }

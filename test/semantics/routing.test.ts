@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { envoyFilterReach, patchEffects } from "../../policy/semantics/envoyFilters";
+import { envoyFilterReach, patchEffects, patchNamespaces } from "../../policy/semantics/envoyFilters";
 import { injectorWebhooks, webhookTargetOf } from "../../policy/semantics/injection";
 import { Inventory } from "../../policy/semantics/inventory";
 import type { KubeObject } from "../../policy/semantics/objects";
@@ -116,6 +116,18 @@ describe("EnvoyFilter semantics", () => {
         assert.deepEqual(reach(ef("f", "istio-blue", { workloadSelector: { labels: { app: "web" } } }, { "istio.io/rev": "green" })), [], "labelled for another revision");
     });
 
+    it("a patch reaches sidecars or gateways by its context", () => {
+        const rbacOff = (context: string) => ef("f", "app-a", { configPatches: [{ applyTo: "HTTP_FILTER", match: { context, listener: { filterChain: { filter: { name: "envoy.filters.network.http_connection_manager", subFilter: { name: "envoy.filters.http.rbac" } } } } }, patch: { operation: "REMOVE" } }] });
+        const of = (context: string) => {
+            const inv = inventoryOf([rbacOff(context)]);
+            const s = subject(inv, "EnvoyFilter", "app-a", "f");
+            return patchNamespaces(envoyFilterReach(inv, s), patchEffects(s)[0]);
+        };
+        assert.deepEqual(of("SIDECAR_INBOUND"), ["app-a"]);
+        assert.deepEqual(of("ANY"), ["app-a"]);
+        assert.deepEqual(of("GATEWAY"), [], "app-a runs no gateway");
+    });
+
     it("tells patches that remove authorization, change mTLS or reroute from those that do none of it", () => {
         const touches = (patch: Record<string, unknown>) => patchEffects({ object: ef("f", "app-a", { configPatches: [patch] }), origin: {} })[0].touches.sort();
         const rbac = { listener: { filterChain: { filter: { name: "envoy.filters.network.http_connection_manager", subFilter: { name: "envoy.filters.http.rbac" } } } } };
@@ -156,5 +168,17 @@ describe("injector targets", () => {
         assert.equal(w.claimed?.name, "blue");
         assert.equal(w.revision?.name, "green");
         assert.equal(w.target.serviceObject?.object.metadata.name, "injector");
+    });
+
+    it("a Service selecting the istiod pods of every revision in its namespace reaches the one the webhook claims (Istio's canary layout)", () => {
+        const canary: KubeObject[] = [
+            { apiVersion: "mesh-tenancy.io/v1", kind: "HelmRelease", metadata: { name: "istiod-canary", namespace: "istio-blue" }, spec: { chart: "istiod", version: "1.31.0", values: { revision: "canary", global: { istioNamespace: "istio-blue" } } } },
+            { apiVersion: "v1", kind: "Service", metadata: { name: "istiod-any", namespace: "istio-blue" }, spec: { selector: { app: "istiod" } } },
+        ];
+        const inv = inventoryOf(canary);
+        const revision = (name: string) => inv.revisions.get(name);
+        const client = { service: { namespace: "istio-blue", name: "istiod-any" } };
+        assert.equal(webhookTargetOf(inv, hook(client), revision("canary")).servedBy?.name, "canary");
+        assert.equal(webhookTargetOf(inv, hook(client), revision("blue")).servedBy?.name, "blue");
     });
 });
