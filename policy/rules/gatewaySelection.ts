@@ -1,4 +1,5 @@
-import { isGatewayApiGateway, isIstioGateway, podsOfGateway, routeNamespaces, shareGatewayPods } from "../semantics/gateways";
+import { isGatewayApiGateway, isIstioGateway, podsOfGateway, shareGatewayPods } from "../semantics/gateways";
+import { listenerRouteNamespaces } from "../semantics/routing";
 import type { Inventory } from "../semantics/inventory";
 import { HostClaims } from "../semantics/hosts";
 import { arrayOf, describeObject, stringRecord, Subject } from "../semantics/objects";
@@ -35,10 +36,10 @@ export const gatewaySelection: Rule = {
             const ns = gw.object.metadata.namespace;
             if (ns === undefined || inventory.roleOf(ns) !== "tenant") continue;
             const usergroup = inventory.usergroupOf(ns);
-            const routes = routeNamespaces(inventory, gw);
-            const foreign = routes.namespaces.filter((n) => inventory.usergroupOf(n) !== usergroup);
-            if (routes.all || foreign.length > 0) {
-                findings.push({ code: "MT1004", subject: gw, message: `Gateway API listeners accept routes from ${routes.all ? "every namespace (allowedRoutes from: All)" : foreign.join(", ")}, outside usergroup ${usergroup}` });
+            const routes = listenerRouteNamespaces(inventory, gw);
+            const foreign = routes.cofinite ? [] : [...routes.names].filter((n) => inventory.usergroupOf(n) !== usergroup);
+            if (routes.cofinite || foreign.length > 0) {
+                findings.push({ code: "MT1004", subject: gw, message: `Gateway API listeners accept routes from ${routes.cofinite ? "every namespace (allowedRoutes from: All)" : foreign.join(", ")}, outside usergroup ${usergroup}` });
             }
         }
         for (const gw of inventory.ofKind("Gateway").filter(isIstioGateway)) {

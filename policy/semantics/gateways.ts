@@ -1,16 +1,14 @@
 import { push } from "./collections";
 import type { Inventory } from "./inventory";
 import { injectionOf } from "./injection";
-import { arrayOf, isRecord, stringRecord, Subject } from "./objects";
-import { LabelSelector, selects } from "./selectors";
+import { stringRecord, Subject } from "./objects";
 import type { Workload } from "./workloads";
 
 /**
  * Gateways. An Istio `Gateway` (networking.istio.io) configures the gateway pods its `selector` matches, in every
  * namespace, unless the revision running those pods sets `PILOT_SCOPE_GATEWAY_TO_NAMESPACE=true`, in which case only
  * pods of the Gateway's own namespace. A Kubernetes Gateway API `Gateway` (gateway.networking.k8s.io) has no pod
- * selector: its controller deploys its pods; its listeners' `allowedRoutes.namespaces` say whose routes may attach
- * (`Same` by default, `All`, or a `Selector`).
+ * selector: its controller deploys its pods; which routes attach to its listeners is `routing.ts`'s question.
  */
 
 export const ISTIO_GATEWAY_GROUP = "networking.istio.io";
@@ -75,19 +73,4 @@ export function shareGatewayPods(inventory: Inventory, a: Subject, b: Subject): 
     const [selA, selB] = [a, b].map((g) => stringRecord((g.object.spec as any)?.selector));
     if (Object.keys(selA).length === 0 || Object.keys(selB).length === 0) return false;
     return Object.entries(selA).every(([k, v]) => selB[k] === undefined || selB[k] === v);
-}
-
-/** Namespaces whose routes a Gateway API Gateway accepts, over its listeners; `all` when any listener says All. */
-export function routeNamespaces(inventory: Inventory, gateway: Subject): { all: boolean; namespaces: string[] } {
-    const own = gateway.object.metadata.namespace ?? "default";
-    const out = new Set<string>();
-    for (const listener of arrayOf((gateway.object.spec as any)?.listeners)) {
-        const from = listener?.allowedRoutes?.namespaces?.from ?? "Same";
-        if (from === "All") return { all: true, namespaces: [] };
-        if (from === "Selector") {
-            const selector: LabelSelector = isRecord(listener.allowedRoutes.namespaces.selector) ? listener.allowedRoutes.namespaces.selector : {};
-            for (const ns of inventory.namespaces.values()) if (selects(selector, ns.labels)) out.add(ns.name);
-        } else out.add(own);
-    }
-    return { all: false, namespaces: [...out] };
 }

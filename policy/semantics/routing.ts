@@ -5,7 +5,7 @@ import type { Inventory, RevisionInfo } from "./inventory";
 import { arrayOf, describeObject, isRecord, Subject } from "./objects";
 import { meshView } from "./reachability";
 import { readBy } from "./revisions";
-import { LabelSelector, selects } from "./selectors";
+import type { LabelSelector } from "./selectors";
 import { SourceSet } from "./sources";
 
 /**
@@ -255,41 +255,34 @@ function defaultKinds(protocol: string): string[] {
     return [];
 }
 
-/** Whether a Gateway API listener accepts routes of this kind from this namespace. */
-export function listenerAccepts(inventory: Inventory, gateway: Subject, listener: any, kind: string, namespace: string): boolean {
+/** Namespaces whose routes one Gateway API listener admits, with the setting that admits them. */
+function listenerNamespaces(inventory: Inventory, gateway: Subject, listener: any): SourceSet {
     const own = gateway.object.metadata.namespace ?? "default";
     const from = listener?.allowedRoutes?.namespaces?.from ?? "Same";
-    let admitted = false;
-    if (from === "All") admitted = true;
-    else if (from === "Selector") {
+    const name = `Gateway ${describeObject(gateway.object)} listener ${listener?.name ?? "?"}`;
+    if (from === "All") return SourceSet.any(`${name} allowedRoutes from All`);
+    if (from === "Selector") {
         const selector: LabelSelector = isRecord(listener.allowedRoutes.namespaces.selector) ? listener.allowedRoutes.namespaces.selector : {};
-        const labels = inventory.namespaces.get(namespace)?.labels;
-        admitted = labels !== undefined && selects(selector, labels);
-    } else admitted = namespace === own;
-    if (!admitted) return false;
+        return SourceSet.of(inventory.namespacesSelectedBy(selector), `${name} allowedRoutes selector ${JSON.stringify(selector)}`);
+    }
+    return SourceSet.of([own], `${name} allowedRoutes from Same`);
+}
+
+/** Whether a Gateway API listener accepts routes of this kind from this namespace. */
+export function listenerAccepts(inventory: Inventory, gateway: Subject, listener: any, kind: string, namespace: string): boolean {
+    if (!listenerNamespaces(inventory, gateway, listener).has(namespace)) return false;
     const kinds = arrayOf(listener?.allowedRoutes?.kinds);
     if (kinds.length === 0) return defaultKinds(String(listener?.protocol ?? "")).includes(kind);
     return kinds.some((k) => k?.kind === kind && (k.group === undefined || k.group === GATEWAY_API_GROUP));
 }
 
 /**
- * Namespaces whose routes a Gateway API Gateway's listeners accept, as a set with the listener that admits each: `All`
- * is every namespace, `Selector` the namespaces of the set it selects (others may get the labels later).
+ * Namespaces whose routes a Gateway API Gateway's listeners accept (`Same` by default, `All`, or a `Selector` on
+ * namespace labels), with the listener that admits each: `All` is every namespace, `Selector` the namespaces of the
+ * set it selects (others may get the labels later).
  */
 export function listenerRouteNamespaces(inventory: Inventory, gateway: Subject): SourceSet {
-    const own = gateway.object.metadata.namespace ?? "default";
-    const what = `Gateway ${describeObject(gateway.object)}`;
-    let out = SourceSet.none();
-    for (const listener of arrayOf((gateway.object.spec as any)?.listeners)) {
-        const from = listener?.allowedRoutes?.namespaces?.from ?? "Same";
-        const name = `${what} listener ${listener?.name ?? "?"}`;
-        if (from === "All") out = out.union(SourceSet.any(`${name} allowedRoutes from All`));
-        else if (from === "Selector") {
-            const selector: LabelSelector = isRecord(listener.allowedRoutes.namespaces.selector) ? listener.allowedRoutes.namespaces.selector : {};
-            out = out.union(SourceSet.of(inventory.namespacesSelectedBy(selector), `${name} allowedRoutes selector ${JSON.stringify(selector)}`));
-        } else out = out.union(SourceSet.of([own], `${name} allowedRoutes from Same`));
-    }
-    return out;
+    return arrayOf((gateway.object.spec as any)?.listeners).reduce((out: SourceSet, listener) => out.union(listenerNamespaces(inventory, gateway, listener)), SourceSet.none());
 }
 
 /** The Gateway API Gateways (with a listener that takes it) a route attaches to. */
