@@ -35,7 +35,7 @@ export const namespaceRoleClaims: Rule = {
                 findings.push({
                     code: "MT2302",
                     subject: w.subject,
-                    message: `${describeWorkload(w)} runs in the control plane namespace of revision ${revisionList(e.runs.length > 0 ? e.runs : e.roots)} but is not Istio's (images ${(w.images ?? []).join(", ") || "not shown"}): it shares istiod's NetworkPolicies and RBAC and no tenant rule judges it; run it in a tenant or shared namespace`,
+                    message: `${describeWorkload(w)} runs in the control plane namespace of revision ${revisionList(e.runs.length > 0 ? e.runs : e.roots)} but is not Istio's (images ${(w.images ?? []).join(", ")}): it shares istiod's NetworkPolicies and RBAC and no tenant rule judges it; run it in a tenant or shared namespace`,
                 });
             }
         }

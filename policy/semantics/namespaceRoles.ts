@@ -27,13 +27,13 @@ function imageName(image: string): string {
 /**
  * Whether a workload is Istio's own control plane or a gateway: every container runs one of Istio's images, or it is a
  * gateway Deployment of Istio's gateway chart (image `auto`, filled in by the injector's `gateway` template), or it stands
- * for a chart's pods (the istiod chart, a gateway chart release). A workload whose images the set does not show is taken
- * at its chart's word only in the last case.
+ * for a chart's pods (the istiod chart, a gateway chart release). Undefined when the set shows no image of it (a pod
+ * `istioctl analyze` makes up for file analysis has a container without one): that cannot be told.
  */
-export function isIstioControlPlaneWorkload(w: Workload): boolean {
+export function isIstioControlPlaneWorkload(w: Workload): boolean | undefined {
     if (w.kind === ISTIOD_CHART_PODS || w.kind === "gateway chart") return true;
     const images = w.images ?? [];
-    if (images.length === 0) return false;
+    if (images.length === 0) return undefined;
     const gatewayTemplate = (w.annotations["inject.istio.io/templates"] ?? "").split(",").includes("gateway");
     return images.every((i) => ISTIO_IMAGES.has(imageName(i)) || (i === "auto" && gatewayTemplate));
 }
@@ -46,7 +46,7 @@ export interface NamespaceRoleEvidence {
     runs: RevisionInfo[];
     /** Revisions whose mesh root namespace this is. */
     roots: RevisionInfo[];
-    /** Workloads here that are not Istio's control plane or gateways. */
+    /** Workloads here that are not Istio's control plane or gateways (those whose images the set does not show are left out). */
     ordinaryWorkloads: Workload[];
 }
 
@@ -58,6 +58,6 @@ export function roleEvidence(inventory: Inventory, namespace: string): Namespace
         claimed: inventory.namespaces.get(namespace)?.labels[ROLE_LABEL],
         runs: revisions.filter((r) => r.namespace === namespace),
         roots: revisions.filter((r) => r.rootNamespace === namespace),
-        ordinaryWorkloads: inventory.workloadsIn(namespace).filter((w) => !isIstioControlPlaneWorkload(w)),
+        ordinaryWorkloads: inventory.workloadsIn(namespace).filter((w) => isIstioControlPlaneWorkload(w) === false),
     };
 }

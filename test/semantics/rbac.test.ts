@@ -125,6 +125,7 @@ describe("semantics: a namespace's role by effect", () => {
         assert.equal(isIstioControlPlaneWorkload(deployment(["auto"], { "inject.istio.io/templates": "gateway" })), true);
         assert.equal(isIstioControlPlaneWorkload(deployment(["auto"])), false);
         assert.equal(isIstioControlPlaneWorkload(deployment(["example.com/app:1", "docker.io/istio/proxyv2:1.31.0"])), false);
+        assert.equal(isIstioControlPlaneWorkload(deployment([])), undefined, "no image shown: cannot be told");
     });
 });
 
