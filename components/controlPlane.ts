@@ -30,7 +30,9 @@ export class ControlPlane extends pulumi.ComponentResource {
             transforms: [...(opts?.transforms ?? []), contentsLifecycle(contents)],
         });
         const namespace = registerObject(args.plan.namespace, { parent: this, protect: args.plan.protect });
-        const istiods = args.plan.revisions.map((r) => installChart(r.istiod, args.skipAwait, { parent: this, dependsOn: [namespace, ...args.dependsOn] }));
+        // An istiod that starts before its plugged-in CA exists makes a root of its own and keeps it.
+        const ca = args.plan.caSecret === undefined ? [] : [registerObject(args.plan.caSecret, { parent: this, dependsOn: [namespace] })];
+        const istiods = args.plan.revisions.map((r) => installChart(r.istiod, args.skipAwait, { parent: this, dependsOn: [namespace, ...ca, ...args.dependsOn] }));
         for (const object of args.plan.objects) {
             registerObject(object, { parent: this, dependsOn: istiods });
         }

@@ -37,6 +37,9 @@ function newObject(planned: PlannedObject, opts: pulumi.CustomResourceOptions, l
     switch (`${object.apiVersion}/${object.kind}`) {
         case "v1/Namespace":
             return new k8s.core.v1.Namespace(name, args, opts);
+        case "v1/Secret":
+            // Key material: kept secret in the state and in every preview, whatever the plan's copy is.
+            return new k8s.core.v1.Secret(name, { ...args, stringData: pulumi.secret(args.stringData) }, opts);
         case "v1/ConfigMap":
             return new k8s.core.v1.ConfigMap(name, args, opts);
         case "v1/ResourceQuota":

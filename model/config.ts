@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CaConfig, caSchema, checkCa } from "./ca";
 import { ConfigError, ConfigIssue, formatPath } from "./issues";
 import { checkConsistency } from "./consistency";
 import { salvage, schemaAt } from "./salvage";
@@ -29,6 +30,8 @@ const istioSchema = z.strictObject({
      * CRDs are managed apart, e.g. applied from `istioctl manifest generate`; the base chart renders none).
      */
     crds: z.enum(["chart", "external"]).default("chart"),
+    /** Whose certificates the sidecars trust: per-usergroup roots (default) or one shared root (model/ca.ts). */
+    ca: caSchema,
 });
 
 const gatewaySchema = z.strictObject({
@@ -166,6 +169,7 @@ export interface IstioConfig {
     defaultRevision: string;
     trustDomain: string;
     crds: "chart" | "external";
+    ca: CaConfig;
 }
 
 /** Who besides a usergroup's own namespaces may reach its istiod (see the system NetworkPolicies in the plan). */
@@ -272,7 +276,15 @@ function normalise(parsed: Parsed): MeshTenancyConfig {
         ...parsed,
         platformOperators: parsed.platformOperators ?? { users: [], groups: [] },
         stackPart: parseStackPart(parsed.stackPart)!,
-        istio: { version: istio.version, defaultRevision: istio.defaultRevision, trustDomain: istio.trustDomain, crds: istio.crds, chartSource },
+        istio: {
+            version: istio.version,
+            defaultRevision: istio.defaultRevision,
+            trustDomain: istio.trustDomain,
+            crds: istio.crds,
+            chartSource,
+            // Already checked with the rest (checkConsistency): nothing is left to report here.
+            ca: checkCa(istio.ca, parsed.usergroups.map((u) => u.name), () => undefined),
+        },
         usergroups: parsed.usergroups.map(({ revisions, tags, ...ug }) => ({
             ...ug,
             systemNamespace: ug.systemNamespace ?? ug.name,

@@ -1,3 +1,4 @@
+import { checkCa } from "./ca";
 import type { ParsedConfig } from "./config";
 import { ConfigIssue, formatPath } from "./issues";
 import { parseEgressHost } from "./egress";
@@ -34,7 +35,10 @@ export function checkConsistency(config: CheckableConfig, origin: (path: Path) =
     const report = (path: Path, message: string) => issues.push({ path: at(path), message });
     const usergroups = config.usergroups ?? [];
 
-    if (config.istio !== undefined) checkIstio(config.istio, report);
+    if (config.istio !== undefined) {
+        checkIstio(config.istio, report);
+        checkCa(config.istio.ca, usergroups.map((u) => u.name).filter((n): n is string => typeof n === "string"), report);
+    }
     checkPlatformOperators(config, report);
 
     const usergroupNames = new Map<string, number>();

@@ -1,3 +1,4 @@
+import type { PluggedInCa } from "../model/ca";
 import type { MeshTenancyConfig, RevisionConfig, UsergroupConfig } from "../model/config";
 import { DEFAULT_TAG, tagLabel } from "../model/revisions";
 import { INJECTION_LABEL, NAMESPACE_NAME_LABEL, REVISION_LABEL, TAG_LABEL, USERGROUP_LABEL } from "../policy/semantics/labels";
@@ -54,6 +55,11 @@ export interface ControlPlanePlan {
     tags: TagPlan[];
     /** STRICT PeerAuthentication, the root Sidecar and the NetworkPolicies guarding istiod, all in the system namespace. */
     objects: PlannedObject[];
+    /**
+     * With one shared root (`istio.ca.roots: shared-root`), the plugged-in intermediate CA as Istio reads it: Secret
+     * `cacerts` in the system namespace, which must exist before istiod starts (model/ca.ts). Its data is secret.
+     */
+    caSecret?: PlannedObject;
     /** Namespaces every revision's discoverySelectors select: its system, shared and tenant namespaces; sorted. */
     discoveredNamespaces: string[];
 }
@@ -110,6 +116,14 @@ export function tagsPointingAt(ug: UsergroupConfig, revision: string): string[] 
         .sort();
 }
 
+/** Istio's plugged-in CA: the Secret named `cacerts` in istiod's namespace, holding the four PEM files. */
+function caSecret(ug: UsergroupConfig, files: PluggedInCa): PlannedObject {
+    return {
+        resourceName: `${ug.name}-cacerts`,
+        object: { apiVersion: "v1", kind: "Secret", metadata: { name: "cacerts", namespace: ug.systemNamespace, labels: managedLabels() }, type: "Opaque", stringData: { ...files } },
+    };
+}
+
 export function planControlPlane(config: MeshTenancyConfig, ug: UsergroupConfig, api: ReturnType<typeof istioApiVersions>): ControlPlanePlan {
     const sys = ug.systemNamespace;
     const discovered = [sys, ...ug.sharedNamespaces, ...ug.tenants.map((t) => t.name)].sort();
@@ -134,6 +148,7 @@ export function planControlPlane(config: MeshTenancyConfig, ug: UsergroupConfig,
             namespaces: followers.filter((f) => revisionFollowed(ug, f.tag) === r.name).map((f) => f.ns).sort(),
         })),
         tags,
+        ...(config.istio.ca.pluggedIn[ug.name] !== undefined ? { caSecret: caSecret(ug, config.istio.ca.pluggedIn[ug.name]) } : {}),
         objects: [
             {
                 resourceName: `${ug.name}-mtls-strict`,

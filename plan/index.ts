@@ -88,7 +88,7 @@ function planPart(config: MeshTenancyConfig): PartPlan {
 export function plannedObjects(plan: TenancyPlan): KubeObject[] {
     const g = plan.guardrails;
     return [
-        ...plan.controlPlanes.flatMap((cp) => [cp.namespace.object, ...cp.objects.map((o) => o.object), ...cp.tags.map((t) => t.webhook.object)]),
+        ...plan.controlPlanes.flatMap((cp) => [cp.namespace.object, ...(cp.caSecret !== undefined ? [cp.caSecret.object] : []), ...cp.objects.map((o) => o.object), ...cp.tags.map((t) => t.webhook.object)]),
         ...plan.namespaces.flatMap((ns) => [
             ns.namespace.object,
             ...ns.objects.map((o) => o.object),

@@ -1,3 +1,4 @@
+import { CA_TOPOLOGIES, CaTopology } from "../policy/semantics/mtls";
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError } from "../model/issues";
@@ -17,9 +18,12 @@ namespaces that is, the reduction against Istio's default (no scoping: everythin
   --manifests PATH  Kubernetes YAML or JSON files; directories are searched recursively (repeatable)
   --json            print the report as JSON instead of text
   --html FILE       also write a self-contained HTML page with a namespace x namespace matrix
+  --ca-topology T   with --manifests: shared-root (default: assumed when not told) or per-usergroup; a stack's own
+                    comes from its istio.ca setting
 Exit status: 0 report printed, 2 bad usage, bad config or unreadable input.`;
 
 interface Options {
+    caTopology?: CaTopology;
     stack?: string;
     manifests: string[];
     json: boolean;
@@ -43,6 +47,12 @@ function parseArgs(argv: string[]): Options {
             case "--json":
                 options.json = true;
                 break;
+            case "--ca-topology": {
+                const topology = inline ?? value(++i, flag);
+                if (!(CA_TOPOLOGIES as ReadonlyArray<string>).includes(topology)) throw new UsageError(`--ca-topology: must be one of ${CA_TOPOLOGIES.join(", ")}, got ${JSON.stringify(topology)}`);
+                options.caTopology = topology as CaTopology;
+                break;
+            }
             case "--stack":
                 if (options.stack !== undefined) throw new UsageError("--stack given twice");
                 options.stack = inline ?? value(++i, flag);
@@ -63,21 +73,22 @@ function parseArgs(argv: string[]): Options {
         }
     }
     if ((options.stack === undefined) === (options.manifests.length === 0)) throw new UsageError("give either --stack NAME or --manifests PATH");
+    if (options.stack !== undefined && options.caTopology !== undefined) throw new UsageError("--ca-topology is for --manifests; a stack's comes from its istio.ca setting");
     return options;
 }
 
 /** Builds the report the options ask for; throws ConfigError, ManifestError or StackNotFoundError on bad input. */
-export function reportFor(options: { stack?: string; manifests?: string[] }): ScopeReport {
+export function reportFor(options: { stack?: string; manifests?: string[]; caTopology?: CaTopology }): ScopeReport {
     if (options.stack !== undefined) {
         const { file, config } = loadStackConfig(options.stack);
         const plan = planTenancy(config);
         const rel = path.relative(process.cwd(), file) || file;
         const guardrails = { mode: plan.guardrails.mode, byNamespace: Object.fromEntries(guardrailsByNamespace(plan)) };
-        return buildReport(visibilityModel(planSubjects(plan, { file: rel })), { kind: "stack", name: options.stack, files: [rel] }, plannedExportTo(plan), guardrails);
+        return buildReport(visibilityModel(planSubjects(plan, { file: rel }), config.istio.ca.topology), { kind: "stack", name: options.stack, files: [rel] }, plannedExportTo(plan), guardrails);
     }
     const paths = options.manifests ?? [];
     const { files, subjects } = readManifests(paths);
-    return buildReport(visibilityModel(subjects), { kind: "manifests", name: paths.join(" "), files });
+    return buildReport(visibilityModel(subjects, options.caTopology), { kind: "manifests", name: paths.join(" "), files });
 }
 
 /** Runs the report; returns the exit status. */

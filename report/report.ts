@@ -1,3 +1,4 @@
+import type { CaTopology } from "../policy/semantics/mtls";
 import type { TenancyPlan } from "../plan";
 import type { Call } from "../policy/semantics/reachability";
 import { NamespaceScope, NO_USERGROUP, reduction, VisibilityModel } from "./visibility";
@@ -62,6 +63,8 @@ export interface ScopeReport {
     usergroups: UsergroupRow[];
     /** Who can call whom, from the same objects (Sidecar imports, exportTo, AuthorizationPolicies, NetworkPolicies). */
     calls: Call[];
+    /** The CA topology the calls were judged under: the stack's `istio.ca`, or what `--ca-topology` said (shared-root when told nothing). */
+    caTopology: CaTopology;
     admissionGuardrails?: GuardrailSummary;
     /** Over every meshed namespace. */
     totals: { meshed: number; imports: number; defaultImports: number; reduction: number; excess: number; unscoped: number };
@@ -116,6 +119,7 @@ export function buildReport(model: VisibilityModel, source: ReportSource, servic
         total,
         hasServices: model.hasServices,
         calls: model.calls,
+        caTopology: model.caTopology,
         usergroups,
         ...(guardrails !== undefined ? { admissionGuardrails: guardrails } : {}),
         totals: {
@@ -209,7 +213,8 @@ function renderCalls(report: ScopeReport): string[] {
     const bySource = new Map<string, Call[]>();
     for (const c of report.calls) bySource.set(c.source, [...(bySource.get(c.source) ?? []), c]);
     const usergroup = (ns: string) => report.namespaceInfo[ns]?.usergroup;
-    const out = ["Who can call whom (a proxy of the source resolves a service of the destination, and a workload there admits the source through its sidecar and its NetworkPolicies):"];
+    const roots = report.caTopology === "per-usergroup" ? "CA roots per usergroup: a sidecar accepting only mTLS refuses other usergroups at the handshake" : "CA roots assumed shared: every identity a policy names can present its certificate";
+    const out = [`Who can call whom (a proxy of the source resolves a service of the destination, and a workload there admits the source through its sidecar and its NetworkPolicies; ${roots}):`];
     if (bySource.size === 0) out.push("  nobody can call anybody");
     for (const [source, calls] of bySource) {
         const targets = calls.map((c) => (usergroup(c.destination) !== usergroup(source) ? `${c.destination} (ACROSS USERGROUPS)` : c.destination));

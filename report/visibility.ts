@@ -1,3 +1,4 @@
+import type { CaTopology } from "../policy/semantics/mtls";
 import { Inventory, RevisionInfo } from "../policy/semantics/inventory";
 import { push } from "../policy/semantics/collections";
 import { INJECTION_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "../policy/semantics/labels";
@@ -101,6 +102,8 @@ export interface VisibilityModel {
     hasServices: boolean;
     /** Who can call whom: source namespace, destination namespace, and the workload-level reasons. */
     calls: Call[];
+    /** The CA topology the calls were judged under. */
+    caTopology: CaTopology;
 }
 
 /** `(total - imported) / total`: the share of the default config scope a namespace does not import. */
@@ -113,11 +116,11 @@ const SERVICE_KINDS = ["Service", "ServiceEntry"];
 /** The group of namespaces that carry no usergroup (and cannot be attributed to a revision). */
 export const NO_USERGROUP = "(none)";
 
-export function visibilityModel(subjects: ReadonlyArray<Subject>): VisibilityModel {
-    return visibilityFromInventory(new Inventory(subjects));
+export function visibilityModel(subjects: ReadonlyArray<Subject>, caTopology: CaTopology = "shared-root"): VisibilityModel {
+    return visibilityFromInventory(new Inventory(subjects), caTopology);
 }
 
-export function visibilityFromInventory(inventory: Inventory): VisibilityModel {
+export function visibilityFromInventory(inventory: Inventory, caTopology: CaTopology = "shared-root"): VisibilityModel {
     const namespaces = [...inventory.namespaces.keys()];
     const position = new Map(namespaces.map((n, i) => [n, i]));
     const discoveredLists = new Map<RevisionInfo, { list: string[]; set: ReadonlySet<string> }>();
@@ -143,7 +146,7 @@ export function visibilityFromInventory(inventory: Inventory): VisibilityModel {
         position,
     };
     const scopes: NamespaceScope[] = [];
-    const view = meshView(inventory);
+    const view = meshView(inventory, caTopology);
     for (const ns of inventory.namespaces.values()) {
         const standIn = view.defaultView(ns.name)!;
         if (standIn.injection.meshed && standIn.revision !== undefined) scopes.push(scopeOf(context, ns.name, standIn));
@@ -160,7 +163,7 @@ export function visibilityFromInventory(inventory: Inventory): VisibilityModel {
         const role = inventory.roleOf(name);
         namespaceInfo[name] = { ...(usergroup !== undefined ? { usergroup } : {}), ...(role !== undefined ? { role } : {}) };
     }
-    return { namespaces, namespaceInfo, scopes, usergroups: summarise(inventory, namespaces, scopes), hasServices: context.services !== undefined, calls: view.calls() };
+    return { namespaces, namespaceInfo, scopes, usergroups: summarise(inventory, namespaces, scopes), hasServices: context.services !== undefined, calls: view.calls(), caTopology };
 }
 
 interface Context {
