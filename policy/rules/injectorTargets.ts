@@ -40,7 +40,9 @@ export const injectorTargets: Rule = {
                 continue;
             }
             if (t.serviceInSet) {
-                findings.push({ code: "MT2702", subject: w.subject, message: `${hook} calls ${svc}, whose selector ${JSON.stringify((t.serviceObject?.object.spec as any)?.selector ?? {})} reaches no istiod of the set${ugOf(t.service.namespace) !== "none" ? ` (namespace ${t.service.namespace} is usergroup ${ugOf(t.service.namespace)}'s)` : ""}: whatever it selects mutates the pods it matches` });
+                const selector = (t.serviceObject?.object.spec as any)?.selector;
+                const reaches = selector === undefined || Object.keys(selector).length === 0 ? "has no selector (its endpoints are written by hand, outside the set) and is no istiod Service the set renders" : `selects ${JSON.stringify(selector)}, no istiod of the set`;
+                findings.push({ code: "MT2702", subject: w.subject, message: `${hook} calls ${svc}, which ${reaches}${ugOf(t.service.namespace) !== "none" ? ` (namespace ${t.service.namespace} is usergroup ${ugOf(t.service.namespace)}'s)` : ""}: whatever it selects mutates the pods it matches` });
                 continue;
             }
             // A namespace the set does not hold is not the set's to judge: the checker may be given one team's objects.

@@ -150,15 +150,17 @@ export function webhookTargetOf(inventory: Inventory, hook: any, claimed?: Revis
     }
     const service = { namespace: typeof ref.namespace === "string" ? ref.namespace : "default", name: ref.name, ...(typeof ref.path === "string" ? { path: ref.path } : {}) };
     const object = inventory.inNamespace(service.namespace, "Service").find((s) => s.object.metadata.name === service.name && s.object.apiVersion === "v1");
-    if (object !== undefined) {
+    const selector = stringRecord((object?.object.spec as any)?.selector);
+    // A Service without selector sends to the endpoints someone wrote by hand, which the set does not show: judged by
+    // its name, as for the Service the chart renders.
+    if (object !== undefined && Object.keys(selector).length > 0) {
         // A Service reaches the pods its selector matches: istiod's carry `app: istiod` and their revision's `istio.io/rev`.
-        const selector = stringRecord((object.object.spec as any)?.selector);
         const reached = selector.app !== "istiod" ? [] : [...inventory.revisions.values()].filter((r) => r.namespace === service.namespace && (selector[REVISION_LABEL] === undefined || r.name === selector[REVISION_LABEL]));
         const servedBy = claimed !== undefined && reached.includes(claimed) ? claimed : reached[0];
         return { service, failurePolicy, servedBy, serviceInSet: true, serviceObject: object };
     }
     const rendered = [...inventory.revisions.values()].find((r) => r.namespace === service.namespace && istiodServiceName(r) === service.name && r.subjects.some((s) => s.object.kind !== "MutatingWebhookConfiguration"));
-    return { service, failurePolicy, servedBy: rendered, serviceInSet: rendered !== undefined };
+    return { service, failurePolicy, servedBy: rendered, serviceInSet: rendered !== undefined || object !== undefined, ...(object !== undefined ? { serviceObject: object } : {}) };
 }
 
 function webhookTarget(hook: any): string {
