@@ -2,7 +2,9 @@
 # A throwaway Kubernetes control plane for the end-to-end tests: etcd,
 # kube-apiserver and a kube-controller-manager running only the controllers
 # that need no nodes, all on 127.0.0.1. There are no nodes and no scheduler,
-# so no pod ever runs (see scripts/README.md).
+# so no pod ever runs (see scripts/README.md) unless MESH_TENANCY_NODE=1 adds
+# one node (scripts/node.sh: containerd, kubelet, kube-proxy, kube-scheduler,
+# kube-router) and the controllers that run pods.
 #
 # Usage: scripts/cluster.sh start|stop|status|env
 #   start   start etcd, kube-apiserver and kube-controller-manager (fresh data
@@ -22,6 +24,9 @@
 #   MESH_TENANCY_READY_TIMEOUT  seconds to wait for /readyz (default 120)
 #   MESH_TENANCY_SERVICE_CIDR   the Services' ClusterIP range (default
 #                             10.0.0.0/24: 254 Services; bench:istiod needs more)
+#   MESH_TENANCY_NODE         1: also start a node (installing its Debian
+#                             packages when missing); where this machine cannot
+#                             run one, say why and stay node-less
 set -euo pipefail
 
 scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,6 +39,12 @@ kubeconfig=$state_dir/kubeconfig
 # tokens, aggregated cluster roles (admin/edit/view), kube-root-ca.crt config
 # maps and resource quota status. None of them creates pods.
 default_controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,clusterrole-aggregation-controller,root-ca-certificate-publisher-controller,resourcequota-controller
+# With a node, also the controllers that take the not-ready taint off it once
+# it is Ready, turn workloads into pods and
+# Services into the endpoints kube-proxy serves.
+node_controllers=node-lifecycle-controller,deployment-controller,replicaset-controller,statefulset-controller,daemonset-controller,job-controller,endpoints-controller,endpointslice-controller,endpointslice-mirroring-controller,podgc-controller,ttl-controller
+with_node=${MESH_TENANCY_NODE:-0}
+[ "$with_node" = 1 ] && default_controllers+=,$node_controllers
 controllers=${MESH_TENANCY_CONTROLLERS:-$default_controllers}
 processes=(etcd kube-apiserver kube-controller-manager)
 
@@ -102,9 +113,15 @@ make_certs() { # DIR
 		'extendedKeyUsage=serverAuth' 'keyUsage=critical,digitalSignature,keyEncipherment' >"$d/apiserver.ext"
 	openssl x509 -req -days 3650 -in "$d/apiserver.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
 		-extfile "$d/apiserver.ext" -out "$d/apiserver.crt" 2>/dev/null
+	# The API server's client certificate to kubelets (logs, exec), in system:masters.
+	openssl req -newkey rsa:2048 -nodes -subj /O=system:masters/CN=kube-apiserver-kubelet-client \
+		-keyout "$d/kubelet-client.key" -out "$d/kubelet-client.csr" 2>/dev/null
+	printf '%s\n' 'extendedKeyUsage=clientAuth' 'keyUsage=critical,digitalSignature,keyEncipherment' >"$d/kubelet-client.ext"
+	openssl x509 -req -days 3650 -in "$d/kubelet-client.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
+		-extfile "$d/kubelet-client.ext" -out "$d/kubelet-client.crt" 2>/dev/null
 	openssl genrsa -out "$d/sa.key" 2048 2>/dev/null
 	openssl rsa -in "$d/sa.key" -pubout -out "$d/sa.pub" 2>/dev/null
-	rm -f "$d/apiserver.csr" "$d/apiserver.ext" "$d/ca.srl"
+	rm -f "$d/apiserver.csr" "$d/apiserver.ext" "$d/kubelet-client.csr" "$d/kubelet-client.ext" "$d/ca.srl"
 }
 
 start() {
@@ -172,6 +189,9 @@ start() {
 		--tls-cert-file "$state_dir/pki/apiserver.crt" \
 		--tls-private-key-file "$state_dir/pki/apiserver.key" \
 		--client-ca-file "$state_dir/pki/ca.crt" \
+		--kubelet-client-certificate "$state_dir/pki/kubelet-client.crt" \
+		--kubelet-client-key "$state_dir/pki/kubelet-client.key" \
+		--kubelet-preferred-address-types InternalIP,Hostname \
 		--token-auth-file "$state_dir/pki/tokens.csv" \
 		--authorization-mode RBAC \
 		--service-cluster-ip-range "$service_cidr" \
@@ -238,11 +258,25 @@ EOF
 		esac
 		log "kube-controller-manager ready"
 	fi
+	if [ "$with_node" = 1 ]; then start_node; fi
 	log "cluster ready in $((SECONDS - begin))s (state dir $state_dir)"
 	print_env
 }
 
+# start_node: the node, or a clear word on why there is none (exit 3 from
+# node.sh install: this machine cannot run one).
+start_node() {
+	local rc=0
+	"$scripts_dir/node.sh" install || rc=$?
+	case $rc in
+	0) "$scripts_dir/node.sh" start ;;
+	3) log "MESH_TENANCY_NODE=1 but no node on this machine (see above): the cluster stays node-less, no pod will run" ;;
+	*) die "installing the node's packages failed" ;;
+	esac
+}
+
 stop() {
+	[ ! -d "$state_dir/node" ] || "$scripts_dir/node.sh" stop
 	stop_one kube-controller-manager
 	stop_one kube-apiserver
 	stop_one etcd
@@ -260,6 +294,7 @@ status() {
 			rc=1
 		fi
 	done
+	if [ -f "$state_dir/kubelet.pid" ]; then "$scripts_dir/node.sh" status || rc=1; fi
 	return "$rc"
 }
 

@@ -3,6 +3,8 @@
 # Builds or reuses the toolchain, starts etcd + kube-apiserver in a private state dir, applies Istio's official CRDs,
 # runs test/e2e (which also starts a real istiod per usergroup), stops them.
 # Arguments go to mocha: `npm run test:e2e -- --grep "15\."` runs the tests whose titles match (with the hooks they need).
+# MESH_TENANCY_NODE=1 starts the cluster with a node (scripts/node.sh), and node.e2e.ts checks real connections against
+# the model; without a node that suite is skipped. `MESH_TENANCY_NODE=1 npm run test:e2e -- --grep "a node"` runs it alone.
 set -euo pipefail
 scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$scripts_dir/.."

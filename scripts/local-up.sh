@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on one machine: install dependencies, build or reuse the toolchain, start a local control plane and
 # deploy stack `local` with the policy pack. `npm run local:down` destroys it and stops the control plane.
+# MESH_TENANCY_NODE=1 also starts a node (scripts/node.sh), so pods run and NetworkPolicies are enforced.
 set -euo pipefail
 scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$scripts_dir/.."
@@ -27,5 +28,6 @@ cat >&2 <<MSG
 
 local-up: stack 'local' is deployed to the control plane at $(grep -m1 'server:' "$KUBECONFIG" | awk '{print $2}').
   kubectl:  export PATH=$bin_dir:\$PATH KUBECONFIG=$KUBECONFIG; kubectl get ns -L usergroup,istio.io/rev
+  node:     $(if [ -f "$state_dir/kubelet.pid" ]; then echo "running (kubectl get pods -A; scripts/node.sh status)"; else echo "none (MESH_TENANCY_NODE=1 starts one)"; fi)
   stop:     npm run local:down
 MSG
