@@ -42,13 +42,15 @@ export const tenantWriters: Rule = {
         const inTenancy = (ns: string) => isSystem(ns) || inventory.roleOf(ns) === "tenant" || inventory.roleOf(ns) === "shared";
         const tenancy = [...inventory.namespaces.keys()].filter((n) => inventory.roleOf(n) === "tenant" || inventory.roleOf(n) === "shared").sort();
 
-        /** The platform's own accounts: configured operators, and the control plane's and Kubernetes' service accounts. */
+        /** The platform's own accounts: configured operators, Kubernetes' components, and the control plane's and Kubernetes' service accounts. */
         const exempt = (id: Identity): boolean => {
             switch (id.kind) {
+                // Names with the `system:` prefix are reserved for Kubernetes' own components (RBAC reference, "Default
+                // roles and role bindings"); the service account and everyone forms are told apart before this.
                 case "user":
-                    return operatorUsers.has(id.name);
+                    return operatorUsers.has(id.name) || id.name.startsWith("system:");
                 case "group":
-                    return operatorGroups.has(id.name);
+                    return operatorGroups.has(id.name) || id.name.startsWith("system:");
                 case "everyone":
                     return operatorGroups.has(id.group);
                 case "serviceaccounts":

@@ -139,6 +139,16 @@ describe("MT022 platform operators are exempt only as configured", () => {
         assert.deepEqual(run("violating-cluster-wide-writer.yaml", { platformOperatorGroups: ["team-a"] }), ["MT2205"]);
     });
 
+    it("Kubernetes' own components (the reserved system: prefix) are the platform's; every-requester groups are not", () => {
+        const objects = (subject: Record<string, string>) => [...fixtureObjects(path.join(dir, "clean.yaml")), binding("ClusterRoleBinding", "k", { kind: "ClusterRole", name: "cluster-admin" }, [subject])];
+        const codes = (subject: Record<string, string>) => evaluate(RULES, subjects(objects(subject)), {}).filter((v) => v.rule.id === "MT022").map((v) => v.code);
+        assert.deepEqual(codes({ kind: "Group", name: "system:masters" }), []);
+        assert.deepEqual(codes({ kind: "User", name: "system:kube-controller-manager" }), []);
+        assert.deepEqual(codes({ kind: "Group", name: "system:authenticated" }), ["MT2203"]);
+        assert.deepEqual(codes({ kind: "User", name: "system:anonymous" }), ["MT2203"]);
+        assert.deepEqual(codes({ kind: "Group", name: "system:serviceaccounts:app-g" }), ["MT2204"]);
+    });
+
     it("a tenant's service account is exempt only when named as a user", () => {
         assert.deepEqual(run("violating-cluster-admin-to-tenant-sa.yaml", { platformOperatorUsers: ["system:serviceaccount:app-a:other"] }), ["MT2204"]);
         assert.deepEqual(run("violating-cluster-admin-to-tenant-sa.yaml", { platformOperatorUsers: ["system:serviceaccount:app-a:web"] }), []);
