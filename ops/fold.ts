@@ -22,7 +22,20 @@ const ERROR = /\berror\b/i;
  * The engine refusing to delete something under a protected namespace's component: `unable to delete resource "urn…"`
  * up to CLI 3.248, `resource "urn…" cannot be deleted because it is protected` since.
  */
-const PROTECTED_DELETE = /(unable to delete resource|error: resource) "urn:[^"]*mesh-tenancy:index:(TenantNamespace|ControlPlane)\$/;
+const PROTECTED_DELETE = /(unable to delete resource "urn:[^"]*mesh-tenancy:index:(TenantNamespace|ControlPlane)\$[^"]*"|error: resource "urn:[^"]*mesh-tenancy:index:(TenantNamespace|ControlPlane)\$[^"]*" cannot be deleted)/;
+
+/**
+ * The Kubernetes API server not answering: the provider's dial refused or timed out, or its own word that the cluster
+ * is unreachable. Whatever resource the line names, nothing was refused: the update stopped where the server went away.
+ */
+const API_UNREACHABLE = /dial tcp \S+: (connect: connection refused|i\/o timeout)|cluster is unreachable|the server is currently unable to handle the request/;
+
+/** The one next step after an API server outage. */
+export const API_UNREACHABLE_HINT = [
+    "mesh-tenancy: the Kubernetes API server did not answer, so the update stopped part-way; nothing was refused or deleted.",
+    "  Once `kubectl get --raw /readyz` answers ok, run the same `pulumi up` again: it creates what is missing and",
+    "  converges from the state saved so far (README, \"When the API server goes away during an update\").",
+];
 
 /** What the engine's refusal does not say: how to retire a tenant, or take down a protected stack, on purpose. */
 export const RETIRE_HINT = [
@@ -54,6 +67,7 @@ export class OutputFolder {
     private managedFieldLines = 0;
     private inDiagnostics = false;
     private protectedDelete = false;
+    private apiUnreachable = false;
     /** The last line was folded away, so the blank line that ends its block goes too. */
     private afterFolded = false;
 
@@ -107,6 +121,7 @@ export class OutputFolder {
             this.heldHeading = undefined;
         }
         if (PROTECTED_DELETE.test(line)) this.protectedDelete = true;
+        if (API_UNREACHABLE.test(line)) this.apiUnreachable = true;
         if (!this.realErrorSeen && ERROR.test(line)) {
             this.realErrorSeen = true;
             this.held = [];
@@ -128,6 +143,7 @@ export class OutputFolder {
             this.folded.clear();
         }
         if (this.protectedDelete) out.push(...RETIRE_HINT);
+        if (this.apiUnreachable) out.push(...API_UNREACHABLE_HINT);
         const summary = this.summary();
         if (summary !== undefined) out.push(summary);
         return out;

@@ -98,6 +98,20 @@ describe("output folding", () => {
         assert.doesNotMatch(OutputFolder.fold(current.replace("TenantNamespace", "Other")), /retire/);
     });
 
+    it("an API server outage under a tenant's component gets the outage's next step, never the retire hint", () => {
+        // As a create fails when the API server stops half-way through an up (CLI 3.274, provider 4.25).
+        const outage = [
+            "Diagnostics:",
+            "  kubernetes:networking.k8s.io/v1:NetworkPolicy (payments-deny-ingress):",
+            '    error: resource "urn:pulumi:local::mesh-tenancy::mesh-tenancy:index:MeshTenancy$mesh-tenancy:index:TenantNamespace$kubernetes:networking.k8s.io/v1:NetworkPolicy::payments-deny-ingress" was not successfully created by the Kubernetes API server: Post "https://127.0.0.1:36277/apis/networking.k8s.io/v1/namespaces/payments/networkpolicies": dial tcp 127.0.0.1:36277: connect: connection refused',
+            "",
+        ].join("\n");
+        const out = OutputFolder.fold(outage);
+        assert.doesNotMatch(out, /retire/);
+        assert.match(out, /the Kubernetes API server did not answer, so the update stopped part-way; nothing was refused or deleted/);
+        assert.doesNotMatch(OutputFolder.fold(outage.replace(/dial tcp.*$/m, "admission webhook denied the request")), /did not answer/);
+    });
+
     it("passes output without errors or managedFields through unchanged", () => {
         const text = "Previewing update (dev):\n    + kubernetes:core/v1:Namespace a create\nResources:\n    + 1 to create\n";
         assert.equal(OutputFolder.fold(text), text);
