@@ -40,9 +40,9 @@ kubeconfig=$state_dir/kubeconfig
 # maps and resource quota status. None of them creates pods.
 default_controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller,clusterrole-aggregation-controller,root-ca-certificate-publisher-controller,resourcequota-controller
 # With a node, also the controllers that take the not-ready taint off it once
-# it is Ready, turn workloads into pods and
-# Services into the endpoints kube-proxy serves.
-node_controllers=node-lifecycle-controller,deployment-controller,replicaset-controller,statefulset-controller,daemonset-controller,job-controller,endpoints-controller,endpointslice-controller,endpointslice-mirroring-controller,podgc-controller,ttl-controller
+# it is Ready (else nothing schedules), make workloads' pods, collect the pods
+# of deleted namespaces, and give kube-proxy the Services' endpoints.
+node_controllers=node-lifecycle-controller,deployment-controller,replicaset-controller,statefulset-controller,daemonset-controller,job-controller,endpoints-controller,endpointslice-controller,endpointslice-mirroring-controller,pod-garbage-collector-controller
 with_node=${MESH_TENANCY_NODE:-0}
 [ "$with_node" = 1 ] && default_controllers+=,$node_controllers
 controllers=${MESH_TENANCY_CONTROLLERS:-$default_controllers}

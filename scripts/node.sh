@@ -307,6 +307,12 @@ node_ready() {
 		-o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]
 }
 
+# Nothing schedules on the node while the taint it registered with is on.
+node_schedulable() {
+	! "$kubectl" --kubeconfig "$kubeconfig" get node "$node_name" -o jsonpath='{.spec.taints[*].key}' |
+		grep -q node.kubernetes.io/not-ready
+}
+
 start() {
 	[ -f "$kubeconfig" ] || die "no control plane in $state_dir; start it with scripts/cluster.sh"
 	check
@@ -384,6 +390,7 @@ start() {
 		--metrics-port 0
 
 	wait_until kubelet "node $node_name Ready" node_ready
+	wait_until kubelet "node $node_name without its not-ready taint (kube-controller-manager's node-lifecycle-controller takes it off)" node_schedulable
 	sleep 1
 	for t in kube-proxy kube-scheduler kube-router; do
 		is_running "$t" || die "$t exited; last lines of $state_dir/$t.log:
@@ -395,7 +402,8 @@ $(tail -n 20 "$state_dir/$t.log" 2>/dev/null)"
 # Our containerd's shims outlive it; they are the processes started with its socket.
 shim_pids() {
 	local pid
-	for pid in $(pgrep -x containerd-shim-runc-v2 2>/dev/null || true); do
+	# (the kernel keeps 15 characters of a process name: containerd-shim-runc-v2 shows as containerd-shim)
+	for pid in $(pgrep -x containerd-shim 2>/dev/null || true); do
 		if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "-address $sock "; then echo "$pid"; fi
 	done
 }
