@@ -1,0 +1,50 @@
+import type { GuardrailMode } from "../../model/config";
+import type { GuardrailsPlan } from "./plan";
+
+/** Whether a guardrail mirrors a policy-pack rule (same id) or exists only at admission. */
+export interface GuardrailInfo {
+    /** `MT0NN`: the pack rule it mirrors; `MT1NN`: admission only (who makes a change, which a preview cannot see). */
+    id: string;
+    name: string;
+    /** What it refuses, in one line. */
+    refuses: string;
+    /** Namespaces it applies to. */
+    scope: GuardrailScope;
+}
+
+/** `tenant`: tenant and shared namespaces (with parameters); `system`: system namespaces; `managed`: all three; `cluster`: Namespace objects. */
+export type GuardrailScope = "tenant" | "system" | "managed" | "cluster";
+
+/**
+ * Every guardrail, in id order. The ids below 100 are the pack's; the rest have no preview rule because what they guard
+ * is who makes a change (a stack only holds the platform's own changes).
+ */
+export const GUARDRAILS: ReadonlyArray<GuardrailInfo> = [
+    { id: "MT001", name: "revision-label-without-injection-label", scope: "tenant", refuses: "a pod, pod template or Istio config object labelled istio.io/rev with another revision than its namespace's" },
+    { id: "MT005", name: "one-default-sidecar-per-namespace", scope: "tenant", refuses: "a Sidecar without workloadSelector other than the namespace's `default` one" },
+    { id: "MT007", name: "sidecar-hosts-within-usergroup", scope: "tenant", refuses: "Sidecar egress hosts outside the namespace's allowed imports, and Sidecars without egress (they import everything)" },
+    { id: "MT008", name: "export-within-usergroup", scope: "tenant", refuses: "exportTo (VirtualService, DestinationRule, ServiceEntry, Service annotation) naming `*` or a namespace that is not a peer" },
+    { id: "MT009", name: "strict-mtls", scope: "tenant", refuses: "PeerAuthentication PERMISSIVE or DISABLE, DestinationRule TLS mode DISABLE" },
+    { id: "MT016", name: "admission-follows-imports", scope: "tenant", refuses: "an ALLOW AuthorizationPolicy whose rules admit sources outside the namespace's admitted namespaces (itself, its importers, its system namespace)" },
+    { id: "MT017", name: "workloads-meshed-and-authorized", scope: "tenant", refuses: "pods and pod templates with sidecar.istio.io/inject \"false\" or traffic.sidecar.istio.io/* capture settings" },
+    { id: "MT101", name: "managed-objects-platform-only", scope: "managed", refuses: "creating, changing or deleting objects labelled app.kubernetes.io/managed-by=mesh-tenancy (the plan's Sidecars, policies, parameters)" },
+    { id: "MT102", name: "tenancy-labels-platform-only", scope: "cluster", refuses: "setting or changing a namespace's usergroup, istio.io/rev, istio-injection or mesh-tenancy.io/role label, or its guardrails.mesh-tenancy.io/* annotations (the guardrails' parameters)" },
+    { id: "MT103", name: "no-proxy-patches-from-tenants", scope: "tenant", refuses: "EnvoyFilter and WasmPlugin objects" },
+    { id: "MT104", name: "system-namespaces-platform-only", scope: "system", refuses: "any Istio config in a revision's system namespace" },
+    { id: "MT105", name: "parameters-present", scope: "tenant", refuses: "every guarded change in a tenant or shared namespace whose guardrails.mesh-tenancy.io/* annotations are missing (fail closed)" },
+];
+
+/** The guardrail ids that hold in a namespace of the given role; none when the guardrails are off. */
+export function guardrailsFor(mode: GuardrailMode, role: "tenant" | "shared" | "system"): GuardrailInfo[] {
+    if (mode === "off") return [];
+    return GUARDRAILS.filter((g) => g.scope === "cluster" || g.scope === "managed" || (g.scope === "system" ? role === "system" : role !== "system"));
+}
+
+/** Per managed namespace (tenant, shared, system), the ids of the guardrails that hold in it. */
+export function guardrailsByNamespace(plan: { guardrails: GuardrailsPlan; namespaces: { name: string; role: "tenant" | "shared" }[]; controlPlanes: { systemNamespace: string }[] }): Map<string, string[]> {
+    const ids = (role: "tenant" | "shared" | "system") => guardrailsFor(plan.guardrails.mode, role).map((g) => g.id);
+    return new Map([
+        ...plan.controlPlanes.map((cp) => [cp.systemNamespace, ids("system")] as const),
+        ...plan.namespaces.map((ns) => [ns.name, ids(ns.role)] as const),
+    ]);
+}

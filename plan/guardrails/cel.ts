@@ -1,0 +1,36 @@
+import { GUARDRAIL_PARAM_ANNOTATIONS, GuardrailParams } from "./parameters";
+
+/**
+ * Helpers that write CEL text. Everything the policies say is built from them, so that a literal is always quoted the
+ * same way and a missing field always reads as empty.
+ */
+
+/** A CEL string literal. */
+export function cel(value: string): string {
+    return JSON.stringify(value);
+}
+
+export function celList(values: string[]): string {
+    return `[${values.map(cel).join(", ")}]`;
+}
+
+/** A parameter list from the namespace's annotations (`variables.params`), dropping the empty string that splitting "" yields. */
+export function paramList(field: keyof GuardrailParams): string {
+    const key = cel(GUARDRAIL_PARAM_ANNOTATIONS[field]);
+    return `(${key} in variables.params ? variables.params[${key}].split(',').filter(n, n != '') : [])`;
+}
+
+/** A single-valued parameter, or '' (MT105 refuses the request when it is missing). */
+export function paramValue(field: keyof GuardrailParams): string {
+    const key = cel(GUARDRAIL_PARAM_ANNOTATIONS[field]);
+    return `(${key} in variables.params ? variables.params[${key}] : '')`;
+}
+
+/** The labels of a metadata expression, or an empty map. */
+export function labelsOf(meta: string): string {
+    return `(has(${meta}.labels) ? ${meta}.labels : {})`;
+}
+
+export function annotationsOf(meta: string): string {
+    return `(has(${meta}.annotations) ? ${meta}.annotations : {})`;
+}
