@@ -341,7 +341,11 @@ start() {
 	write_kubelet_config
 
 	log "starting containerd"
-	launch containerd containerd --config "$node_dir/containerd/config.toml"
+	# Images are imported, never pulled, and no registry may be tried: a pod
+	# naming an image that is not here (a chart's) fails at once on a proxy
+	# that does not exist instead of reaching out.
+	launch containerd env HTTPS_PROXY=http://127.0.0.1:9 HTTP_PROXY=http://127.0.0.1:9 NO_PROXY= \
+		containerd --config "$node_dir/containerd/config.toml"
 	wait_until containerd "containerd's socket" ctr --address "$sock" version
 	images "$bin"
 	log "images imported: $pause_image, $echo_image"
