@@ -159,7 +159,9 @@ export function webhookTargetOf(inventory: Inventory, hook: any, claimed?: Revis
         const servedBy = claimed !== undefined && reached.includes(claimed) ? claimed : reached[0];
         return { service, failurePolicy, servedBy, serviceInSet: true, serviceObject: object };
     }
-    const rendered = [...inventory.revisions.values()].find((r) => r.namespace === service.namespace && istiodServiceName(r) === service.name && r.subjects.some((s) => s.object.kind !== "MutatingWebhookConfiguration"));
+    // Named as the chart names it, for a revision the set installs (or whose Service object it holds): not a revision
+    // known only from the webhook that calls it.
+    const rendered = [...inventory.revisions.values()].find((r) => r.namespace === service.namespace && istiodServiceName(r) === service.name && (object !== undefined || r.subjects.some((s) => s.object.kind !== "MutatingWebhookConfiguration")));
     return { service, failurePolicy, servedBy: rendered, serviceInSet: rendered !== undefined || object !== undefined, ...(object !== undefined ? { serviceObject: object } : {}) };
 }
 
