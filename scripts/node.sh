@@ -179,7 +179,8 @@ oci_image() {
 }
 
 # images BIN: the pause and echoprobe images, both the one echoprobe binary
-# (FROM scratch) with different entrypoints, imported into containerd.
+# (FROM scratch) with different entrypoints, imported into containerd. The
+# image's root stays in images/rootfs: node.e2e.ts probes from the node with it.
 images() {
 	local bin=$1 work=$node_dir/images config
 	rm -rf "$work"

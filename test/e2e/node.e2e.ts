@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import * as path from "node:path";
 import { promisify } from "node:util";
 import { planTenancy, plannedObjects } from "../../plan";
 import { loadStack } from "../harness/configs";
@@ -29,6 +30,8 @@ const IMAGE = "mesh-tenancy.local/echoprobe:local";
 const PORTS = [ISTIOD_PORTS.xds, ISTIOD_PORTS.secureXdsAndCa, ISTIOD_PORTS.monitoring, ISTIOD_PORTS.webhook, ISTIOD_PORTS.http];
 const OUTSIDE = "outside-probe";
 const NODE_SOURCE = "(node)";
+/** The node probes with the very binary in the pods' image (scripts/node.sh keeps the image's root there). */
+const NODE_PROBE = path.join(process.env.MESH_TENANCY_CLUSTER_DIR ?? "/tmp/mesh-tenancy-cluster", "node", "images", "rootfs", "echoprobe");
 /** How long the enforcer gets to catch up with a change (kube-router syncs on watch events; about 10 s seen). */
 const SETTLE_SECONDS = 90;
 
@@ -201,7 +204,7 @@ async function probeAll(namespaces: string[], targets: Target[]): Promise<Seen> 
     const parse = (out: string) => new Map(out.trim().split("\n").map((line) => JSON.parse(line) as Outcome).map((o) => [o.target, o] as const));
     const runs: [string, string, string[]][] = [
         ...namespaces.map((ns): [string, string, string[]] => [ns, "kubectl", ["exec", "-n", ns, "probe", "--", "/echoprobe", ...args]]),
-        [NODE_SOURCE, "echoprobe", args],
+        [NODE_SOURCE, NODE_PROBE, args],
     ];
     const outputs = await Promise.all(runs.map(([, command, a]) => promisify(execFile)(command, a, { maxBuffer: 16 * 1024 * 1024, timeout: 60_000 })));
     return new Map(runs.map(([source], i) => [source, parse(outputs[i].stdout)]));
