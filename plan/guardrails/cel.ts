@@ -34,3 +34,17 @@ export function labelsOf(meta: string): string {
 export function annotationsOf(meta: string): string {
     return `(has(${meta}.annotations) ? ${meta}.annotations : {})`;
 }
+
+/** `Kind namespace/name` of the request's object (the old one on DELETE): the namespace and name are the request's. */
+export function objectRef(namespaced: boolean): string {
+    const kind = "(object != null ? object : oldObject).kind";
+    return namespaced ? `${kind} + ' ' + request.namespace + '/' + request.name` : `${kind} + ' ' + request.name`;
+}
+
+/**
+ * The end of every refusal, appended to a message expression: the object refused and what to ask the platform
+ * operators for (`action`, plain text or a CEL string expression when `cel` is set), since only they change the plan.
+ */
+export function askPlatform(action: string, opts: { namespaced?: boolean; cel?: boolean } = {}): string {
+    return ` + '; object: ' + ${objectRef(opts.namespaced ?? true)} + '; ask the platform operators ' + ${opts.cel === true ? action : cel(action)}`;
+}

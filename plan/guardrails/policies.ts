@@ -1,7 +1,7 @@
 import type { PlatformOperators } from "../../model/config";
 import { INJECTION_LABEL, MANAGED_BY, MANAGED_BY_LABEL, REVISION_LABEL, ROLE_LABEL, SERVICE_EXPORT_TO_ANNOTATION, USERGROUP_LABEL } from "../../policy/semantics/labels";
 import type { GuardrailScope } from "./catalogue";
-import { annotationsOf, cel, celList, labelsOf, paramList, paramValue } from "./cel";
+import { annotationsOf, askPlatform, cel, celList, labelsOf, paramList, paramValue } from "./cel";
 import { GUARDRAIL_ANNOTATION_PREFIX, GUARDRAIL_PARAM_ANNOTATIONS } from "./parameters";
 
 /**
@@ -58,19 +58,19 @@ const sidecars: PolicySpec = {
             // says (measured on istiod; istio/istio#59376).
             id: "MT007",
             expression: "size(variables.egress) > 0",
-            messageExpression: `'[MT007] spec.egress: a Sidecar without egress imports every namespace of the usergroup; list egress hosts, allowed namespaces: ' + variables.importable.join(', ')`,
+            messageExpression: `'[MT007] spec.egress: a Sidecar without egress imports every namespace of the usergroup; list egress hosts, allowed namespaces: ' + variables.importable.join(', ')${askPlatform("'to add the namespaces it needs to the egress of ' + object.metadata.namespace + ' in the stack config'", { cel: true })}`,
         },
         {
             id: "MT007",
             expression: "size(variables.foreignHosts) == 0",
-            messageExpression: `'[MT007] spec.egress[].hosts: ' + variables.foreignHosts.join(', ') + ' name namespaces ' + object.metadata.namespace + ' may not import; allowed namespaces: ' + variables.importable.join(', ')`,
+            messageExpression: `'[MT007] spec.egress[].hosts: ' + variables.foreignHosts.join(', ') + ' name namespaces ' + object.metadata.namespace + ' may not import; allowed namespaces: ' + variables.importable.join(', ')${askPlatform("'to add the namespace to the egress of ' + object.metadata.namespace + ' in the stack config'", { cel: true })}`,
         },
         {
             // Names are unique per namespace, so allowing the selector-less Sidecar only under the plan's name `default`
             // is how one object's admission keeps a namespace at one default Sidecar (CEL cannot list the others).
             id: "MT005",
             expression: "object.metadata.name == 'default' || (has(variables.spec.workloadSelector) && has(variables.spec.workloadSelector.labels) && size(variables.spec.workloadSelector.labels) > 0)",
-            messageExpression: `'[MT005] spec.workloadSelector: ' + object.metadata.name + ' has none, so it would be a second Sidecar for every pod of ' + object.metadata.namespace + ' (only the one named default may); allowed: a Sidecar with spec.workloadSelector.labels'`,
+            messageExpression: `'[MT005] spec.workloadSelector: ' + object.metadata.name + ' has none, so it would be a second Sidecar for every pod of ' + object.metadata.namespace + ' (only the one named default may); allowed: a Sidecar with spec.workloadSelector.labels'${askPlatform("'to change the default Sidecar of ' + object.metadata.namespace + ' in the stack config'", { cel: true })}`,
         },
     ],
 };
@@ -108,13 +108,13 @@ const exportTo: PolicySpec = {
         {
             id: "MT008",
             expression: "size(variables.outside) == 0",
-            messageExpression: `'[MT008] ' + variables.field + ': ' + variables.outside.join(', ') + ' not among the peers of ' + object.metadata.namespace + '; allowed: ' + variables.allowed.join(', ')`,
+            messageExpression: `'[MT008] ' + variables.field + ': ' + variables.outside.join(', ') + ' not among the peers of ' + object.metadata.namespace + '; allowed: ' + variables.allowed.join(', ')${askPlatform("'to make the namespace a peer of ' + object.metadata.namespace + ' (an egress of either in the stack config)'", { cel: true })}`,
         },
         {
             id: "MT009",
             expression:
                 "!variables.trafficPolicies.exists(p, (has(p.tls) && has(p.tls.mode) && p.tls.mode == 'DISABLE') || (has(p.portLevelSettings) && p.portLevelSettings.exists(s, has(s.tls) && has(s.tls.mode) && s.tls.mode == 'DISABLE')))",
-            messageExpression: `'[MT009] spec.trafficPolicy (or subsets[].trafficPolicy, portLevelSettings[]) tls.mode: DISABLE sends plaintext; allowed: ISTIO_MUTUAL, SIMPLE, MUTUAL or unset'`,
+            messageExpression: `'[MT009] spec.trafficPolicy (or subsets[].trafficPolicy, portLevelSettings[]) tls.mode: DISABLE sends plaintext; allowed: ISTIO_MUTUAL, SIMPLE, MUTUAL or unset'${askPlatform("'if a destination cannot speak mutual TLS'", { cel: true })}`,
         },
     ],
 };
@@ -150,12 +150,12 @@ const security: PolicySpec = {
         {
             id: "MT016",
             expression: "size(variables.rulesAdmittingOthers) == 0",
-            messageExpression: `'[MT016] spec.rules[].from[].source: ' + string(size(variables.rulesAdmittingOthers)) + ' ALLOW rule(s) admit sources outside what ' + object.metadata.namespace + ' admits (a rule without from, ipBlocks alone or a pattern admits more); allowed: principals ' + ${paramValue("trustDomain")} + '/ns/<namespace>/sa/... or namespaces, for the namespaces ' + variables.admitted.join(', ')`,
+            messageExpression: `'[MT016] spec.rules[].from[].source: ' + string(size(variables.rulesAdmittingOthers)) + ' ALLOW rule(s) admit sources outside what ' + object.metadata.namespace + ' admits (a rule without from, ipBlocks alone or a pattern admits more); allowed: principals ' + ${paramValue("trustDomain")} + '/ns/<namespace>/sa/... or namespaces, for the namespaces ' + variables.admitted.join(', ')${askPlatform("'to let the namespace of the caller import ' + object.metadata.namespace + ' (its egress in the stack config)'", { cel: true })}`,
         },
         {
             id: "MT009",
             expression: "size(variables.weakModes) == 0",
-            messageExpression: `'[MT009] spec.mtls.mode / spec.portLevelMtls: ' + variables.weakModes.join(', ') + ' accepts plaintext; allowed: STRICT, UNSET'`,
+            messageExpression: `'[MT009] spec.mtls.mode / spec.portLevelMtls: ' + variables.weakModes.join(', ') + ' accepts plaintext; allowed: STRICT, UNSET'${askPlatform("'if a caller cannot speak mutual TLS'", { cel: true })}`,
         },
     ],
 };
@@ -184,18 +184,18 @@ const workloads: PolicySpec = {
             // A pod revision other than its namespace's joins another usergroup's control plane.
             id: "MT001",
             expression: `!(${cel(REVISION_LABEL)} in variables.labels) || variables.labels[${cel(REVISION_LABEL)}] in variables.revisions`,
-            messageExpression: `'[MT001] ' + variables.field + '.labels[${REVISION_LABEL}]: ' + variables.labels[${cel(REVISION_LABEL)}] + ' is not the revision of ' + object.metadata.namespace + '; allowed: ' + variables.revisions.join(', ') + ' or no label'`,
+            messageExpression: `'[MT001] ' + variables.field + '.labels[${REVISION_LABEL}]: ' + variables.labels[${cel(REVISION_LABEL)}] + ' is not the revision of ' + object.metadata.namespace + '; allowed: ' + variables.revisions.join(', ') + ' or no label'${askPlatform("'to move ' + object.metadata.namespace + ' to another revision in the stack config'", { cel: true })}`,
         },
         {
             // Both the label (current) and the annotation (older releases) turn injection off for the pod.
             id: "MT017",
             expression: "!(('sidecar.istio.io/inject' in variables.labels && variables.labels['sidecar.istio.io/inject'] == 'false') || ('sidecar.istio.io/inject' in variables.annotations && variables.annotations['sidecar.istio.io/inject'] == 'false'))",
-            messageExpression: `'[MT017] ' + variables.field + ' sidecar.istio.io/inject: \"false\" takes the pod out of the mesh of ' + object.metadata.namespace + '; allowed: \"true\" or unset'`,
+            messageExpression: `'[MT017] ' + variables.field + ' sidecar.istio.io/inject: \"false\" takes the pod out of the mesh of ' + object.metadata.namespace + '; allowed: \"true\" or unset'${askPlatform("'if the workload must run outside the mesh'", { cel: true })}`,
         },
         {
             id: "MT017",
             expression: "size(variables.captureAnnotations) == 0",
-            messageExpression: `'[MT017] ' + variables.field + '.annotations: ' + variables.captureAnnotations.join(', ') + ' let traffic bypass the sidecar; allowed: none of traffic.sidecar.istio.io/*'`,
+            messageExpression: `'[MT017] ' + variables.field + '.annotations: ' + variables.captureAnnotations.join(', ') + ' let traffic bypass the sidecar; allowed: none of traffic.sidecar.istio.io/*'${askPlatform("'if the workload must bypass its sidecar'", { cel: true })}`,
         },
     ],
 };
@@ -214,12 +214,12 @@ const istioConfigRevision: PolicySpec = {
             // Istio config labelled with another revision is ignored by the namespace's own istiod.
             id: "MT001",
             expression: `!(${cel(REVISION_LABEL)} in variables.labels) || variables.labels[${cel(REVISION_LABEL)}] in variables.revisions`,
-            messageExpression: `'[MT001] metadata.labels[${REVISION_LABEL}]: ' + variables.labels[${cel(REVISION_LABEL)}] + ' is not the revision of ' + object.metadata.namespace + '; allowed: ' + variables.revisions.join(', ') + ' or no label'`,
+            messageExpression: `'[MT001] metadata.labels[${REVISION_LABEL}]: ' + variables.labels[${cel(REVISION_LABEL)}] + ' is not the revision of ' + object.metadata.namespace + '; allowed: ' + variables.revisions.join(', ') + ' or no label'${askPlatform("'to move ' + object.metadata.namespace + ' to another revision in the stack config'", { cel: true })}`,
         },
         {
             id: "MT103",
             expression: "!(object.kind in ['EnvoyFilter', 'WasmPlugin'])",
-            messageExpression: `'[MT103] kind: ' + object.kind + ' patches or extends the proxy and can remove the filters that enforce isolation; allowed kinds: VirtualService, DestinationRule, ServiceEntry, Sidecar, AuthorizationPolicy, RequestAuthentication, Telemetry'`,
+            messageExpression: `'[MT103] kind: ' + object.kind + ' patches or extends the proxy and can remove the filters that enforce isolation; allowed kinds: VirtualService, DestinationRule, ServiceEntry, Sidecar, AuthorizationPolicy, RequestAuthentication, Telemetry'${askPlatform("'to make the proxy change for the usergroup'", { cel: true })}`,
         },
     ],
 };
@@ -246,7 +246,7 @@ const managedObjects: PolicySpec = {
         {
             id: "MT101",
             expression: "variables.namespaceTerminating || !(variables.managedNow || variables.managedBefore)",
-            messageExpression: `'[MT101] metadata.labels[${MANAGED_BY_LABEL}]: ' + (object != null ? object.kind : oldObject.kind) + ' ' + (object != null ? object.metadata.name : oldObject.metadata.name) + ' belongs to the plan; only the platform operators may ' + request.operation.lowerAscii() + ' it; allowed: objects without this label'`,
+            messageExpression: `'[MT101] metadata.labels[${MANAGED_BY_LABEL}]: ' + (object != null ? object.kind : oldObject.kind) + ' ' + (object != null ? object.metadata.name : oldObject.metadata.name) + ' belongs to the plan; only the platform operators may ' + request.operation.lowerAscii() + ' it; allowed: objects without this label'${askPlatform("'to change it in the stack config'", { cel: true })}`,
         },
     ],
 };
@@ -280,12 +280,12 @@ const namespaceLabels: PolicySpec = {
         {
             id: "MT102",
             expression: "size(variables.changed) == 0",
-            messageExpression: `'[MT102] metadata.labels: ' + variables.changed.join(', ') + ' on namespace ' + object.metadata.name + ': tenancy labels are set only by the platform operators; allowed: ' + (oldObject == null ? 'none of ' + variables.tenancyLabels.join(', ') : 'the current values (' + variables.tenancyLabels.filter(k, k in variables.oldLabels).map(k, k + '=' + variables.oldLabels[k]).join(', ') + ')')`,
+            messageExpression: `'[MT102] metadata.labels: ' + variables.changed.join(', ') + ' on namespace ' + object.metadata.name + ': tenancy labels are set only by the platform operators; allowed: ' + (oldObject == null ? 'none of ' + variables.tenancyLabels.join(', ') : 'the current values (' + variables.tenancyLabels.filter(k, k in variables.oldLabels).map(k, k + '=' + variables.oldLabels[k]).join(', ') + ')')${askPlatform("'to add or move the namespace in the stack config'", { cel: true, namespaced: false })}`,
         },
         {
             id: "MT102",
             expression: "size(variables.changedParams) == 0",
-            messageExpression: `'[MT102] metadata.annotations: ' + variables.changedParams.join(', ') + ' on namespace ' + object.metadata.name + ': the guardrail parameters are set only by the platform operators; allowed: ' + (oldObject == null ? 'no ${GUARDRAIL_ANNOTATION_PREFIX}* annotation' : 'the current values')`,
+            messageExpression: `'[MT102] metadata.annotations: ' + variables.changedParams.join(', ') + ' on namespace ' + object.metadata.name + ': the guardrail parameters are set only by the platform operators; allowed: ' + (oldObject == null ? 'no ${GUARDRAIL_ANNOTATION_PREFIX}* annotation' : 'the current values')${askPlatform("'to change the parameters of the namespace in the stack config'", { cel: true, namespaced: false })}`,
         },
     ],
 };
@@ -301,7 +301,7 @@ const systemNamespaces: PolicySpec = {
             // Config in a revision's root namespace applies to every namespace of the usergroup.
             id: "MT104",
             expression: "false",
-            messageExpression: `'[MT104] metadata.namespace: ' + request.namespace + ' is a system namespace; Istio config there applies to the whole usergroup and is managed by the platform operators only; allowed: your own namespaces'`,
+            messageExpression: `'[MT104] metadata.namespace: ' + request.namespace + ' is a system namespace; Istio config there applies to the whole usergroup and is managed by the platform operators only; allowed: your own namespaces'${askPlatform("'to change the mesh-wide config of the usergroup'", { cel: true })}`,
         },
     ],
 };
@@ -320,7 +320,7 @@ export function notAPlatformOperator(operators: PlatformOperators): { name: stri
 const parametersPresent: Validation = {
     id: "MT105",
     expression: `${celList(Object.values(GUARDRAIL_PARAM_ANNOTATIONS))}.all(k, k in variables.params)`,
-    messageExpression: `'[MT105] metadata.annotations: namespace ' + request.namespace + ' lacks ' + ${celList(Object.values(GUARDRAIL_PARAM_ANNOTATIONS))}.filter(k, !(k in variables.params)).join(', ') + ', the parameters its guardrails compare against, so they refuse every change here until the platform operators restore them (pulumi up); allowed: nothing'`,
+    messageExpression: `'[MT105] metadata.annotations: namespace ' + request.namespace + ' lacks ' + ${celList(Object.values(GUARDRAIL_PARAM_ANNOTATIONS))}.filter(k, !(k in variables.params)).join(', ') + ', the parameters its guardrails compare against, so they refuse every change here until the platform operators restore them (pulumi up); allowed: nothing'${askPlatform("'to restore them (pulumi up)'", { cel: true })}`,
 };
 
 /** Tenant and shared namespaces carry parameters: every policy there reads them first and refuses when any is missing. */
