@@ -65,6 +65,8 @@ type input struct {
 type caseInput struct {
 	Name    string       `json:"name"`
 	Request requestInput `json:"request"`
+	// The policies (by name) installed for this case; all of them when empty.
+	Policies []string `json:"policies,omitempty"`
 }
 
 // requestInput is an AdmissionRequest as the API server builds it, with the namespace the request is in.
@@ -231,7 +233,19 @@ func main() {
 
 	repeat := max(in.Repeat, 1)
 	for _, c := range in.Cases {
-		out.Cases = append(out.Cases, judge(c, compiled, repeat))
+		installed := compiled
+		if len(c.Policies) > 0 {
+			installed = nil
+			for _, name := range c.Policies {
+				if p, ok := byName[name]; ok {
+					installed = append(installed, p)
+				} else {
+					fmt.Fprintf(os.Stderr, "vap-eval: case %q: no policy %q in the input\n", c.Name, name)
+					os.Exit(2)
+				}
+			}
+		}
+		out.Cases = append(out.Cases, judge(c, installed, repeat))
 	}
 	encoder := json.NewEncoder(os.Stdout)
 	encoder.SetIndent("", "  ")
