@@ -129,6 +129,9 @@ start() {
 		if is_running etcd && is_running kube-apiserver && [ -f "$kubeconfig" ] &&
 			{ [ "$controllers" = none ] || is_running kube-controller-manager; }; then
 			log "already running (state dir $state_dir)"
+			if [ "$with_node" = 1 ] && [ ! -f "$state_dir/kubelet.pid" ]; then
+				log "it runs without a node: '$0 stop' first to start it again with one"
+			fi
 			print_env
 			return 0
 		fi
