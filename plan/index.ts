@@ -10,7 +10,7 @@ import { scopeUsergroup } from "./scoping";
 
 /*
  * The whole desired tenancy, computed from config alone: one module per concept (controlPlane.ts, namespace.ts,
- * gateway.ts, guardrails.ts, scoping.ts), put together here.
+ * gateway.ts, guardrails/, scoping.ts), put together here.
  */
 
 export type { ChartRelease } from "./charts";
