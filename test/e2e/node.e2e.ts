@@ -20,7 +20,8 @@ import { liveSubjects, sleep } from "./istio";
  * without Pulumi, istiod or the charts) and deletes them at the end; it runs after local.e2e.ts, whose stack is gone by
  * then. Every pod runs the node's one image (echoprobe, built by scripts/node.sh) opted out of injection, since no
  * Envoy can run here: each namespace has a `probe` pod that both answers and probes, and each system namespace also an
- * `istiod` stand-in (the labels istiod's NetworkPolicy selects). The node itself probes too: Kubernetes admits traffic
+ * `istiod` stand-in (the labels istiod's NetworkPolicy selects); each pod has a Service of its own, and every port is
+ * tried at the pod's address and at the Service's ClusterIP. The node itself probes too: Kubernetes admits traffic
  * from a pod's own node whatever the policies say.
  */
 
@@ -38,6 +39,8 @@ const SETTLE_SECONDS = 90;
 interface Target {
     namespace: string;
     pod: string;
+    /** The pod's own address, or its Service's ClusterIP (kube-proxy's rules, then the same pod). */
+    via: "pod" | "Service";
     ip: string;
     port: number;
 }
@@ -53,6 +56,7 @@ interface Outcome {
 type Seen = Map<string, Map<string, Outcome>>;
 
 const key = (t: Target) => `${t.ip}:${t.port}`;
+const describeTarget = (t: Target) => `${t.namespace}/${t.pod}${t.via === "Service" ? " Service" : ""}`;
 
 describe("a node: the NetworkPolicies enforced by kube-router admit exactly what the model's L3 admission says", function () {
     this.timeout(20 * 60 * 1000);
@@ -75,14 +79,20 @@ describe("a node: the NetworkPolicies enforced by kube-router admit exactly what
         apply([...planned, { apiVersion: "v1", kind: "Namespace", metadata: { name: OUTSIDE } }]);
         const pods = namespaces.flatMap((ns) => [pod(ns, "probe", { app: "probe" }), ...(systemNamespaces.includes(ns) ? [pod(ns, "istiod", { app: "istiod" })] : [])]);
         apply(pods);
+        apply(pods.map(service));
         for (const ns of namespaces) {
             expectExit(run("kubectl", ["wait", "--for=condition=Ready", "pod", "--all", "-n", ns, "--timeout=180s"]), 0, `pods of ${ns} Ready`);
         }
         timings["pods ready"] = (Date.now() - start) / 1000;
-        targets = kubectlJson(["get", "pods", "-A", "-l", "mesh-tenancy.io/e2e-node"]).items.flatMap((p: any) =>
-            PORTS.map((port) => ({ namespace: p.metadata.namespace, pod: p.metadata.name, ip: p.status.podIP, port })),
-        );
-        assert.equal(targets.length, pods.length * PORTS.length, "every pod has an address");
+        const clusterIps = new Map<string, string>(kubectlJson(["get", "services", "-A", "-l", "mesh-tenancy.io/e2e-node"]).items.map((s: any) => [`${s.metadata.namespace}/${s.metadata.name}`, s.spec.clusterIP as string] as const));
+        targets = kubectlJson(["get", "pods", "-A", "-l", "mesh-tenancy.io/e2e-node"]).items.flatMap((p: any) => {
+            const [namespace, pod] = [p.metadata.namespace, p.metadata.name];
+            return [
+                ...PORTS.map((port): Target => ({ namespace, pod, via: "pod", ip: p.status.podIP, port })),
+                ...PORTS.map((port): Target => ({ namespace, pod, via: "Service", ip: clusterIps.get(`${namespace}/${pod}`)!, port })),
+            ];
+        });
+        assert.equal(targets.filter((t) => t.ip !== undefined && t.ip !== "").length, pods.length * PORTS.length * 2, "every pod and Service has an address");
     });
 
     after(() => {
@@ -125,8 +135,8 @@ describe("a node: the NetworkPolicies enforced by kube-router admit exactly what
         assert.deepEqual(opened.mismatches, []);
         for (const ns of outsiders) {
             for (const t of into) {
-                assert.ok(opened.expected(ns, t), `the model sees ${ns} reach ${t.namespace}/${t.pod}:${t.port}`);
-                assert.equal(opened.seen.get(ns)!.get(key(t))!.outcome, "admitted", `${ns} connects to ${t.namespace}/${t.pod}:${t.port}`);
+                assert.ok(opened.expected(ns, t), `the model sees ${ns} reach ${describeTarget(t)}:${t.port}`);
+                assert.equal(opened.seen.get(ns)!.get(key(t))!.outcome, "admitted", `${ns} connects to ${describeTarget(t)}:${t.port}`);
             }
         }
 
@@ -136,7 +146,7 @@ describe("a node: the NetworkPolicies enforced by kube-router admit exactly what
         timings["broken policy gone"] = (Date.now() - restart) / 1000;
         assert.deepEqual(closed.mismatches, []);
         for (const ns of outsiders) {
-            for (const t of into) assert.notEqual(closed.seen.get(ns)!.get(key(t))!.outcome, "admitted", `${ns} to ${t.namespace}/${t.pod}:${t.port} once removed`);
+            for (const t of into) assert.notEqual(closed.seen.get(ns)!.get(key(t))!.outcome, "admitted", `${ns} to ${describeTarget(t)}:${t.port} once removed`);
         }
     });
 
@@ -170,6 +180,16 @@ function pod(namespace: string, name: string, labels: Record<string, string>): R
                 },
             ],
         },
+    };
+}
+
+/** A Service named after the pod, selecting it alone, on the same ports. */
+function service(p: any): Record<string, unknown> {
+    return {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: p.metadata.name, namespace: p.metadata.namespace, labels: { "mesh-tenancy.io/e2e-node": "true" } },
+        spec: { selector: { app: p.metadata.labels.app }, ports: PORTS.map((port) => ({ name: `tcp-${port}`, port, targetPort: port })) },
     };
 }
 
@@ -227,7 +247,7 @@ async function settle(namespaces: string[], targets: Target[], model: () => (sou
                 const want = expected(source, t);
                 const reached = o?.outcome === "admitted" && o.reply === `echoprobe namespace=${t.namespace} pod=${t.pod} port=${t.port}`;
                 const blocked = o?.outcome === "refused" || o?.outcome === "timeout";
-                if (want ? !reached : !blocked) mismatches.push(`${source} -> ${t.namespace}/${t.pod}:${t.port}: model ${want ? "admits" : "refuses"}, connection ${o?.outcome ?? "missing"}${o?.error ? ` (${o.error})` : ""}${o?.reply ? ` (${o.reply})` : ""}`);
+                if (want ? !reached : !blocked) mismatches.push(`${source} -> ${describeTarget(t)}:${t.port}: model ${want ? "admits" : "refuses"}, connection ${o?.outcome ?? "missing"}${o?.error ? ` (${o.error})` : ""}${o?.reply ? ` (${o.reply})` : ""}`);
             }
         }
         if (mismatches.length === 0 || Date.now() > deadline) return { seen, expected, mismatches };
@@ -237,7 +257,7 @@ async function settle(namespaces: string[], targets: Target[], model: () => (sou
 
 /** One row per source; per target pod, one cell per port: A admitted, r refused, t timed out, e error; ! where the model disagrees. */
 function printMatrix(namespaces: string[], targets: Target[], seen: Seen, expected: (source: string, t: Target) => boolean): void {
-    const pods = [...new Map(targets.map((t) => [`${t.namespace}/${t.pod}`, t] as const)).keys()];
+    const pods = [...new Set(targets.map(describeTarget))];
     const width = Math.max(...[...namespaces, NODE_SOURCE].map((s) => s.length));
     const cells = PORTS.length * 2;
     console.log(`      ports per cell: ${PORTS.join(", ")}; A admitted, r refused, t timed out, e error, ! the model disagrees`);
@@ -246,7 +266,7 @@ function printMatrix(namespaces: string[], targets: Target[], seen: Seen, expect
     for (const source of [...namespaces, NODE_SOURCE]) {
         const row = pods.map((p) =>
             targets
-                .filter((t) => `${t.namespace}/${t.pod}` === p)
+                .filter((t) => describeTarget(t) === p)
                 .map((t) => {
                     const o = seen.get(source)?.get(key(t));
                     const mark = { admitted: "A", refused: "r", timeout: "t", error: "e" }[o?.outcome ?? "error"];
