@@ -310,8 +310,9 @@ node_ready() {
 
 # Nothing schedules on the node while the taint it registered with is on.
 node_schedulable() {
-	! "$kubectl" --kubeconfig "$kubeconfig" get node "$node_name" -o jsonpath='{.spec.taints[*].key}' |
-		grep -q node.kubernetes.io/not-ready
+	local taints
+	taints=$("$kubectl" --kubeconfig "$kubeconfig" get node "$node_name" -o jsonpath='{.spec.taints[*].key}') || return 1
+	[[ $taints != *node.kubernetes.io/not-ready* ]]
 }
 
 start() {
@@ -362,6 +363,8 @@ start() {
 	wait_until kubelet "node $node_name" "$kubectl" --kubeconfig "$kubeconfig" get node "$node_name"
 
 	log "starting kube-proxy, kube-scheduler and kube-router"
+	# The conntrack settings are the machine's, shared with everything else on
+	# it: kube-proxy leaves them as they are (0).
 	launch kube-proxy "$bin/kube-proxy" \
 		--kubeconfig "$kubeconfig" \
 		--hostname-override "$node_name" \
