@@ -26,7 +26,7 @@ import type { Workload } from "./workloads";
  * routes or clusters changes where traffic goes, to somewhere the patch alone does not say.
  */
 
-export const AUTHORIZATION_FILTERS: ReadonlyArray<string> = ["envoy.filters.http.rbac", "envoy.filters.network.rbac", "envoy.filters.http.ext_authz", "envoy.filters.network.ext_authz"];
+const AUTHORIZATION_FILTERS: ReadonlyArray<string> = ["envoy.filters.http.rbac", "envoy.filters.network.rbac", "envoy.filters.http.ext_authz", "envoy.filters.network.ext_authz"];
 const HCM = "envoy.filters.network.http_connection_manager";
 const CHANGES = new Set(["REMOVE", "REPLACE", "MERGE"]);
 const TLS_KEYS = ["transport_socket", "transportSocket", "tls_context", "tlsContext", "common_tls_context", "commonTlsContext", "transport_socket_matches", "transportSocketMatches"];
@@ -115,7 +115,7 @@ export function patchEffects(filter: Subject): PatchEffect[] {
 }
 
 /** The EnvoyFilter's workloadSelector labels; undefined when it has none. */
-export function envoyFilterSelector(filter: Subject): Record<string, string> | undefined {
+function envoyFilterSelector(filter: Subject): Record<string, string> | undefined {
     const labels = stringRecord((filter.object.spec as any)?.workloadSelector?.labels);
     return Object.keys(labels).length > 0 ? labels : undefined;
 }

@@ -75,7 +75,7 @@ function serviceNamespace(host: string): string | undefined {
  * namespace (whether or not the set holds the Service, unless the set holds it and does not export it to the viewer);
  * other hosts, the namespaces of ServiceEntries declaring them and exported to the viewer.
  */
-export function destinationNamespaces(inventory: Inventory, host: string, viewer: string, rev: RevisionInfo | undefined): string[] {
+function destinationNamespaces(inventory: Inventory, host: string, viewer: string, rev: RevisionInfo | undefined): string[] {
     const ns = serviceNamespace(host);
     if (ns !== undefined) {
         const name = host.slice(0, host.indexOf("."));
@@ -151,7 +151,7 @@ function isVirtualService(s: Subject): boolean {
 }
 
 /** A VirtualService's hosts, short names resolved in its namespace. */
-export function virtualServiceHosts(vs: Subject): string[] {
+function virtualServiceHosts(vs: Subject): string[] {
     const ns = vs.object.metadata.namespace ?? "default";
     return arrayOf((vs.object.spec as any)?.hosts).filter((h): h is string => typeof h === "string").map((h) => resolveHost(h, ns));
 }
@@ -167,7 +167,7 @@ interface NamedDestination {
 }
 
 /** The hosts a VirtualService sends to and mirrors to, delegates followed one level. */
-export function namedDestinations(inventory: Inventory, vs: Subject): NamedDestination[] {
+function namedDestinations(inventory: Inventory, vs: Subject): NamedDestination[] {
     const out: NamedDestination[] = [];
     const spec: Record<string, any> = isRecord(vs.object.spec) ? vs.object.spec : {};
     const own = vs.object.metadata.namespace ?? "default";
@@ -269,7 +269,7 @@ function listenerNamespaces(inventory: Inventory, gateway: Subject, listener: an
 }
 
 /** Whether a Gateway API listener accepts routes of this kind from this namespace. */
-export function listenerAccepts(inventory: Inventory, gateway: Subject, listener: any, kind: string, namespace: string): boolean {
+function listenerAccepts(inventory: Inventory, gateway: Subject, listener: any, kind: string, namespace: string): boolean {
     if (!listenerNamespaces(inventory, gateway, listener).has(namespace)) return false;
     const kinds = arrayOf(listener?.allowedRoutes?.kinds);
     if (kinds.length === 0) return defaultKinds(String(listener?.protocol ?? "")).includes(kind);
