@@ -35,7 +35,7 @@ const variants = ALL_STACKS.flatMap((stack) =>
             stack,
             mode,
             policies: plan.guardrails.policies.map((p) => rename(p.object as Obj)),
-            bindings: plan.guardrails.bindings.map((b) => {
+            bindings: plan.guardrails.bindings.map((b): Obj => {
                 const binding = rename(b.object as Obj);
                 return { ...binding, spec: { ...binding.spec, policyName: `${binding.spec.policyName}.${suffix}` } };
             }),
