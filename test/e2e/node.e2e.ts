@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import * as path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { planTenancy, plannedObjects } from "../../plan";
 import { loadStack } from "../harness/configs";
@@ -10,7 +11,6 @@ import type { Subject } from "../../policy/semantics/objects";
 import { ISTIOD_PORTS } from "../../policy/semantics/revisions";
 import { readWorkload } from "../../policy/semantics/workloads";
 import { expectExit, kubectlJson, run } from "./harness";
-import { liveSubjects, sleep } from "./istio";
 
 /**
  * Real packets on the local node (scripts/node.sh, MESH_TENANCY_NODE=1): kube-router enforces the NetworkPolicies the
@@ -197,10 +197,13 @@ function apply(objects: unknown[]): void {
     expectExit(run("kubectl", ["apply", "--server-side", "--force-conflicts", "--field-manager", "e2e-node", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }) }), 0, "kubectl apply");
 }
 
-/** The objects read back from the API server, with the pods (the workloads the model judges). */
+/**
+ * What L3 admission reads, as the API server holds it: the namespaces (their labels), the NetworkPolicies and the
+ * pods. Nothing of Istio is needed, so the suite runs on a cluster without Istio's CRDs (scripts/node-e2e.sh).
+ */
 function liveInventory(): Inventory {
-    const pods: Subject[] = kubectlJson(["get", "pods", "-A", "-l", "mesh-tenancy.io/e2e-node"]).items.map((object: any) => ({ object, origin: {} }));
-    return new Inventory([...liveSubjects(), ...pods]);
+    const read = (...args: string[]): Subject[] => kubectlJson(["get", ...args]).items.map((object: any) => ({ object, origin: {} }));
+    return new Inventory([...read("namespaces"), ...read("networkpolicies.networking.k8s.io", "-A"), ...read("pods", "-A", "-l", "mesh-tenancy.io/e2e-node")]);
 }
 
 /**
