@@ -17,8 +17,8 @@ import { expectExit, kubectlJson, run } from "./harness";
  * program writes, and every connection a probe pod opens must come out as the semantics model's L3 admission says.
  *
  * Self-contained: it applies the stack's namespaces and NetworkPolicies itself (kubectl, from `plannedObjects`, so
- * without Pulumi, istiod or the charts) and deletes them at the end; it runs after local.e2e.ts, whose stack is gone by
- * then. Every pod runs the node's one image (echoprobe, built by scripts/node.sh) opted out of injection, since no
+ * without Pulumi, istiod or the charts) and deletes them at the end; scripts/e2e.sh runs it on a fresh cluster with a
+ * node after the other suites, scripts/node-e2e.sh alone. Every pod runs the node's one image (echoprobe, built by scripts/node.sh) opted out of injection, since no
  * Envoy can run here: each namespace has a `probe` pod that both answers and probes, and each system namespace also an
  * `istiod` stand-in (the labels istiod's NetworkPolicy selects); each pod has a Service of its own, and every port is
  * tried at the pod's address and at the Service's ClusterIP. The node itself probes too: Kubernetes admits traffic
@@ -33,7 +33,7 @@ const OUTSIDE = "outside-probe";
 const NODE_SOURCE = "(node)";
 /** The node probes with the very binary in the pods' image (scripts/node.sh keeps the image's root there). */
 const NODE_PROBE = path.join(process.env.MESH_TENANCY_CLUSTER_DIR ?? "/tmp/mesh-tenancy-cluster", "node", "images", "rootfs", "echoprobe");
-/** How long the enforcer gets to catch up with a change (kube-router syncs on watch events; about 10 s seen). */
+/** How long the enforcer gets to catch up with a change (kube-router syncs on watch events; 2–6 s seen here). */
 const SETTLE_SECONDS = 90;
 
 interface Target {
