@@ -6,17 +6,19 @@ import type { AdmissionRequest, GroupVersionKind, GroupVersionResource } from ".
 /**
  * One corpus for both layers: the admission requests the guardrails judge, and, for the rules the pack judges too, the
  * object set the pack judges. Everything happens on the `local` stack as planned: its namespaces carry the guardrails'
- * parameters as the plan writes them, and its platform operator is the user `admin`.
+ * parameters as the plan writes them, and its platform operators are the user `admin` and, added here so that the
+ * exemption by group is judged too, the group `mesh-operators`.
  */
 
 type Obj = Record<string, any>;
 
 export const CORPUS_STACK = "local";
-export const corpusPlan: TenancyPlan = planTenancy(loadStack(CORPUS_STACK));
+export const corpusPlan: TenancyPlan = planTenancy(loadStack(CORPUS_STACK, (raw) => (raw.platformOperators = { users: ["admin"], groups: ["mesh-operators"] })));
 
 /** A tenant owner (shop's group) and the platform operator the stack names. */
 export const TENANT = { username: "alice", groups: ["team-shop", "system:authenticated"] };
 export const OPERATOR = { username: "admin", groups: ["system:authenticated"] };
+export const OPERATOR_GROUP_MEMBER = { username: "carol", groups: ["system:authenticated", "mesh-operators"] };
 
 const RESOURCES: Record<string, GroupVersionKind & { resource: string }> = {
     Namespace: { group: "", version: "v1", kind: "Namespace", resource: "namespaces" },
@@ -371,7 +373,6 @@ const plainNamespace = object("Namespace", undefined, "scratch", { metadata: { l
 
 export const BRANCH_CASES: ReadonlyArray<BranchCase> = [
     // Who asks.
-    { name: "the platform operator may create a PERMISSIVE PeerAuthentication", request: requestFor(peerAuthentication("shop", "weak", { mtls: { mode: "PERMISSIVE" } }), { user: OPERATOR }), refusedBy: [] },
     { name: "a member of another group named like the operator is not exempt", request: requestFor(peerAuthentication("shop", "weak", { mtls: { mode: "PERMISSIVE" } }), { user: { username: "admin2", groups: ["admin"] } }), refusedBy: ["MT009"] },
     ...(
         [
@@ -381,9 +382,12 @@ export const BRANCH_CASES: ReadonlyArray<BranchCase> = [
             ["an EnvoyFilter", object("EnvoyFilter", "shop", "patch", { spec: { configPatches: [] } }), "MT103"],
             ["a ConfigMap that claims to be managed", object("ConfigMap", "shop", "mesh-settings", { metadata: { labels: { [MANAGED_BY_LABEL]: MANAGED_BY } } }), "MT101"],
             ["a namespace labelled into a usergroup", object("Namespace", undefined, "sneaky", { metadata: { labels: { usergroup: "team-a" } } }), "MT102"],
+            ["a PERMISSIVE PeerAuthentication", peerAuthentication("shop", "weak", { mtls: { mode: "PERMISSIVE" } }), "MT009"],
+            ["Istio config in a system namespace", peerAuthentication("istio-team-a", "default", { mtls: { mode: "STRICT" } }), "MT104"],
         ] as const
     ).flatMap(([what, obj, id]) => [
         { name: `the platform operator may create ${what}`, request: requestFor(obj, { user: OPERATOR }), refusedBy: [] },
+        { name: `a member of the platform operators' group may create ${what}`, request: requestFor(obj, { user: OPERATOR_GROUP_MEMBER }), refusedBy: [] },
         { name: `a tenant may not create ${what}`, request: requestFor(obj), refusedBy: [id] },
     ]),
     // Operations the policies do not match.
@@ -440,7 +444,6 @@ export const BRANCH_CASES: ReadonlyArray<BranchCase> = [
     { name: "a WasmPlugin in a tenant namespace", request: requestFor(object("WasmPlugin", "shop", "ext", { spec: { url: "oci://registry.example/x" } })), refusedBy: ["MT103"] },
     { name: "an AuthorizationPolicy in a system namespace", request: requestFor(authorizationPolicy("istio-team-a", "open", fromNamespaces("shop"))), refusedBy: ["MT104"] },
     { name: "deleting Istio config in a system namespace", request: requestFor(peerAuthentication("istio-team-a", "default", { mtls: { mode: "STRICT" } }), { operation: "DELETE" }), refusedBy: ["MT104"] },
-    { name: "the platform operator writes Istio config in a system namespace", request: requestFor(peerAuthentication("istio-team-a", "default", { mtls: { mode: "STRICT" } }), { user: OPERATOR }), refusedBy: [] },
     // The plan's own objects.
     { name: "changing a managed ConfigMap", request: requestFor({ ...managedConfigMap, data: { a: "2" } }, { oldObject: managedConfigMap }), refusedBy: ["MT101"] },
     { name: "deleting a managed ConfigMap", request: requestFor(managedConfigMap, { operation: "DELETE" }), refusedBy: ["MT101"] },

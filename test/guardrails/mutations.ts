@@ -1,7 +1,7 @@
 /**
  * Weakened copies of the generated policies, to show that the corpus notices each weakening: every validation replaced
- * by `true`, each of its top-level disjuncts and conjuncts dropped in turn, the platform operators' exemption widened to
- * everyone.
+ * by `true`, each top-level disjunct and conjunct of a validation or match condition dropped in turn, the platform
+ * operators' exemption widened to everyone, and each variable that collects what is wrong emptied.
  */
 
 type Obj = Record<string, any>;
@@ -40,6 +40,25 @@ export function topLevelOperands(expression: string, op: "||" | "&&"): string[] 
     return parts;
 }
 
+/**
+ * Variables whose value is what a validation refuses (or the fact that makes it refuse), and the value that hides it.
+ * The lists of what is allowed are not here: widening them is what the corpus's refused cases show by other means.
+ */
+const EMPTIED: Readonly<Record<string, string>> = {
+    foreignHosts: "[]",
+    outside: "[]",
+    trafficPolicies: "[]",
+    rulesAdmittingOthers: "[]",
+    weakModes: "[]",
+    captureAnnotations: "[]",
+    changed: "[]",
+    changedParams: "[]",
+    isAllow: "false",
+    managedNow: "false",
+    managedBefore: "false",
+    namespaceTerminating: "true",
+};
+
 function rename(policy: Obj, suffix: string): Obj {
     const copy = structuredClone(policy);
     copy.metadata.name = `${policy.metadata.name}.${suffix}`;
@@ -56,14 +75,24 @@ export function mutations(policies: ReadonlyArray<Obj>): Mutation[] {
             edit(mutated);
             out.push({ policy: name, what, mutated });
         };
-        (policy.spec.matchConditions ?? []).forEach((_: unknown, i: number) => add(`matchConditions[${i}] := true`, (p) => (p.spec.matchConditions[i].expression = "true")));
+        const dropOperands = (field: "matchConditions" | "validations", i: number, expression: string) => {
+            for (const op of ["||", "&&"] as const) {
+                const operands = topLevelOperands(expression, op);
+                if (operands.length < 2) continue;
+                operands.forEach((_, k) => add(`${field}[${i}] without its ${op} operand ${k}`, (p) => (p.spec[field][i].expression = operands.filter((__, j) => j !== k).join(` ${op} `))));
+            }
+        };
+        (policy.spec.matchConditions as Obj[] | undefined)?.forEach((c, i) => {
+            add(`matchConditions[${i}] := true`, (p) => (p.spec.matchConditions[i].expression = "true"));
+            dropOperands("matchConditions", i, c.expression);
+        });
         (policy.spec.validations as Obj[]).forEach((v, i) => {
             if (v.expression !== "true") add(`validations[${i}] := true`, (p) => (p.spec.validations[i].expression = "true"));
-            for (const op of ["||", "&&"] as const) {
-                const operands = topLevelOperands(v.expression, op);
-                if (operands.length < 2) continue;
-                operands.forEach((_, k) => add(`validations[${i}] without its ${op} operand ${k}`, (p) => (p.spec.validations[i].expression = operands.filter((__, j) => j !== k).join(` ${op} `))));
-            }
+            dropOperands("validations", i, v.expression);
+        });
+        (policy.spec.variables as Obj[] | undefined)?.forEach((v, i) => {
+            const hidden = EMPTIED[v.name];
+            if (hidden !== undefined) add(`variables.${v.name} := ${hidden}`, (p) => (p.spec.variables[i].expression = hidden));
         });
     }
     return out;
