@@ -319,12 +319,6 @@ start() {
 	[ -f "$kubeconfig" ] || die "no control plane in $state_dir; start it with scripts/cluster.sh"
 	check
 	[ -z "$(missing_packages)" ] || die "missing packages: $(missing_packages | tr '\n' ' ')(run scripts/node.sh install)"
-	if is_running kubelet && is_running containerd && node_ready; then
-		log "already running"
-		return 0
-	fi
-	stop_node_processes
-	cleanup
 	local bin=${MESH_TENANCY_NODE_BIN:-}
 	if [ -z "$bin" ]; then
 		bin=$("$scripts_dir/build-toolchain.sh" kubelet kube-proxy kube-scheduler kube-router echoprobe kubectl | tail -n 1)
@@ -334,6 +328,12 @@ start() {
 		[ -x "$bin/$t" ] || die "$bin/$t is missing; run scripts/build-toolchain.sh $t"
 	done
 	kubectl=$bin/kubectl
+	if is_running kubelet && is_running containerd && node_ready; then
+		log "already running"
+		return 0
+	fi
+	stop_node_processes
+	cleanup
 
 	local begin=$SECONDS
 	rm -rf "$node_dir"
