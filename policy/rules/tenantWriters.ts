@@ -65,10 +65,9 @@ export const tenantWriters: Rule = {
 
         /** Which kind of finding a grant is, if any: its identity, and where it writes (undefined: every namespace). */
         const classify = (id: Identity, namespace: string | undefined, writes: ReadonlyArray<GrantedWrite>): Code | undefined => {
-            if (exempt(id)) return undefined;
+            if (exempt(id) || (namespace !== undefined && !inTenancy(namespace))) return undefined;
             if (id.kind === "everyone") return "MT2203";
             if (namespace === undefined) return writes.some((w) => escalates(w.resource)) ? "MT2204" : "MT2205";
-            if (!inTenancy(namespace)) return undefined;
             if (id.kind === "serviceaccounts") {
                 if (id.namespace === namespace) return undefined;
                 const own = inventory.usergroupOf(id.namespace);
@@ -109,7 +108,7 @@ export const tenantWriters: Rule = {
         }
         for (const unknown of access.unknown) {
             // What the role grants cannot be told; it matters only for an identity that writing anything would make a finding.
-            const flagged = unknown.identities.filter((id) => classify(id, unknown.namespace, []) !== undefined && (unknown.namespace === undefined || id.kind === "everyone" || inTenancy(unknown.namespace)));
+            const flagged = unknown.identities.filter((id) => classify(id, unknown.namespace, []) !== undefined);
             if (flagged.length === 0) continue;
             findings.push({
                 code: "MT2207",

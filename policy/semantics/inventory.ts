@@ -82,6 +82,7 @@ export class Inventory {
     private discovering?: Map<string, RevisionInfo[]>;
     private workloadList?: Workload[];
     private workloadsByNamespace?: Map<string, Workload[]>;
+    private revisionsPerNamespace?: Map<string, number>;
 
     constructor(subjects: ReadonlyArray<Subject>) {
         this.subjects = subjects;
@@ -184,9 +185,11 @@ export class Inventory {
     usergroupOfRevision(rev: RevisionInfo): string {
         const label = this.namespaces.get(rev.namespace)?.labels[USERGROUP_LABEL];
         if (label !== undefined) return label;
-        let sharing = 0;
-        for (const r of this.revisions.values()) if (r.namespace === rev.namespace) sharing++;
-        return sharing > 1 ? rev.namespace : rev.name;
+        if (this.revisionsPerNamespace === undefined) {
+            this.revisionsPerNamespace = new Map();
+            for (const r of this.revisions.values()) this.revisionsPerNamespace.set(r.namespace, (this.revisionsPerNamespace.get(r.namespace) ?? 0) + 1);
+        }
+        return (this.revisionsPerNamespace.get(rev.namespace) ?? 0) > 1 ? rev.namespace : rev.name;
     }
 
     revisionRunningIn(namespace: string): RevisionInfo | undefined {

@@ -149,6 +149,13 @@ describe("MT022 platform operators are exempt only as configured", () => {
         assert.deepEqual(codes({ kind: "Group", name: "system:serviceaccounts:app-g" }), ["MT2204"]);
     });
 
+    it("a namespace outside the tenancy is not judged, whoever may write it", () => {
+        const objects = [...fixtureObjects(path.join(dir, "clean.yaml")), ns("scratch"), binding("RoleBinding", "open", { kind: "ClusterRole", name: "admin" }, [{ kind: "Group", name: "system:authenticated" }], "scratch")];
+        assert.deepEqual(evaluate(RULES, subjects(objects), {}).filter((v) => v.rule.id === "MT022"), []);
+        const inTenant = [...objects, binding("RoleBinding", "open", { kind: "ClusterRole", name: "admin" }, [{ kind: "Group", name: "system:authenticated" }], "app-b")];
+        assert.deepEqual(evaluate(RULES, subjects(inTenant), {}).filter((v) => v.rule.id === "MT022").map((v) => v.code), ["MT2203"]);
+    });
+
     it("a tenant's service account is exempt only when named as a user", () => {
         assert.deepEqual(run("violating-cluster-admin-to-tenant-sa.yaml", { platformOperatorUsers: ["system:serviceaccount:app-a:other"] }), ["MT2204"]);
         assert.deepEqual(run("violating-cluster-admin-to-tenant-sa.yaml", { platformOperatorUsers: ["system:serviceaccount:app-a:web"] }), []);
