@@ -13,7 +13,7 @@ import type { Workload } from "./workloads";
  * `shared` exempts from nothing. What runs in a system namespace should be Istio's own control plane.
  */
 
-/** Istio's images (istio/istio `tools/istio-docker.mk`): istiod, the proxy of gateways and sidecars, istio-cni, ztunnel. */
+/** Istio's images (istio/istio `tools/docker.yaml`): istiod, the proxy of gateways and sidecars, istio-cni, ztunnel. */
 const ISTIO_IMAGES = new Set(["pilot", "proxyv2", "install-cni", "ztunnel"]);
 
 /** `docker.io/istio/pilot:1.31.0@sha256:…` → `pilot`. */
