@@ -3,7 +3,7 @@ import { envoyFilterReach, patchEffects, patchNamespaces } from "../../policy/se
 import { injectorWebhooks, webhookTargetOf } from "../../policy/semantics/injection";
 import { Inventory } from "../../policy/semantics/inventory";
 import type { KubeObject } from "../../policy/semantics/objects";
-import { attachedGateways, delegateOf, gatewayRouteNamespaces, referenceGrant, resolveHost, routeTargets, virtualServiceBinding } from "../../policy/semantics/routing";
+import { attachedGateways, boundVirtualServices, delegateOf, gatewayRouteNamespaces, referenceGrant, resolveHost, routeTargets, virtualServiceBinding } from "../../policy/semantics/routing";
 
 /**
  * Routing, EnvoyFilter and injector-target semantics over one small usergroup (blue: tenants app-a and app-b, each
@@ -54,6 +54,20 @@ describe("routing semantics", () => {
         assert.ok(of(["*/a.example.com"]).isAny);
         assert.equal(of(["./a.example.com"]).describe(), "app-a");
         assert.equal(of(["./a.example.com", "app-b/b.example.com"]).describe(), "app-a, app-b");
+    });
+
+    it("a VirtualService binds to a Gateway only where a server host takes its namespace and it is exported to the gateway pods' namespace", () => {
+        const pods: KubeObject = { apiVersion: "mesh-tenancy.io/v1", kind: "HelmRelease", metadata: { name: "ingress", namespace: "app-a" }, spec: { chart: "gateway", values: { revision: "blue", labels: { "mesh-tenancy.io/gateway": "app-a" } } } };
+        const gw = (host: string): KubeObject => ({ apiVersion: "networking.istio.io/v1", kind: "Gateway", metadata: { name: "ingress", namespace: "app-a" }, spec: { selector: { "mesh-tenancy.io/gateway": "app-a" }, servers: [{ port: { number: 80 }, hosts: [host] }] } });
+        const takeover = (exportTo: string[]) => vs("takeover", "app-b", { hosts: ["a.example.com"], gateways: ["app-a/ingress"], exportTo, http: [{ route: [{ destination: { host: "web" } }] }] });
+        const bound = (host: string, exportTo: string[]) => {
+            const inv = inventoryOf([pods, gw(host), takeover(exportTo), service("web", "app-b", ".,app-a")]);
+            return { names: boundVirtualServices(inv, subject(inv, "Gateway", "app-a", "ingress")).map((s) => `${s.object.metadata.namespace}/${s.object.metadata.name}`), targets: targets(inv) };
+        };
+        assert.deepEqual(bound("*/a.example.com", [".", "app-a"]), { names: ["app-b/takeover"], targets: ["route app-a->app-b"] });
+        assert.deepEqual(bound("*/a.example.com", ["."]), { names: [], targets: [] }, "not exported to app-a, where the gateway pods run");
+        assert.deepEqual(bound("./a.example.com", [".", "app-a"]), { names: [], targets: [] }, "the server takes only app-a's VirtualServices");
+        assert.deepEqual(bound("*/b.example.com", [".", "app-a"]), { names: [], targets: [] }, "no server host covers a.example.com");
     });
 
     it("a mesh route reaches another namespace only where the destination is exported to the sender, and only for senders the VirtualService is exported to", () => {
