@@ -352,6 +352,28 @@ export interface WriteAccess {
     unknown: UnknownRoleRef[];
 }
 
+/** The governed resources a role lets its subjects change; a RoleBinding (`namespaced`) grants nothing cluster-scoped. */
+function writesOf(role: ResolvedRole, namespaced: boolean): GrantedWrite[] {
+    const writes: GrantedWrite[] = [];
+    for (const r of GOVERNED) {
+        if (namespaced && r.clusterScoped) continue;
+        const verbs = new Set<string>();
+        const names = new Set<string>();
+        let unrestricted = false;
+        const via: string[] = [];
+        for (const { rule: x, origin } of role.rules) {
+            const g = grantedVerbs(x, r);
+            if (g.verbs.length === 0) continue;
+            g.verbs.forEach((v) => verbs.add(v));
+            if (g.names.length === 0) unrestricted = true;
+            g.names.forEach((n) => names.add(n));
+            via.push(`${origin}: ${describeRule(x)}`);
+        }
+        if (verbs.size > 0) writes.push({ resource: r, verbs: [...verbs], names: unrestricted ? [] : [...names].sort(), rules: via });
+    }
+    return writes;
+}
+
 const cache = new WeakMap<Inventory, WriteAccess>();
 
 /**
@@ -363,6 +385,7 @@ export function writeAccess(inventory: Inventory): WriteAccess {
     if (found !== undefined) return found;
     const roles = new Roles(inventory);
     const access: WriteAccess = { grants: [], unknown: [] };
+    const writesByRole = new Map<string, GrantedWrite[]>();
     const bindings = [...inventory.ofKind("RoleBinding"), ...inventory.ofKind("ClusterRoleBinding")];
     for (const binding of bindings) {
         const o = binding.object as any;
@@ -380,25 +403,10 @@ export function writeAccess(inventory: Inventory): WriteAccess {
             access.unknown.push({ binding, roleRef: `${String(ref.kind ?? "role")} ${namespace !== undefined && ref.kind === "Role" ? `${namespace}/` : ""}${refName}`, identities, namespace });
             continue;
         }
-        const writes: GrantedWrite[] = [];
-        for (const r of GOVERNED) {
-            // A RoleBinding grants nothing on cluster-scoped resources.
-            if (namespace !== undefined && r.clusterScoped) continue;
-            const verbs = new Set<string>();
-            const names = new Set<string>();
-            let unrestricted = false;
-            const via: string[] = [];
-            for (const { rule: x, origin } of role.rules) {
-                const g = grantedVerbs(x, r);
-                if (g.verbs.length === 0) continue;
-                g.verbs.forEach((v) => verbs.add(v));
-                if (g.names.length === 0) unrestricted = true;
-                g.names.forEach((n) => names.add(n));
-                via.push(`${origin}: ${describeRule(x)}`);
-            }
-            if (verbs.size === 0) continue;
-            writes.push({ resource: r, verbs: [...verbs], names: unrestricted ? [] : [...names].sort(), rules: via });
-        }
+        // What a role writes depends only on the role and the binding's kind: computed once per pair.
+        const key = `${role.kind} ${role.kind === "Role" ? `${namespace}/` : ""}${role.name} ${namespace === undefined ? "cluster" : "namespace"}`;
+        let writes = writesByRole.get(key);
+        if (writes === undefined) writesByRole.set(key, (writes = writesOf(role, namespace !== undefined)));
         if (writes.length === 0) continue;
         for (const identity of identities) access.grants.push({ binding, role, identity, namespace, writes });
     }
