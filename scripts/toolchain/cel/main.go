@@ -182,7 +182,6 @@ type compiledPolicy struct {
 	matcher     matchconditions.Matcher
 	validations cel.ConditionEvaluator
 	messages    cel.ConditionEvaluator
-	hasParams   bool
 }
 
 func main() {
@@ -209,12 +208,23 @@ func main() {
 
 	compiled := make([]*compiledPolicy, 0, len(in.Policies))
 	byName := map[string]*compiledPolicy{}
+	// Policies that differ only in their names (the same guardrails planned for several stacks) are compiled once.
+	specs := map[string]*compiledSpec{}
 	for i := range in.Policies {
 		policy := &in.Policies[i]
 		legacyscheme.Scheme.Default(policy)
 		pr := policyReport{Name: policy.Name, ValidationErrors: validatePolicy(policy)}
-		c, expressions := compilePolicy(policy, strictCost)
-		pr.Expressions = expressions
+		key, err := json.Marshal(policy.Spec)
+		if err != nil {
+			panic(err)
+		}
+		spec, ok := specs[string(key)]
+		if !ok {
+			spec = compileSpec(policy, strictCost)
+			specs[string(key)] = spec
+		}
+		c := spec.forPolicy(policy)
+		pr.Expressions = spec.expressions
 		out.Policies = append(out.Policies, pr)
 		compiled = append(compiled, c)
 		byName[policy.Name] = c
@@ -283,9 +293,38 @@ func errorStrings(agg interface{ Errors() []error }) []string {
 	return out
 }
 
-// compilePolicy compiles the policy the way the ValidatingAdmissionPolicy plugin does (one composition per policy,
+// compiledSpec is a policy's spec compiled: everything but the match conditions' matcher, which names the policy.
+type compiledSpec struct {
+	compiler       *cel.CompositedCompiler
+	withAuthorizer cel.OptionalVariableDeclarations
+	validations    cel.ConditionEvaluator
+	messages       cel.ConditionEvaluator
+	audits         cel.ConditionEvaluator
+	expressions    []expressionReport
+}
+
+// forPolicy completes the compiled spec for one policy of that spec, as the plugin's compiler would have.
+func (s *compiledSpec) forPolicy(policy *admissionregistrationv1.ValidatingAdmissionPolicy) *compiledPolicy {
+	var matcher matchconditions.Matcher
+	if len(policy.Spec.MatchConditions) > 0 {
+		accessors := make([]cel.ExpressionAccessor, len(policy.Spec.MatchConditions))
+		for i := range policy.Spec.MatchConditions {
+			accessors[i] = (*matchconditions.MatchCondition)(&policy.Spec.MatchConditions[i])
+		}
+		matcher = matchconditions.NewMatcher(s.compiler.CompileCondition(accessors, s.withAuthorizer, environment.StoredExpressions), policy.Spec.FailurePolicy, "policy", "validate", policy.Name)
+	}
+	return &compiledPolicy{
+		policy:      policy,
+		validator:   validating.NewValidator(s.validations, matcher, s.audits, s.messages, policy.Spec.FailurePolicy),
+		matcher:     matcher,
+		validations: s.validations,
+		messages:    s.messages,
+	}
+}
+
+// compileSpec compiles the policy the way the ValidatingAdmissionPolicy plugin does (one composition per policy,
 // variables first, stored-expression environment), and reports each expression's own compile result and cost estimate.
-func compilePolicy(policy *admissionregistrationv1.ValidatingAdmissionPolicy, strictCost bool) (*compiledPolicy, []expressionReport) {
+func compileSpec(policy *admissionregistrationv1.ValidatingAdmissionPolicy, strictCost bool) *compiledSpec {
 	hasParams := policy.Spec.ParamKind != nil
 	template, err := cel.NewCompositionEnv(cel.VariablesTypeName, environment.MustBaseEnvSet(environment.DefaultCompatibilityVersion(), strictCost))
 	if err != nil {
@@ -314,14 +353,9 @@ func compilePolicy(policy *admissionregistrationv1.ValidatingAdmissionPolicy, st
 	}
 	estimator.refresh()
 
-	var matcher matchconditions.Matcher
-	if len(policy.Spec.MatchConditions) > 0 {
-		accessors := make([]cel.ExpressionAccessor, len(policy.Spec.MatchConditions))
-		for i := range policy.Spec.MatchConditions {
-			accessors[i] = (*matchconditions.MatchCondition)(&policy.Spec.MatchConditions[i])
-			record(fmt.Sprintf("spec.matchConditions[%d] (%s)", i, policy.Spec.MatchConditions[i].Name), accessors[i], compiler.CompileCELExpression(accessors[i], withAuthorizer, environment.StoredExpressions), true)
-		}
-		matcher = matchconditions.NewMatcher(compiler.CompileCondition(accessors, withAuthorizer, environment.StoredExpressions), policy.Spec.FailurePolicy, "policy", "validate", policy.Name)
+	for i := range policy.Spec.MatchConditions {
+		accessor := (*matchconditions.MatchCondition)(&policy.Spec.MatchConditions[i])
+		record(fmt.Sprintf("spec.matchConditions[%d] (%s)", i, policy.Spec.MatchConditions[i].Name), accessor, compiler.CompileCELExpression(accessor, withAuthorizer, environment.StoredExpressions), true)
 	}
 
 	validations := make([]cel.ExpressionAccessor, len(policy.Spec.Validations))
@@ -340,11 +374,14 @@ func compilePolicy(policy *admissionregistrationv1.ValidatingAdmissionPolicy, st
 		record(fmt.Sprintf("spec.auditAnnotations[%d] (%s)", i, a.Key), audits[i], compiler.CompileCELExpression(audits[i], withAuthorizer, environment.StoredExpressions), true)
 	}
 
-	validationFilter := compiler.CompileCondition(validations, withAuthorizer, environment.StoredExpressions)
-	messageFilter := compiler.CompileCondition(messages, withoutAuthorizer, environment.StoredExpressions)
-	validator := validating.NewValidator(validationFilter, matcher,
-		compiler.CompileCondition(audits, withAuthorizer, environment.StoredExpressions), messageFilter, policy.Spec.FailurePolicy)
-	return &compiledPolicy{policy: policy, validator: validator, matcher: matcher, validations: validationFilter, messages: messageFilter, hasParams: hasParams}, expressions
+	return &compiledSpec{
+		compiler:       compiler,
+		withAuthorizer: withAuthorizer,
+		validations:    compiler.CompileCondition(validations, withAuthorizer, environment.StoredExpressions),
+		messages:       compiler.CompileCondition(messages, withoutAuthorizer, environment.StoredExpressions),
+		audits:         compiler.CompileCondition(audits, withAuthorizer, environment.StoredExpressions),
+		expressions:    expressions,
+	}
 }
 
 // estimator compiles an expression once more in the same environment the plugin's compiler uses, only to hand its
