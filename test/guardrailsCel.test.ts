@@ -269,7 +269,8 @@ describe("admission guardrails in the API server's own CEL (vap-eval)", function
                     .filter((c) => c.name.startsWith(`mutation ${i}: `))
                     .some((c) => {
                         const original = judged(c.name.slice(`mutation ${i}: `.length));
-                        return JSON.stringify(refusedIds(original, m.policy)) !== JSON.stringify(refusedIds(c, m.mutated.metadata.name)) || (original.policies.some((p) => p.policy === m.policy)) !== c.policies.length > 0;
+                        // The original verdicts are asserted exactly above, so a changed one is a failing test.
+                        return JSON.stringify(refusedIds(original, m.policy)) !== JSON.stringify(refusedIds(c, m.mutated.metadata.name));
                     });
                 if (!changed) uncaught.push(`${m.policy} ${m.what}`);
             });
