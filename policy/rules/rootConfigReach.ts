@@ -1,4 +1,5 @@
 import { contextOf, policyRef, ruleSources } from "../semantics/authorization";
+import { picksProxies } from "../semantics/envoyFilters";
 import type { Inventory } from "../semantics/inventory";
 import { arrayOf, isRecord, stringRecord } from "../semantics/objects";
 import { labelledFor } from "../semantics/revisions";
@@ -24,9 +25,7 @@ export const rootConfigReach: Rule = {
             for (const kind of PROXY_CONFIG_KINDS) {
                 for (const s of inventory.inNamespace(root, kind)) {
                     if (!labelledFor(inventory, s, rev)) continue;
-                    const spec: Record<string, any> = isRecord(s.object.spec) ? s.object.spec : {};
-                    const selector = stringRecord(spec.workloadSelector?.labels ?? spec.selector?.matchLabels);
-                    if (Object.keys(selector).length === 0 && spec.targetRef === undefined && arrayOf(spec.targetRefs).length === 0) {
+                    if (!picksProxies(s)) {
                         findings.push({ code: "MT1901", subject: s, message: `${kind} in root namespace ${root} has no selector: it changes the proxy of every workload of revision ${rev.name}` });
                     }
                 }

@@ -114,10 +114,20 @@ export function patchEffects(filter: Subject): PatchEffect[] {
     return arrayOf((filter.object.spec as any)?.configPatches).map(effectOf);
 }
 
-/** The EnvoyFilter's workloadSelector labels; undefined when it has none. */
+/**
+ * The labels by which proxy config picks its proxies: an EnvoyFilter's `workloadSelector.labels`, a WasmPlugin's
+ * `selector.matchLabels`; undefined when it has none.
+ */
 function envoyFilterSelector(filter: Subject): Record<string, string> | undefined {
-    const labels = stringRecord((filter.object.spec as any)?.workloadSelector?.labels);
+    const spec = (filter.object.spec ?? {}) as any;
+    const labels = stringRecord(filter.object.kind === "WasmPlugin" ? spec.selector?.matchLabels : spec.workloadSelector?.labels);
     return Object.keys(labels).length > 0 ? labels : undefined;
+}
+
+/** Whether proxy config (EnvoyFilter, WasmPlugin) names its proxies at all: by selector or by targetRef(s). */
+export function picksProxies(config: Subject): boolean {
+    const spec = (config.object.spec ?? {}) as any;
+    return envoyFilterSelector(config) !== undefined || spec.targetRef !== undefined || arrayOf(spec.targetRefs).length > 0;
 }
 
 export interface ProxyReach {
