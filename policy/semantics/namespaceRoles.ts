@@ -1,3 +1,4 @@
+import { push } from "./collections";
 import type { Inventory, RevisionInfo } from "./inventory";
 import { ROLE_LABEL } from "./labels";
 import { ISTIOD_CHART_PODS } from "./revisions";
@@ -50,14 +51,24 @@ export interface NamespaceRoleEvidence {
     ordinaryWorkloads: Workload[];
 }
 
+const revisionIndex = new WeakMap<Inventory, { runs: Map<string, RevisionInfo[]>; roots: Map<string, RevisionInfo[]> }>();
+
 /** What the set shows of a namespace's role. */
 export function roleEvidence(inventory: Inventory, namespace: string): NamespaceRoleEvidence {
-    const revisions = [...inventory.revisions.values()];
+    let index = revisionIndex.get(inventory);
+    if (index === undefined) {
+        index = { runs: new Map(), roots: new Map() };
+        for (const r of inventory.revisions.values()) {
+            push(index.runs, r.namespace, r);
+            push(index.roots, r.rootNamespace, r);
+        }
+        revisionIndex.set(inventory, index);
+    }
     return {
         namespace,
         claimed: inventory.namespaces.get(namespace)?.labels[ROLE_LABEL],
-        runs: revisions.filter((r) => r.namespace === namespace),
-        roots: revisions.filter((r) => r.rootNamespace === namespace),
+        runs: index.runs.get(namespace) ?? [],
+        roots: index.roots.get(namespace) ?? [],
         ordinaryWorkloads: inventory.workloadsIn(namespace).filter((w) => isIstioControlPlaneWorkload(w) === false),
     };
 }
