@@ -479,6 +479,28 @@ export const BRANCH_CASES: ReadonlyArray<BranchCase> = [
         ),
         refusedBy: ["MT102"],
     },
+    // Large objects a tenant may legitimately write: judged on their content, within the API server's runtime cost
+    // limits (an evaluation stopped for cost refuses the request, failurePolicy being Fail).
+    {
+        name: "a Sidecar with 2,000 importable egress hosts",
+        request: requestFor(sidecar("shop", "default", { egress: Array.from({ length: 20 }, (_, i) => ({ port: { number: 8000 + i, protocol: "HTTP", name: `p${i}` }, hosts: Array.from({ length: 100 }, (__, j) => `payments/svc-${j}.payments.svc.cluster.local`) })) })),
+        refusedBy: [],
+    },
+    {
+        name: "an ALLOW AuthorizationPolicy with 200 rules of 5 admitted principals",
+        request: requestFor(authorizationPolicy("payments", "many", { action: "ALLOW", rules: Array.from({ length: 200 }, (_, i) => ({ from: [{ source: { principals: Array.from({ length: 5 }, (__, j) => `cluster.local/ns/shop/sa/sa-${i}-${j}`) } }] })) })),
+        refusedBy: [],
+    },
+    {
+        name: "a Deployment with 500 labels and 500 annotations on its pods",
+        request: requestFor(deployment("shop", "web", Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`example.com/l${i}`, "x"])), Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`example.com/a${i}`, "y".repeat(100)])))),
+        refusedBy: [],
+    },
+    {
+        name: "a VirtualService exported to its peers 300 times over",
+        request: requestFor(virtualService("shop", "web", Array.from({ length: 300 }, (_, i) => ["payments", "common-a", "ledger"][i % 3]))),
+        refusedBy: [],
+    },
     {
         name: "adding an ordinary label to a tenant namespace",
         request: requestFor(
