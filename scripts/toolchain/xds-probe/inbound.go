@@ -11,6 +11,7 @@ import (
 	httprbac "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/rbac/v3"
 	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	netrbac "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/rbac/v3"
+	tcpproxy "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
 	tls "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -27,6 +28,8 @@ const (
 	httpRBACFilter    = "envoy.filters.http.rbac"
 	extAuthzNetwork   = "envoy.filters.network.ext_authz"
 	extAuthzHTTP      = "envoy.filters.http.ext_authz"
+	tcpProxyFilter    = "envoy.filters.network.tcp_proxy"
+	blackholeCluster  = "BlackHoleCluster"
 )
 
 // rbacFilter is one RBAC filter of a chain, in the order the chain runs them: its enforced rules and its shadow
@@ -51,8 +54,10 @@ type inboundChain struct {
 	ApplicationProtocols []string `json:"applicationProtocols,omitempty"`
 	PrefixRanges         []string `json:"prefixRanges,omitempty"`
 	// Whether the chain terminates TLS and requires a client certificate (mTLS).
-	MutualTLS bool         `json:"mutualTls"`
-	HTTP      bool         `json:"http"`
+	MutualTLS bool `json:"mutualTls"`
+	HTTP      bool `json:"http"`
+	// The chain ends in istiod's BlackHoleCluster (its own port, 15006): nothing it takes reaches the workload.
+	Blackhole bool         `json:"blackhole,omitempty"`
 	RBAC      []rbacFilter `json:"rbac"`
 	// External authorizers (CUSTOM policies): they can only refuse more, so the evaluator lets requests past them.
 	ExtAuthz []string `json:"extAuthz,omitempty"`
@@ -126,6 +131,12 @@ func readChain(fc *listener.FilterChain) (inboundChain, error) {
 			c.RBAC = append(c.RBAC, rf)
 		case extAuthzNetwork:
 			c.ExtAuthz = append(c.ExtAuthz, f.Name)
+		case tcpProxyFilter:
+			var t tcpproxy.TcpProxy
+			if err := unmarshal(f.GetTypedConfig(), &t); err != nil {
+				return c, err
+			}
+			c.Blackhole = t.GetCluster() == blackholeCluster
 		}
 		tc := f.GetTypedConfig()
 		if tc == nil || !tc.MessageIs(&hcm.HttpConnectionManager{}) {

@@ -80,7 +80,7 @@ func newJudge(chains []inboundChain, dest netip.Addr) *judge {
 	j := &judge{chains: chains, dest: dest, perChain: map[string]*witnesses{}, all: newWitnesses()}
 	own := map[uint32]bool{}
 	for _, c := range chains {
-		if c.Port != 0 && !own[c.Port] {
+		if c.Port != 0 && !own[c.Port] && !c.Blackhole {
 			own[c.Port] = true
 			j.ports = append(j.ports, c.Port)
 		}
@@ -136,7 +136,7 @@ func (j *judge) caller(principal string) (ports []string, why string, err error)
 		}
 		admitted := false
 		for _, c := range chains {
-			if c.MutualTLS && !mtls {
+			if (c.MutualTLS && !mtls) || c.Blackhole {
 				continue
 			}
 			peer := ""
