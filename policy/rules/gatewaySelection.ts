@@ -11,6 +11,9 @@ function bareHost(host: string): string {
     return slash < 0 ? host : host.slice(slash + 1);
 }
 
+/** A shared namespace's Gateway is judged as a tenant's: its role label says who imports it, not that it may bind others' pods. */
+const tenantOrShared = (role: string | undefined) => role === "tenant" || role === "shared";
+
 interface Claim {
     namespace: string;
     subject: Subject;
@@ -19,7 +22,7 @@ interface Claim {
 export const gatewaySelection: Rule = {
     id: "MT010",
     name: "gateway-selects-own-workload",
-    description: "A Gateway in a tenant namespace selects the pods of a gateway deployment in that namespace (and no other tenant's, unless gateways are scoped to their namespace), and no two tenants' Gateways bind the same host on the same port.",
+    description: "A Gateway in a tenant or shared namespace selects the pods of a gateway deployment in that namespace (and no other tenant's, unless gateways are scoped to their namespace), and no two tenants' Gateways bind the same host on the same port.",
     why: "Gateway selectors match gateway pods in every namespace: a tenant could bind another tenant's ingress pods by copying their labels, or claim another tenant's host on a shared port.",
     defaultEnforcement: "mandatory",
     codes: {
@@ -34,7 +37,7 @@ export const gatewaySelection: Rule = {
         const toldFirst = new Set<string>();
         for (const gw of inventory.ofKind("Gateway").filter(isGatewayApiGateway)) {
             const ns = gw.object.metadata.namespace;
-            if (ns === undefined || inventory.roleOf(ns) !== "tenant") continue;
+            if (ns === undefined || !tenantOrShared(inventory.roleOf(ns))) continue;
             const usergroup = inventory.usergroupOf(ns);
             const routes = listenerRouteNamespaces(inventory, gw);
             const foreign = routes.cofinite ? [] : [...routes.names].filter((n) => inventory.usergroupOf(n) !== usergroup);
@@ -46,7 +49,7 @@ export const gatewaySelection: Rule = {
             const ns = gw.object.metadata.namespace;
             if (ns === undefined) continue;
             const spec = (gw.object.spec ?? {}) as any;
-            if (inventory.roleOf(ns) === "tenant") {
+            if (tenantOrShared(inventory.roleOf(ns))) {
                 const selector = stringRecord(spec.selector);
                 const bound = podsOfGateway(inventory, gw).filter((b) => b.effective);
                 if (!bound.some((b) => b.namespace === ns)) {
