@@ -4,7 +4,8 @@
 # kube-apiserver, kube-controller-manager, kubectl, istioctl, pilot-discovery
 # and xds-probe; istioctl-1.30 and pilot-discovery-1.30 only when named, and
 # the local node's tools (kubelet, kube-proxy, kube-scheduler, kube-router,
-# echoprobe) only when named or by scripts/node.sh.
+# echoprobe) only when named or by scripts/node.sh; vap-eval, the unit suite's
+# judge of the admission guardrails, only when named (npm test names it).
 #
 # Usage: scripts/build-toolchain.sh [TOOL...]   (default: every default tool)
 #
