@@ -40,7 +40,6 @@ if [ "$with_node" = 1 ]; then
 	echo "e2e: node-less suites done after $((SECONDS - start))s; restarting the cluster with a node" >&2
 	"$scripts_dir/cluster.sh" stop
 	MESH_TENANCY_NODE=1 "$scripts_dir/cluster.sh" start >/dev/null
-	"$scripts_dir/istio.sh" crds
 	"${mocha[@]}" test/e2e/node.e2e.ts "$@"
 else
 	"${mocha[@]}" 'test/e2e/**/*.e2e.ts' "$@"
