@@ -281,7 +281,13 @@ describe("admission guardrails in the API server's own CEL (vap-eval)", function
             const failing = PARITY_FIXTURES.filter((f) => f.guardrail === "MT009").filter((f) => JSON.stringify(refusedIds(judged(`weak-mtls: ${f.name}`))) !== JSON.stringify(expectedIds(f)));
             assert.deepEqual(
                 failing.map((f) => f.name),
-                ["PeerAuthentication PERMISSIVE for the namespace", "PeerAuthentication PERMISSIVE on one port of a workload", "DestinationRule DISABLE at the top level", "DestinationRule DISABLE in a subset"],
+                [
+                    "PeerAuthentication PERMISSIVE for the namespace",
+                    "PeerAuthentication PERMISSIVE on one port of a workload",
+                    "PeerAuthentication PERMISSIVE on one port, without selector",
+                    "DestinationRule DISABLE at the top level",
+                    "DestinationRule DISABLE in a subset",
+                ],
             );
             const changed = weakMtls.filter((p) => JSON.stringify(p.spec) !== JSON.stringify(corpusPolicies.find((o) => `${o.metadata.name}.weak-mtls` === p.metadata.name)!.spec));
             assert.deepEqual(changed.map((p) => p.metadata.name), ["mesh-tenancy-export.weak-mtls", "mesh-tenancy-security.weak-mtls"]);

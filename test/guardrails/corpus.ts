@@ -160,7 +160,10 @@ export const PAIRS: ReadonlyArray<Pair> = [
         guardrail: "MT009",
         rule: "MT009",
         codes: ["MT0902", "MT0903"],
-        differences: {},
+        differences: {
+            "port-without-selector":
+                "portLevelMtls without a selector is honoured by no istiod and refused by Istio's own CRD schema (`portLevelMtls requires selector`), so the pack sees no plaintext; the guardrail refuses the weak mode wherever it is written",
+        },
     },
     {
         guardrail: "MT016",
@@ -268,6 +271,14 @@ export const PARITY_FIXTURES: ReadonlyArray<ParityFixture> = [
         object: peerAuthentication("shop", "weak", { selector: { matchLabels: { app: "web" } }, mtls: { mode: "STRICT" }, portLevelMtls: { "8080": { mode: "PERMISSIVE" } } }),
         context: [SHOP_WORKLOAD],
         expect: "refused",
+    },
+    {
+        name: "PeerAuthentication PERMISSIVE on one port, without selector",
+        guardrail: "MT009",
+        object: peerAuthentication("shop", "ports", { mtls: { mode: "STRICT" }, portLevelMtls: { "8080": { mode: "PERMISSIVE" } } }),
+        context: [SHOP_WORKLOAD],
+        expect: "refused",
+        differs: "port-without-selector",
     },
     { name: "PeerAuthentication STRICT", guardrail: "MT009", object: peerAuthentication("shop", "strict", { mtls: { mode: "STRICT" } }), expect: "admitted" },
     { name: "PeerAuthentication without a mode", guardrail: "MT009", object: peerAuthentication("shop", "empty", {}), expect: "admitted" },
