@@ -1,8 +1,9 @@
 import type { Inventory, RevisionInfo } from "./inventory";
+import { acceptsPlaintext, peerAuthenticationOf } from "./mtls";
 import { arrayOf, describeObject, isRecord, stringRecord, Subject } from "./objects";
 import { configIn } from "./revisions";
 import { SourceSet } from "./sources";
-import type { Workload } from "./workloads";
+import { describeWorkload, Workload } from "./workloads";
 
 /**
  * Mesh admission: which source namespaces can get a request through a workload's sidecar, following Istio's
@@ -26,6 +27,13 @@ import type { Workload } from "./workloads";
  * For ALLOW the question is whether some request from a namespace can match (so a rule narrowed by `to` still admits
  * the namespace); for DENY whether every request from it matches (a DENY narrowed by `to` or `when` still lets the
  * namespace through on other requests).
+ *
+ * - Plaintext: where the workload's PeerAuthentication is not STRICT on some port (Istio's default is PERMISSIVE), a
+ *   request can come without a peer certificate, from any namespace. istiod compiles `principals`, `namespaces` and
+ *   `when` on `source.principal`/`source.namespace` to matchers on the certificate's URI SAN, so for such a request the
+ *   positive forms never match and the `not…` forms always do: a DENY on namespaces refuses none of it, and an ALLOW
+ *   that only excludes namespaces admits it. When it gets through, every namespace does (measured on istiod 1.31 by the
+ *   authz e2e: test/fixtures/authz).
  */
 
 export const DRY_RUN_ANNOTATION = "istio.io/dry-run";
@@ -299,7 +307,40 @@ export function meshAdmission(inventory: Inventory, w: Workload, rev: RevisionIn
         }
         summary = `${allows.length} ALLOW ${allows.length === 1 ? "policy admits" : "policies admit"} ${admitted.describe()}`;
     }
-    const sources = admitted.minus(denied);
+    let sources = admitted.minus(denied);
     if (!denied.isEmpty) summary += `; DENY refuses ${denied.describe()}`;
+    const peer = peerAuthenticationOf(inventory, w, rev);
+    if (acceptsPlaintext(peer)) {
+        const rulesOf = (p: PolicyRef) => arrayOf((p.subject.object.spec as any)?.rules).map((r) => (isRecord(r) ? r : {}));
+        const refusedBy = enforced.filter((p) => p.action === "DENY").find((p) => rulesOf(p).some((r) => matchesWithoutIdentity(r, "certain")));
+        const admittedBy = allows.length === 0 ? undefined : allows.find((p) => rulesOf(p).some((r) => matchesWithoutIdentity(r, "possible")));
+        if (refusedBy === undefined && (allows.length === 0 || admittedBy !== undefined)) {
+            const by = admittedBy === undefined ? "no ALLOW policy applies" : `AuthorizationPolicy ${describeObject(admittedBy.subject.object)} admits it`;
+            const reason = `plaintext: ${describeWorkload(w)} accepts it (${peer.reason}) and ${by}`;
+            sources = sources.union(SourceSet.any(reason));
+            summary += `; ${reason}`;
+        }
+    }
     return { sources, policies, summary };
+}
+
+/**
+ * Whether a rule matches requests without a peer identity: some of them (possible) or all (certain). Identity fields
+ * (principals, namespaces, their `when` keys) never match such a request and their `not…` forms always do; address and
+ * token fields, `to` and other `when` keys match some requests and not others.
+ */
+function matchesWithoutIdentity(rule: Record<string, any>, mode: Mode): boolean {
+    const from = arrayOf(rule.from);
+    const sourceMatches = (src: Record<string, any>): boolean => {
+        if (src.principals !== undefined || src.namespaces !== undefined) return false;
+        const requestBound = ["ipBlocks", "remoteIpBlocks", "requestPrincipals", "notIpBlocks", "notRemoteIpBlocks", "notRequestPrincipals"].some((k) => src[k] !== undefined);
+        return mode === "possible" || !requestBound;
+    };
+    if (rule.from !== undefined && from.length > 0 && !from.some((f) => sourceMatches(isRecord(f?.source) ? f.source : {}))) return false;
+    for (const cond of arrayOf(rule.when)) {
+        if (cond?.key === "source.namespace" || cond?.key === "source.principal") {
+            if (cond.values !== undefined) return false;
+        } else if (mode === "certain") return false;
+    }
+    return mode === "possible" || arrayOf(rule.to).length === 0;
 }

@@ -176,6 +176,8 @@ export function estateObjects(estate: { policies: any[]; peerAuthentications: an
 
 export interface FuzzReport {
     seed: number;
+    /** Measured cases measured again. */
+    fixtures: number;
     estates: number;
     /** Estates the API server refused (Istio's CRD validation): not judged. */
     refused: number;
@@ -240,14 +242,18 @@ function writeFixture(dir: string, name: string, measured: string, row: { worklo
     return file;
 }
 
-export async function runFuzz(options: { seed: number; runs: number; seconds: number; suffix: string; istioVersion: string; log: (line: string) => void; fixturesDir?: string }): Promise<FuzzReport> {
+/**
+ * `replay`: a directory of measured cases (test/fixtures/authz), each applied and measured again before the random
+ * estates. `fixturesDir`: where to write a candidate case for each disagreeing workload.
+ */
+export async function runFuzz(options: { seed: number; runs: number; seconds: number; suffix: string; istioVersion: string; log: (line: string) => void; fixturesDir?: string; replay?: string }): Promise<FuzzReport> {
     const start = Date.now();
     const base = fuzzBase();
     const official = renderOfficial(istioOperatorFor(fuzzIstiodValues()), options.suffix).filter((o) => o.kind !== "CustomResourceDefinition");
     const baseFile = tempFile("fuzz-base.yaml");
     fs.writeFileSync(baseFile, [...base, ...official].map((o) => YAML.stringify(o)).join("---\n"));
     expectExit(run("kubectl", ["apply", "--server-side", "--force-conflicts", "--field-manager", "authz-fuzz", "-f", baseFile]), 0, "apply the fuzz usergroup");
-    const report: FuzzReport = { seed: options.seed, estates: 0, refused: 0, probes: 0, seconds: 0, disagreements: [], undecided: [], namespaces: base.filter((o) => o.kind === "Namespace").map((o) => o.metadata.name) };
+    const report: FuzzReport = { seed: options.seed, fixtures: 0, estates: 0, refused: 0, probes: 0, seconds: 0, disagreements: [], undecided: [], namespaces: base.filter((o) => o.kind === "Namespace").map((o) => o.metadata.name) };
     const cp = { usergroup: FUZZ_REVISION, systemNamespace: SYSTEM, revisions: [{ name: FUZZ_REVISION }] } as unknown as ControlPlanePlan;
     const istiod = await startIstiod(cp, options.suffix);
     try {
@@ -256,16 +262,10 @@ export async function runFuzz(options: { seed: number; runs: number; seconds: nu
             ...base.map((object): Subject => ({ object, origin: {} })),
             ...official.map((object): Subject => ({ object, origin: {} })),
         ];
-        for (const [i, estate] of estates.entries()) {
-            if ((Date.now() - start) / 1000 > options.seconds) break;
+        // Applies an estate and judges it; undefined when the API server refuses it.
+        const judge = async (objects: KubeObject[]) => {
             expectExit(run("kubectl", ["delete", KINDS, "-A", "-l", ESTATE_LABEL, "--wait=false"]), 0, "remove the previous estate");
-            const objects = estateObjects(estate);
-            const r = applyObjects(objects, "");
-            if (r.code !== 0) {
-                report.refused++;
-                // What was accepted of a refused estate is removed again; the next estate starts clean.
-                continue;
-            }
+            if (applyObjects(objects, "").code !== 0) return undefined;
             const held = readEstate();
             await awaitIstiod(istiod.http, held);
             const live: Subject[] = kubectlJson(["get", "namespaces,serviceaccounts", "-A"]).items.map((object: any): Subject => ({ object, origin: {} }));
@@ -273,8 +273,30 @@ export async function runFuzz(options: { seed: number; runs: number; seconds: nu
             const namespaces = live.filter((s) => s.object.kind === "Namespace");
             const subjects = [...namespaces, ...fixed.filter((s) => s.object.kind !== "Namespace"), ...held];
             const result = compareAdmission(subjects, accounts, new Map([[FUZZ_REVISION, istiod.grpc]]), options.istioVersion, MESHED);
-            report.estates++;
             report.probes += result.rows.length;
+            return result;
+        };
+        // Each measured case is measured again first: istiod must still give the answer it records.
+        const replay = options.replay;
+        for (const file of replay === undefined ? [] : fs.readdirSync(replay).filter((f) => f.endsWith(".yaml")).sort()) {
+            const c = YAML.parse(fs.readFileSync(path.join(replay!, file), "utf8"));
+            const objects: KubeObject[] = c.objects.filter((o: KubeObject) => o.kind === "AuthorizationPolicy" || o.kind === "PeerAuthentication").map((o: KubeObject) => ({ ...o, metadata: { ...o.metadata, labels: { ...(o.metadata.labels ?? {}), [ESTATE_LABEL]: "true" } } }));
+            const result = await judge(objects);
+            const row = result?.rows.find((r) => r.workload === c.workload);
+            const wrong = row === undefined ? ["not judged"] : [...c.admitted.filter((n: string) => !row.istiod.includes(n)).map((n: string) => `${n} refused`), ...c.refused.filter((n: string) => row.istiod.includes(n)).map((n: string) => `${n} admitted`)];
+            if (wrong.length > 0) report.disagreements.push(`fixture ${file}: istiod's answer for ${c.workload} changed: ${wrong.join(", ")}`);
+            report.disagreements.push(...(result?.disagreements ?? []).map((d) => `fixture ${file}: ${d}`));
+            report.fixtures++;
+        }
+        for (const [i, estate] of estates.entries()) {
+            if ((Date.now() - start) / 1000 > options.seconds) break;
+            const objects = estateObjects(estate);
+            const result = await judge(objects);
+            if (result === undefined) {
+                report.refused++;
+                continue;
+            }
+            report.estates++;
             const label = `seed ${options.seed} estate ${i}`;
             for (const d of result.disagreements) report.disagreements.push(`${label}: ${d}\n${YAML.stringify(objects)}`);
             for (const u of result.undecided) report.undecided.push(`${label}: ${u}`);
@@ -291,7 +313,7 @@ export async function runFuzz(options: { seed: number; runs: number; seconds: nu
         run("kubectl", ["delete", "--ignore-not-found", "--wait=false", "-f", baseFile]);
     }
     report.seconds = Math.round((Date.now() - start) / 100) / 10;
-    options.log(`authz fuzz: seed ${report.seed}, ${report.estates} estates judged (${report.refused} refused by the API server), ${report.probes} proxies probed, ${report.disagreements.length} disagreements, ${report.undecided.length} undecided, ${report.seconds}s`);
+    options.log(`authz fuzz: ${report.fixtures} measured cases again, seed ${report.seed}, ${report.estates} estates judged (${report.refused} refused by the API server), ${report.probes} proxies probed, ${report.disagreements.length} disagreements, ${report.undecided.length} undecided, ${report.seconds}s`);
     return report;
 }
 

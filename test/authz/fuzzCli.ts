@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     const out = i >= 0 ? process.argv[i + 1] : path.join(process.env.MESH_TENANCY_CLUSTER_DIR ?? ".", `authz-fuzz-${seed}.json`);
     const build = istioBuild("1.31.0");
     const fixturesDir = path.join(path.dirname(out), `authz-fuzz-${seed}-fixtures`);
-    const report = await runFuzz({ seed, runs, seconds, suffix: build.suffix, istioVersion: build.version, log: (l) => console.log(l), fixturesDir });
+    const report = await runFuzz({ seed, runs, seconds, suffix: build.suffix, istioVersion: build.version, log: (l) => console.log(l), fixturesDir, replay: path.join(__dirname, "..", "fixtures", "authz") });
     fs.writeFileSync(out, JSON.stringify(report, null, 2));
     for (const d of report.disagreements) console.log(`DISAGREE ${d}`);
     for (const u of report.undecided) console.log(`UNDECIDED ${u}`);
