@@ -206,3 +206,12 @@ func TestUnknownMatcherIsUndecided(t *testing.T) {
 		t.Fatal("the matcher API is not evaluated: the verdict must say so")
 	}
 }
+
+// istiod's chain for its own port 15006 ends in the BlackHoleCluster: no caller reaches the workload through it.
+func TestBlackholeChainAdmitsNobody(t *testing.T) {
+	chains := []inboundChain{{Name: "virtualInbound-blackhole", Port: 15006, Blackhole: true}}
+	v := verdictsFor(t, chains, threeNamespaces)
+	if got := admittedNamespaces(v); got != "" || v.Plaintext.Admitted {
+		t.Fatalf("admitted %q, plaintext %+v", got, v.Plaintext)
+	}
+}
