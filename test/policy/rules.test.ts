@@ -332,7 +332,7 @@ describe("CrossGuard adapter conversion", () => {
         assert.equal(subjectFromResource({ type: "kubernetes:kustomize/v2:Directory", name: "k", urn: "urn:y", props: { directory: "." }, opts }), undefined);
     });
 
-    it("one stack policy per rule, named after it, its id in the description, MT013 declaring `production`, MT021 `monitoringNamespaces`, MT022 the platform operators, every rule `suppress`", () => {
+    it("one stack policy per rule, named after it, its id in the description, MT013 declaring `production`, MT015 `caTopology`, MT021 `monitoringNamespaces`, MT022 the platform operators, every rule `suppress`", () => {
         const policies = crossGuardPolicies(RULES);
         assert.deepEqual(
             policies.map((p) => p.name),
@@ -348,9 +348,12 @@ describe("CrossGuard adapter conversion", () => {
         const mt021 = policies.find((p) => p.name === "control-plane-reach")!;
         assert.deepEqual(Object.keys(mt021.configSchema?.properties ?? {}), ["monitoringNamespaces", "suppress"]);
         assert.deepEqual((mt021.configSchema?.properties as any).monitoringNamespaces.items, { type: "string" });
+        const mt015 = policies.find((p) => p.name === "nothing-crosses-usergroups")!;
+        assert.deepEqual(Object.keys(mt015.configSchema?.properties ?? {}), ["caTopology", "suppress"]);
+        assert.deepEqual((mt015.configSchema?.properties as any).caTopology.enum, ["shared-root", "per-usergroup"]);
         const mt022 = policies.find((p) => p.name === "who-may-write-a-tenant")!;
         assert.deepEqual(Object.keys(mt022.configSchema?.properties ?? {}), ["platformOperatorUsers", "platformOperatorGroups", "suppress"]);
-        assert.ok(policies.filter((p) => p !== mt013 && p !== mt021 && p !== mt022).every((p) => JSON.stringify(Object.keys(p.configSchema?.properties ?? {})) === '["suppress"]'));
+        assert.ok(policies.filter((p) => p !== mt013 && p !== mt015 && p !== mt021 && p !== mt022).every((p) => JSON.stringify(Object.keys(p.configSchema?.properties ?? {})) === '["suppress"]'));
     });
 
     it("non-Kubernetes resources and the v1 yaml components are left out", () => {

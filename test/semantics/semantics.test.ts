@@ -9,7 +9,7 @@ import { l3Admission } from "../../policy/semantics/networkPolicy";
 import type { KubeObject, Subject } from "../../policy/semantics/objects";
 import { peerAuthenticationOf } from "../../policy/semantics/mtls";
 import { meshView } from "../../policy/semantics/reachability";
-import { evaluate } from "../../policy/lib/engine";
+import { evaluate, PackConfig } from "../../policy/lib/engine";
 import { RULES } from "../../policy/rules";
 import { LabelSelector, SelectorIndex, selects } from "../../policy/semantics/selectors";
 import { istiodWorkloads, readBy } from "../../policy/semantics/revisions";
@@ -542,7 +542,7 @@ describe("semantics: mutual TLS (PeerAuthentication levels, ports, CA topology)"
 
         it("MT015 reports the latent opening as MT1503 under separate roots and as MT1501 otherwise", () => {
             const subjects = crossing().map((object): Subject => ({ object, origin: {} }));
-            const codes = (config: Record<string, unknown>) => evaluate(RULES, subjects, config).filter((v) => v.rule.id === "MT015" && v.subject.object.kind === "Deployment").map((v) => v.code);
+            const codes = (config: PackConfig) => evaluate(RULES, subjects, config).filter((v) => v.rule.id === "MT015" && v.subject.object.kind === "Deployment").map((v) => v.code);
             assert.deepEqual(codes({}), ["MT1501"]);
             assert.deepEqual(codes({ "nothing-crosses-usergroups": { caTopology: "per-usergroup" } }), ["MT1503"]);
             assert.throws(() => evaluate(RULES, subjects, { "nothing-crosses-usergroups": { caTopology: "separate" } }), /nothing-crosses-usergroups.caTopology: must be one of shared-root, per-usergroup, got "separate"/);
