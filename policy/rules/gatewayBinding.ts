@@ -18,7 +18,8 @@ export const gatewayBinding: Rule = {
         MT2505: "a tenant's ReferenceGrant lets routes of namespaces that may not call it reference its objects",
     },
     check(inventory: Inventory): Finding[] {
-        const tenant = (ns: string | undefined): ns is string => ns !== undefined && inventory.roleOf(ns) === "tenant";
+        // A shared namespace is judged like a tenant's: its role exempts it from nothing.
+        const tenant = (ns: string | undefined): ns is string => ns !== undefined && (inventory.roleOf(ns) === "tenant" || inventory.roleOf(ns) === "shared");
         const gateways = inventory.ofKind("Gateway").filter((g) => tenant(g.object.metadata.namespace));
         const grants = inventory.ofKind("ReferenceGrant").filter((g) => tenant(g.object.metadata.namespace));
         if (gateways.length === 0 && grants.length === 0) return [];
