@@ -45,37 +45,10 @@ const NOT_DISABLED = { key: INJECT_LABEL, operator: "NotIn", values: ["false"] }
 const NEVER_INJECTED_BY_DEFAULT = ["kube-system", "kube-public", "kube-node-lease", "local-path-storage"];
 
 function chartInjectors(revision: RevisionInfo, via: string): Injector[] {
-    if (via === "default") {
-        const auto: Injector[] = revision.injectsUnlabelledNamespaces
-            ? [
-                  {
-                      revision,
-                      via,
-                      name: "auto.sidecar-injector.istio.io",
-                      namespaceSelector: {
-                          matchExpressions: [
-                              { key: INJECTION_LABEL, operator: "DoesNotExist" },
-                              { key: REVISION_LABEL, operator: "DoesNotExist" },
-                              { key: NAMESPACE_NAME_LABEL, operator: "NotIn", values: NEVER_INJECTED_BY_DEFAULT },
-                          ],
-                      },
-                      objectSelector: { matchExpressions: [{ key: INJECT_LABEL, operator: "DoesNotExist" }, { key: REVISION_LABEL, operator: "DoesNotExist" }] },
-                  },
-              ]
-            : [];
-        return [
-            { revision, via, name: "namespace.sidecar-injector.istio.io", namespaceSelector: { matchExpressions: [{ key: INJECTION_LABEL, operator: "In", values: ["enabled"] }] }, objectSelector: { matchExpressions: [NOT_DISABLED] } },
-            {
-                revision,
-                via,
-                name: "object.sidecar-injector.istio.io",
-                namespaceSelector: { matchExpressions: [{ key: INJECTION_LABEL, operator: "DoesNotExist" }, { key: REVISION_LABEL, operator: "DoesNotExist" }] },
-                objectSelector: { matchExpressions: [{ key: INJECT_LABEL, operator: "In", values: ["true"] }, { key: REVISION_LABEL, operator: "DoesNotExist" }] },
-            },
-            ...auto,
-        ];
-    }
-    return [
+    // Every revision or tag answers to its own `istio.io/rev` value; the default one (`default`) to `istio.io/rev=default`
+    // as well as to the legacy labels below (istio-discovery chart, mutatingwebhook.yaml: the `rev.` pair is rendered
+    // for every revision, the revision-less one writing `default` for its value).
+    const byRevisionLabel: Injector[] = [
         {
             revision,
             via,
@@ -90,6 +63,36 @@ function chartInjectors(revision: RevisionInfo, via: string): Injector[] {
             namespaceSelector: { matchExpressions: [{ key: REVISION_LABEL, operator: "DoesNotExist" }, { key: INJECTION_LABEL, operator: "DoesNotExist" }] },
             objectSelector: { matchExpressions: [NOT_DISABLED, { key: REVISION_LABEL, operator: "In", values: [via] }] },
         },
+    ];
+    if (via !== "default") return byRevisionLabel;
+    const auto: Injector[] = revision.injectsUnlabelledNamespaces
+        ? [
+              {
+                  revision,
+                  via,
+                  name: "auto.sidecar-injector.istio.io",
+                  namespaceSelector: {
+                      matchExpressions: [
+                          { key: INJECTION_LABEL, operator: "DoesNotExist" },
+                          { key: REVISION_LABEL, operator: "DoesNotExist" },
+                          { key: NAMESPACE_NAME_LABEL, operator: "NotIn", values: NEVER_INJECTED_BY_DEFAULT },
+                      ],
+                  },
+                  objectSelector: { matchExpressions: [{ key: INJECT_LABEL, operator: "DoesNotExist" }, { key: REVISION_LABEL, operator: "DoesNotExist" }] },
+              },
+          ]
+        : [];
+    return [
+        { revision, via, name: "namespace.sidecar-injector.istio.io", namespaceSelector: { matchExpressions: [{ key: INJECTION_LABEL, operator: "In", values: ["enabled"] }] }, objectSelector: { matchExpressions: [NOT_DISABLED] } },
+        {
+            revision,
+            via,
+            name: "object.sidecar-injector.istio.io",
+            namespaceSelector: { matchExpressions: [{ key: INJECTION_LABEL, operator: "DoesNotExist" }, { key: REVISION_LABEL, operator: "DoesNotExist" }] },
+            objectSelector: { matchExpressions: [{ key: INJECT_LABEL, operator: "In", values: ["true"] }, { key: REVISION_LABEL, operator: "DoesNotExist" }] },
+        },
+        ...byRevisionLabel,
+        ...auto,
     ];
 }
 

@@ -549,3 +549,28 @@ describe("semantics: mutual TLS (PeerAuthentication levels, ports, CA topology)"
         });
     });
 });
+
+describe("semantics: the revision-less istiod's injectors", () => {
+    // The istio-discovery chart installed without a revision renders the `rev.` pair for `istio.io/rev=default` beside
+    // the legacy `istio-injection` / `sidecar.istio.io/inject` pair (mutatingwebhook.yaml).
+    const objects = (nsLabels: Record<string, string>, podLabels: Record<string, string> = { app: "web" }) => [
+        ns("istio-system", { "mesh-tenancy.io/role": "system" }),
+        istiod("default", "istio-system"),
+        ns("app-a", nsLabels),
+        deployment("web", "app-a", podLabels),
+    ];
+    const meshedBy = (nsLabels: Record<string, string>, podLabels?: Record<string, string>) => {
+        const inv = inventoryOf(objects(nsLabels, podLabels));
+        const i = injectionOf(inv, workload(inv, "web"));
+        return i.meshed ? i.revision!.name : "none";
+    };
+
+    it("injects namespaces labelled istio.io/rev=default, istio-injection=enabled, and pods labelled either way", () => {
+        assert.equal(meshedBy({ "istio.io/rev": "default" }), "default");
+        assert.equal(meshedBy({ "istio-injection": "enabled" }), "default");
+        assert.equal(meshedBy({}, { app: "web", "istio.io/rev": "default" }), "default");
+        assert.equal(meshedBy({}, { app: "web", "sidecar.istio.io/inject": "true" }), "default");
+        assert.equal(meshedBy({ "istio.io/rev": "default", "istio-injection": "disabled" }), "none");
+        assert.equal(meshedBy({}), "none");
+    });
+});
