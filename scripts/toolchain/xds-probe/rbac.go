@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"regexp/syntax"
 	"sort"
 	"strconv"
 	"strings"
@@ -477,8 +478,71 @@ func literals(m *matcher.StringMatcher) []string {
 		return []string{p.Suffix, "x" + p.Suffix, p.Suffix[min(1, len(p.Suffix)):]}
 	case *matcher.StringMatcher_Contains:
 		return []string{p.Contains, "x" + p.Contains + "x"}
+	case *matcher.StringMatcher_SafeRegex:
+		if w, ok := regexWitness(p.SafeRegex.GetRegex()); ok {
+			return []string{w}
+		}
 	}
 	return nil
+}
+
+// regexWitness: one string the regular expression matches (istiod writes `.+` for a `*` value, `.*/ns/<ns>/.*` for
+// a namespace), built from its syntax tree: literals as written, one repetition of what must repeat, the first
+// alternative, the first character of a class.
+func regexWitness(expr string) (string, bool) {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return "", false
+	}
+	var b strings.Builder
+	var walk func(r *syntax.Regexp) bool
+	walk = func(r *syntax.Regexp) bool {
+		switch r.Op {
+		case syntax.OpLiteral:
+			b.WriteString(string(r.Rune))
+		case syntax.OpCharClass:
+			if len(r.Rune) == 0 {
+				return false
+			}
+			c := r.Rune[0]
+			if c == '/' && r.Rune[1] > c { // keep witnesses free of the separators principals use
+				c++
+			}
+			b.WriteRune(c)
+		case syntax.OpAnyChar, syntax.OpAnyCharNotNL:
+			b.WriteByte('x')
+		case syntax.OpStar, syntax.OpQuest, syntax.OpEmptyMatch, syntax.OpBeginLine, syntax.OpEndLine, syntax.OpBeginText, syntax.OpEndText:
+		case syntax.OpPlus:
+			return walk(r.Sub[0])
+		case syntax.OpRepeat:
+			for i := 0; i < r.Min; i++ {
+				if !walk(r.Sub[0]) {
+					return false
+				}
+			}
+		case syntax.OpCapture:
+			return walk(r.Sub[0])
+		case syntax.OpConcat:
+			for _, sub := range r.Sub {
+				if !walk(sub) {
+					return false
+				}
+			}
+		case syntax.OpAlternate:
+			return walk(r.Sub[0])
+		default:
+			return false
+		}
+		return true
+	}
+	if !walk(re) {
+		return "", false
+	}
+	full, err := compileRegex(expr)
+	if err != nil || !full.MatchString(b.String()) {
+		return "", false
+	}
+	return b.String(), true
 }
 
 // addCidr: a range's first and last addresses and the two just outside it.
@@ -527,7 +591,8 @@ func (w *witnesses) addHeader(h *route.HeaderMatcher) {
 func (w *witnesses) addValue(key string, m *matcher.ValueMatcher) {
 	set := w.metadata[key]
 	if set == nil {
-		set = map[string]bool{}
+		// Some value besides those the literals give, for matchers that only ask for presence.
+		set = map[string]bool{"x": true}
 		w.metadata[key] = set
 	}
 	switch p := m.GetMatchPattern().(type) {

@@ -215,3 +215,21 @@ func TestBlackholeChainAdmitsNobody(t *testing.T) {
 		t.Fatalf("admitted %q, plaintext %+v", got, v.Plaintext)
 	}
 }
+
+// istiod writes `requestPrincipals: ["*"]` as a regular expression on the token's principal in the request metadata.
+func TestRequestPrincipalRegex(t *testing.T) {
+	token := &rbacconfig.Principal{Identifier: &rbacconfig.Principal_Metadata{Metadata: &matcher.MetadataMatcher{
+		Filter: "istio_authn",
+		Path:   []*matcher.MetadataMatcher_PathSegment{{Segment: &matcher.MetadataMatcher_PathSegment_Key{Key: "request.auth.principal"}}},
+		Value:  &matcher.ValueMatcher{MatchPattern: &matcher.ValueMatcher_StringMatch{StringMatch: &matcher.StringMatcher{MatchPattern: &matcher.StringMatcher_SafeRegex{SafeRegex: &matcher.RegexMatcher{Regex: ".+"}}}}},
+	}}}
+	both := &rbacconfig.Principal{Identifier: &rbacconfig.Principal_AndIds{AndIds: &rbacconfig.Principal_Set{Ids: []*rbacconfig.Principal{regexPrincipal(`.*/ns/b/.*`), token}}}}
+	allow := rbacFilter{Layer: "http", rules: rbacOf(rbacconfig.RBAC_ALLOW, map[string]*rbacconfig.Policy{"p": policy([]*rbacconfig.Permission{anyPermission()}, both)})}
+	v := verdictsFor(t, strictChains(allow), threeNamespaces)
+	if got := admittedNamespaces(v); got != "b" {
+		t.Fatalf("admitted %q", got)
+	}
+	if w, ok := regexWitness(`.*/ns/b/.*`); !ok || !strings.Contains(w, "/ns/b/") {
+		t.Fatalf("witness %q, %v", w, ok)
+	}
+}
