@@ -51,42 +51,8 @@ processes=(etcd kube-apiserver kube-controller-manager)
 log() { printf 'cluster: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-is_running() { # NAME
-	local pid
-	pid=$(cat "$state_dir/$1.pid" 2>/dev/null) || return 1
-	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
-}
-
-stop_one() { # NAME
-	local pid i
-	pid=$(cat "$state_dir/$1.pid" 2>/dev/null) || return 0
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for i in $(seq 1 100); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			log "$1 (pid $pid) did not stop on TERM, killing"
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-		log "stopped $1 (pid $pid)"
-	fi
-	rm -f "$state_dir/$1.pid"
-}
-
-# free_port: prints a TCP port on 127.0.0.1 that nothing listens on now.
-free_port() {
-	local port i
-	for i in $(seq 1 200); do
-		port=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			printf '%s\n' "$port"
-			return 0
-		fi
-	done
-	die "no free port found"
-}
+# shellcheck source=processes.sh
+. "$scripts_dir/processes.sh"
 
 # wait_for NAME URL REGEX CURL_ARGS...: polls URL until its body matches REGEX.
 wait_for() {

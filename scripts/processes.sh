@@ -1,0 +1,44 @@
+# Process helpers shared by cluster.sh and node.sh, which source it after defining `state_dir` (where NAME.pid and
+# NAME.log live), `log` and `die`.
+
+is_running() { # NAME
+	local pid
+	pid=$(cat "$state_dir/$1.pid" 2>/dev/null) || return 1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+stop_pid() { # NAME PID
+	local i
+	kill -TERM "$2" 2>/dev/null || return 0
+	for i in $(seq 1 100); do
+		kill -0 "$2" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$2" 2>/dev/null; then
+		log "$1 (pid $2) did not stop on TERM, killing"
+		kill -KILL "$2" 2>/dev/null || true
+	fi
+}
+
+stop_one() { # NAME
+	local pid
+	pid=$(cat "$state_dir/$1.pid" 2>/dev/null) || return 0
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		stop_pid "$1" "$pid"
+		log "stopped $1 (pid $pid)"
+	fi
+	rm -f "$state_dir/$1.pid"
+}
+
+# free_port: prints a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+	local port i
+	for i in $(seq 1 200); do
+		port=$((20000 + RANDOM % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+			printf '%s\n' "$port"
+			return 0
+		fi
+	done
+	die "no free port found"
+}
