@@ -1,5 +1,5 @@
 import type { Inventory, RevisionInfo } from "./inventory";
-import { acceptsPlaintext, peerAuthenticationOf } from "./mtls";
+import { acceptsPlaintext, MtlsMode, peerAuthenticationOf, PeerAuthenticationView } from "./mtls";
 import { arrayOf, describeObject, isRecord, stringRecord, Subject } from "./objects";
 import { configIn } from "./revisions";
 import { SourceSet } from "./sources";
@@ -32,8 +32,9 @@ import { describeWorkload, Workload } from "./workloads";
  *   request can come without a peer certificate, from any namespace. istiod compiles `principals`, `namespaces` and
  *   `when` on `source.principal`/`source.namespace` to matchers on the certificate's URI SAN, so for such a request the
  *   positive forms never match and the `not…` forms always do: a DENY on namespaces refuses none of it, and an ALLOW
- *   that only excludes namespaces admits it. When it gets through, every namespace does (measured on istiod 1.31 by the
- *   authz e2e: test/fixtures/authz).
+ *   that only excludes namespaces admits it. When it gets through, every namespace does. Ports count: a rule whose
+ *   `to` names only ports that take plaintext only (DISABLE) never sees an identity, one that names only STRICT ports
+ *   never sees plaintext (both measured on istiod 1.31 by the authz e2e and its fuzz: test/fixtures/authz).
  */
 
 export const DRY_RUN_ANNOTATION = "istio.io/dry-run";
@@ -281,6 +282,7 @@ export function contextOf(inventory: Inventory, rev: RevisionInfo | undefined): 
 /** Who can get a request through the workload's sidecar. */
 export function meshAdmission(inventory: Inventory, w: Workload, rev: RevisionInfo | undefined, ctx: Context = contextOf(inventory, rev)): MeshAdmission {
     const policies = policiesFor(inventory, w, rev);
+    const peer = peerAuthenticationOf(inventory, w, rev);
     const enforced = policies.filter((p) => p.enforced);
     let denied = SourceSet.none();
     for (const p of enforced.filter((x) => x.action === "DENY")) {
@@ -300,6 +302,8 @@ export function meshAdmission(inventory: Inventory, w: Workload, rev: RevisionIn
         admitted = SourceSet.none();
         for (const p of allows) {
             arrayOf((p.subject.object.spec as any)?.rules).forEach((rule, i) => {
+                // A rule whose ports take plaintext only sees no identity: what it admits, it admits in plaintext (below).
+                if (!reachable(isRecord(rule) ? rule : {}, peer, (m) => m !== "DISABLE")) return;
                 const { sources, detail } = ruleSources(isRecord(rule) ? rule : {}, ctx, "possible");
                 const name = `AuthorizationPolicy ${describeObject(p.subject.object)} rule ${i + 1}${detail.length > 0 ? ` ${detail.join(", ")}` : ""}`;
                 admitted = admitted.union(sources.because(name));
@@ -309,11 +313,10 @@ export function meshAdmission(inventory: Inventory, w: Workload, rev: RevisionIn
     }
     let sources = admitted.minus(denied);
     if (!denied.isEmpty) summary += `; DENY refuses ${denied.describe()}`;
-    const peer = peerAuthenticationOf(inventory, w, rev);
     if (acceptsPlaintext(peer)) {
         const rulesOf = (p: PolicyRef) => arrayOf((p.subject.object.spec as any)?.rules).map((r) => (isRecord(r) ? r : {}));
         const refusedBy = enforced.filter((p) => p.action === "DENY").find((p) => rulesOf(p).some((r) => matchesWithoutIdentity(r, "certain")));
-        const admittedBy = allows.length === 0 ? undefined : allows.find((p) => rulesOf(p).some((r) => matchesWithoutIdentity(r, "possible")));
+        const admittedBy = allows.length === 0 ? undefined : allows.find((p) => rulesOf(p).some((r) => matchesWithoutIdentity(r, "possible") && reachable(r, peer, (m) => m !== "STRICT")));
         if (refusedBy === undefined && (allows.length === 0 || admittedBy !== undefined)) {
             const by = admittedBy === undefined ? "no ALLOW policy applies" : `AuthorizationPolicy ${describeObject(admittedBy.subject.object)} admits it`;
             const reason = `plaintext: ${describeWorkload(w)} accepts it (${peer.reason}) and ${by}`;
@@ -322,6 +325,17 @@ export function meshAdmission(inventory: Inventory, w: Workload, rev: RevisionIn
         }
     }
     return { sources, policies, summary };
+}
+
+/**
+ * Whether a request a rule's `to` allows can arrive in the given transport: the ports it names (`operation.ports` in
+ * every `to` entry), or else any port of the workload, under the modes its PeerAuthentication sets.
+ */
+function reachable(rule: Record<string, any>, peer: PeerAuthenticationView, ok: (mode: MtlsMode) => boolean): boolean {
+    const to = arrayOf(rule.to);
+    const named = to.length > 0 && to.every((t) => arrayOf(t?.operation?.ports).length > 0) ? to.flatMap((t) => strings(t.operation.ports)) : undefined;
+    if (named === undefined) return ok(peer.mode) || [...peer.ports.values()].some(ok);
+    return named.some((port) => ok(peer.ports.get(port) ?? peer.mode));
 }
 
 /**
