@@ -130,6 +130,17 @@ export function checkConsistency(config: CheckableConfig, origin: (path: Path) =
                 } else if (o.namespace !== undefined) {
                     const p = dnsLabelProblem(o.namespace);
                     if (p !== undefined) report([...tPath, "owners", k, "namespace"], p);
+                    else if (o.namespace !== t.name) {
+                        // The owner role writes the tenant's Istio config and workloads: a service account elsewhere
+                        // holding it lets whatever runs there rewrite this tenant (policy MT022). Only the platform's
+                        // own deployers may, and then the guardrails and the pack must know them as operators.
+                        const user = `system:serviceaccount:${o.namespace}:${o.name}`;
+                        if (!(config.platformOperators?.users ?? []).includes(user)) {
+                            const claim = namespaces.get(o.namespace);
+                            const where = claim === undefined ? `namespace "${o.namespace}" is not this tenant's` : `namespace "${o.namespace}" is declared at ${claim.path} (usergroup "${claim.usergroup}")`;
+                            report([...tPath, "owners", k, "namespace"], `${where}: a service account of another namespace may not own tenant "${t.name}" (whatever runs there could rewrite it); omit namespace for the tenant's own, or list "${user}" in platformOperators.users (and in the policy pack's who-may-write-a-tenant.platformOperatorUsers) if it deploys for the platform`);
+                        }
+                    }
                 }
             });
             t.gateway?.hosts.forEach((host, h) => {

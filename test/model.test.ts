@@ -78,6 +78,8 @@ const cases: Case[] = [
     { name: "workload Sidecar named default", mutate: (r) => (t0(r).workloadSidecars[0].name = "default"), path: "usergroups[0].tenants[0].workloadSidecars[0].name", message: /selector-less Sidecar/ },
     { name: "owner with unknown kind", mutate: (r) => (t0(r).owners[0].kind = "Team"), path: "usergroups[0].tenants[0].owners[0].kind", message: /must be one of/ },
     { name: "Group owner with a namespace", mutate: (r) => (t0(r).owners[0].namespace = "x"), path: "usergroups[0].tenants[0].owners[0].namespace", message: /only ServiceAccount/ },
+    { name: "ServiceAccount owner of another tenant", mutate: (r) => (t0(r).owners[0] = { kind: "ServiceAccount", name: "deployer", namespace: r.usergroups[0].tenants[1].name }), path: "usergroups[0].tenants[0].owners[0].namespace", message: /is declared at usergroups\[0\]\.tenants\[1\]\.name .*may not own tenant/ },
+    { name: "ServiceAccount owner of an undeclared namespace", mutate: (r) => (t0(r).owners[0] = { kind: "ServiceAccount", name: "deployer", namespace: "ci" }), path: "usergroups[0].tenants[0].owners[0].namespace", message: /list "system:serviceaccount:ci:deployer" in platformOperators\.users/ },
     { name: "managed label set by hand", mutate: (r) => (t0(r).labels = { "istio-injection": "enabled" }), path: "usergroups[0].tenants[0].labels.istio-injection", message: /managed by mesh-tenancy/ },
     { name: "tenantIsolation unknown", mutate: (r) => (ug1(r).tenantIsolation = "cluster"), path: "usergroups[0].tenantIsolation", message: /must be one of "namespace", "usergroup"/ },
     { name: "no usergroups", mutate: (r) => (r.usergroups = []), path: "usergroups", message: /at least one usergroup/ },
@@ -93,6 +95,12 @@ const cases: Case[] = [
 describe("config validation", () => {
     it("accepts the valid example with no problem", () => {
         assert.deepEqual(issuesOf(() => undefined), []);
+    });
+
+    it("accepts a service account of another namespace as an owner only when it is a platform operator", () => {
+        const owner = (r: any) => (r.usergroups[0].tenants[0].owners[0] = { kind: "ServiceAccount", name: "deployer", namespace: "ci" });
+        assert.deepEqual(issuesOf((r) => (owner(r), (r.platformOperators.users = ["system:serviceaccount:ci:deployer"]))), []);
+        assert.equal(issuesOf(owner).length, 1);
     });
 
     for (const stack of ALL_STACKS) {
