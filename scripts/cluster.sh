@@ -30,10 +30,8 @@
 set -euo pipefail
 
 scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-state_dir=${MESH_TENANCY_CLUSTER_DIR:-/tmp/mesh-tenancy-cluster}
-ready_timeout=${MESH_TENANCY_READY_TIMEOUT:-120}
-service_cidr=${MESH_TENANCY_SERVICE_CIDR:-10.0.0.0/24}
-kubeconfig=$state_dir/kubeconfig
+# shellcheck source=cluster-common.sh
+. "$scripts_dir/cluster-common.sh"
 # Controllers that work without nodes: garbage collection (foreground and
 # background deletes finish), namespace deletion, service accounts and their
 # tokens, aggregated cluster roles (admin/edit/view), kube-root-ca.crt config
@@ -50,9 +48,6 @@ processes=(etcd kube-apiserver kube-controller-manager)
 
 log() { printf 'cluster: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
-
-# shellcheck source=processes.sh
-. "$scripts_dir/processes.sh"
 
 # wait_for NAME URL REGEX CURL_ARGS...: polls URL until its body matches REGEX.
 wait_for() {

@@ -23,11 +23,9 @@
 set -euo pipefail
 
 scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-state_dir=${MESH_TENANCY_CLUSTER_DIR:-/tmp/mesh-tenancy-cluster}
-ready_timeout=${MESH_TENANCY_READY_TIMEOUT:-120}
-service_cidr=${MESH_TENANCY_SERVICE_CIDR:-10.0.0.0/24}
+# shellcheck source=cluster-common.sh
+. "$scripts_dir/cluster-common.sh"
 node_dir=$state_dir/node
-kubeconfig=$state_dir/kubeconfig
 
 # The node's address is the bridge's own, the pods' gateway: the API server
 # reaches the kubelet there, and nothing outside this machine sees it.
@@ -48,9 +46,6 @@ die() { log "error: $*"; exit 1; }
 
 sock=$node_dir/containerd/containerd.sock
 ctr_() { ctr --address "$sock" -n k8s.io "$@"; }
-
-# shellcheck source=processes.sh
-. "$scripts_dir/processes.sh"
 
 launch() { # NAME COMMAND...
 	local name=$1

@@ -3,6 +3,7 @@ import type { Inventory } from "../semantics/inventory";
 import { describeObject } from "../semantics/objects";
 import { attachedRoutes, boundVirtualServices, gatewayRouteNamespaces, grantedNamespaces, listenerRouteNamespaces, mayCall } from "../semantics/routing";
 import type { Finding, Rule } from "../lib/rule";
+import { inTenancy } from "./support";
 
 export const gatewayBinding: Rule = {
     id: "MT025",
@@ -18,8 +19,7 @@ export const gatewayBinding: Rule = {
         MT2505: "a tenant's ReferenceGrant lets routes of namespaces that may not call it reference its objects",
     },
     check(inventory: Inventory): Finding[] {
-        // A shared namespace is judged like a tenant's: its role exempts it from nothing.
-        const tenant = (ns: string | undefined): ns is string => ns !== undefined && (inventory.roleOf(ns) === "tenant" || inventory.roleOf(ns) === "shared");
+        const tenant = (ns: string | undefined): ns is string => inTenancy(inventory, ns);
         const gateways = inventory.ofKind("Gateway").filter((g) => tenant(g.object.metadata.namespace));
         const grants = inventory.ofKind("ReferenceGrant").filter((g) => tenant(g.object.metadata.namespace));
         if (gateways.length === 0 && grants.length === 0) return [];

@@ -3,13 +3,19 @@ import type { Inventory } from "../semantics/inventory";
 import type { Subject } from "../semantics/objects";
 import type { Workload } from "../semantics/workloads";
 
+/** Whether a namespace is a tenant's or a shared one, as its contents decide (a role label exempts from nothing). */
+export function inTenancy(inventory: Inventory, namespace: string | undefined): namespace is string {
+    if (namespace === undefined) return false;
+    const role = inventory.roleOf(namespace);
+    return role === "tenant" || role === "shared";
+}
+
 /** Tenant and shared namespaces with their usergroup: what the tenancy rules judge. */
 export function managedNamespaces(inventory: Inventory): Array<{ name: string; usergroup: string; role: "tenant" | "shared" }> {
     const out: Array<{ name: string; usergroup: string; role: "tenant" | "shared" }> = [];
     for (const ns of inventory.namespaces.keys()) {
-        const role = inventory.roleOf(ns);
         const usergroup = inventory.usergroupOf(ns);
-        if ((role === "tenant" || role === "shared") && usergroup !== undefined) out.push({ name: ns, usergroup, role });
+        if (inTenancy(inventory, ns) && usergroup !== undefined) out.push({ name: ns, usergroup, role: inventory.roleOf(ns) as "tenant" | "shared" });
     }
     return out;
 }

@@ -1,6 +1,7 @@
 import type { Inventory } from "../semantics/inventory";
 import { describeWrites, escalates, GrantedWrite, grantPath, Identity, writeAccess } from "../semantics/rbac";
 import type { Finding, Rule, RuleConfig } from "../lib/rule";
+import { inTenancy } from "./support";
 
 /** Kubernetes' own namespaces: what runs there is the cluster's. */
 const KUBERNETES_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease"]);
@@ -39,8 +40,8 @@ export const tenantWriters: Rule = {
         const operatorUsers = new Set(listOf(config, "platformOperatorUsers"));
         const operatorGroups = new Set(listOf(config, "platformOperatorGroups"));
         const isSystem = (ns: string) => KUBERNETES_NAMESPACES.has(ns) || inventory.roleOf(ns) === "system";
-        const inTenancy = (ns: string) => isSystem(ns) || inventory.roleOf(ns) === "tenant" || inventory.roleOf(ns) === "shared";
-        const tenancy = [...inventory.namespaces.keys()].filter((n) => inventory.roleOf(n) === "tenant" || inventory.roleOf(n) === "shared").sort();
+        const judged = (ns: string) => isSystem(ns) || inTenancy(inventory, ns);
+        const tenancy = [...inventory.namespaces.keys()].filter((n) => inTenancy(inventory, n)).sort();
 
         /** The platform's own accounts: configured operators, Kubernetes' components, and the control plane's and Kubernetes' service accounts. */
         const exempt = (id: Identity): boolean => {
@@ -65,7 +66,7 @@ export const tenantWriters: Rule = {
 
         /** Which kind of finding a grant is, if any: its identity, and where it writes (undefined: every namespace). */
         const classify = (id: Identity, namespace: string | undefined, writes: ReadonlyArray<GrantedWrite>): Code | undefined => {
-            if (exempt(id) || (namespace !== undefined && !inTenancy(namespace))) return undefined;
+            if (exempt(id) || (namespace !== undefined && !judged(namespace))) return undefined;
             if (id.kind === "everyone") return "MT2203";
             if (namespace === undefined) return writes.some((w) => escalates(w.resource)) ? "MT2204" : "MT2205";
             if (id.kind === "serviceaccounts") {

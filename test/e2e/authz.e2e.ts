@@ -8,7 +8,7 @@ import type { Subject } from "../../policy/semantics/objects";
 import { admissionTable, compareAdmission } from "../authz/istiodAuthz";
 import { fixtureCases, runFuzz } from "../authz/fuzz";
 import { ROOT, loadStack } from "../harness/configs";
-import { expectExit, kubectlJson, run, tempFile } from "./harness";
+import { clockInto, expectExit, kubectlJson, run, tempFile } from "./harness";
 import { Istiod, istioBuild, istioOperatorFor, liveSubjects, renderOfficial, sleep, startIstiod } from "./istio";
 
 /**
@@ -32,14 +32,7 @@ describe("authorization judged by istiod itself", function () {
     const appliedFiles: string[] = [];
     const namespaces = new Set<string>();
     const timings: Record<string, number> = {};
-    const clock = async <T>(what: string, f: () => Promise<T> | T): Promise<T> => {
-        const start = process.hrtime.bigint();
-        try {
-            return await f();
-        } finally {
-            timings[what] = Math.round(Number(process.hrtime.bigint() - start) / 1e8) / 10;
-        }
-    };
+    const clock = clockInto(timings);
 
     const apply = (objects: KubeObject[] | string, what: string) => {
         const file = typeof objects === "string" ? objects : tempFile("objects.yaml");

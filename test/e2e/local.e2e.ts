@@ -16,21 +16,14 @@ import { Inventory } from "../../policy/semantics/inventory";
 import { l3Admission } from "../../policy/semantics/networkPolicy";
 import { ISTIOD_PORTS, istiodWorkloads } from "../../policy/semantics/revisions";
 import { admissionGuardrailSteps, checkTenantGuardrails } from "./guardrails";
-import { expectExit, kubectlJson, pulumi, pulumiFolded, run, Run, stackConfigVariant, stackFileVariant, tempFile } from "./harness";
+import { clockInto, expectExit, kubectlJson, pulumi, pulumiFolded, run, Run, stackConfigVariant, stackFileVariant, tempFile } from "./harness";
 import { binary, BUILTIN_CLUSTERS, compareViews, grantOfficialRbac, Istiod, istioBuild, istioOperatorFor, liveSubjects, probe, receivedServices, renderOfficial, rssMb, sleep, startIstiod, viewTable } from "./istio";
 
 const STACK = "local";
 const POLICY = ["--policy-pack", "policy", "--policy-pack-config", "policy/config/dev.json"];
 const timings: Record<string, number> = {};
 const timed = (what: string, r: Run) => ((timings[what] = Math.round(r.seconds * 10) / 10), r);
-const clock = async <T>(what: string, f: () => Promise<T> | T): Promise<T> => {
-    const start = process.hrtime.bigint();
-    try {
-        return await f();
-    } finally {
-        timings[what] = Math.round(Number(process.hrtime.bigint() - start) / 1e8) / 10;
-    }
-};
+const clock = clockInto(timings);
 /** Where the measured views are written, for the notes: the cluster's state dir (kept on failure). */
 const OUT_DIR = process.env.MESH_TENANCY_CLUSTER_DIR ?? os.tmpdir();
 

@@ -1,5 +1,10 @@
-# Process helpers shared by cluster.sh and node.sh, which source it after defining `state_dir` (where NAME.pid and
-# NAME.log live), `log` and `die`.
+# What cluster.sh and node.sh share: the settings they must agree on (one state dir, one Service CIDR) and the process
+# helpers. Sourced first; the helpers call the `log` and `die` each script defines.
+
+state_dir=${MESH_TENANCY_CLUSTER_DIR:-/tmp/mesh-tenancy-cluster}
+ready_timeout=${MESH_TENANCY_READY_TIMEOUT:-120}
+service_cidr=${MESH_TENANCY_SERVICE_CIDR:-10.0.0.0/24}
+kubeconfig=$state_dir/kubeconfig
 
 is_running() { # NAME
 	local pid
