@@ -8,8 +8,9 @@ import { LabelSelector, selects } from "./selectors";
  *
  * - a rule matches when its `apiGroups`, `resources` and `verbs` each hold `*` or the requested value; a resource
  *   `*` covers every resource and subresource, `pods/exec` only that subresource, and `*` joined to `/status` that
- *   subresource of every resource; `resourceNames` narrows a rule to named objects, which a `create` or `deletecollection` never is
- *   (their name is not known when they are authorized), so such a rule grants neither;
+ *   subresource of every resource; `resourceNames` narrows a rule to named objects (literally: `*` there is a name, not a
+ *   wildcard), which a `create` or `deletecollection` never is (their name is not known when they are authorized), so
+ *   such a rule grants neither;
  * - a RoleBinding grants its Role (of its own namespace) or ClusterRole inside its namespace only, and never on
  *   cluster-scoped resources; a ClusterRoleBinding grants its ClusterRole everywhere;
  * - a ServiceAccount subject without a namespace is one of the RoleBinding's namespace (in a ClusterRoleBinding it matches
@@ -308,7 +309,9 @@ function resourceMatches(rule: PolicyRule, resource: string): boolean {
 /** The verbs of `wanted` that `rule` grants on `r`, with the names it is narrowed to. */
 function grantedVerbs(rule: PolicyRule, r: GovernedResource): { verbs: string[]; names: string[] } {
     if (!matches(rule.apiGroups, r.group) || !resourceMatches(rule, r.resource)) return { verbs: [], names: [] };
-    const named = rule.resourceNames.length > 0 && !rule.resourceNames.includes("*");
+    // Names are matched literally: `*` among them is an object named `*`, not every object (the API server's RBAC
+    // authorizer refused writes to other names under `resourceNames: ["*"]`, test/fixtures/rbac).
+    const named = rule.resourceNames.length > 0;
     const verbs = (r.verbs ?? WRITE_VERBS).filter((v) => matches(rule.verbs, v) && !(named && (v === "create" || v === "deletecollection")));
     return { verbs, names: named ? rule.resourceNames : [] };
 }
@@ -421,7 +424,7 @@ export function grantPath(grant: WriteGrant | UnknownRoleRef, writes?: ReadonlyA
     if (!("role" in grant)) return `${binding} -> ${grant.roleRef} (not in the object set) -> ${grant.identities.map(describeIdentity).join(", ")}`;
     const rules = [...new Set((writes ?? grant.writes).flatMap((w) => w.rules))];
     const role = `${grant.role.kind} ${grant.role.kind === "Role" ? `${grant.namespace}/` : ""}${grant.role.name}${grant.role.builtIn ? " (Kubernetes default)" : ""}`;
-    return `${binding} -> ${role} (${rules.join("; ")}) -> ${describeIdentity(grant.identity)}`;
+    return `${binding} -> ${role}${rules.length > 0 ? ` (${rules.join("; ")})` : ""} -> ${describeIdentity(grant.identity)}`;
 }
 
 /** Kinds named per class before the rest are counted. */
@@ -439,4 +442,72 @@ export function describeWrites(writes: ReadonlyArray<GrantedWrite>): string {
             return kinds.length === 1 && kinds[0].toLowerCase() === cls.toLowerCase() ? `${verbs.join(", ")} ${kinds[0]}` : `${verbs.join(", ")} ${cls} (${shown})`;
         })
         .join("; ");
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// One request
+
+/** Who asks, as the API server's authenticator hands it to the authorizer: a user name and its groups. */
+export interface Requester {
+    user: string;
+    groups: ReadonlyArray<string>;
+}
+
+/**
+ * The requester of a ServiceAccount (`system:serviceaccount:<ns>:<name>`, in `system:serviceaccounts`,
+ * `system:serviceaccounts:<ns>` and `system:authenticated`) or of an authenticated user with its own groups.
+ */
+export function requesterOf(who: { serviceAccount: { namespace: string; name: string } } | { user: string; groups?: ReadonlyArray<string> }): Requester {
+    if ("serviceAccount" in who) {
+        const { namespace, name } = who.serviceAccount;
+        return { user: `system:serviceaccount:${namespace}:${name}`, groups: ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, "system:authenticated"] };
+    }
+    if (who.user === "system:anonymous") return { user: who.user, groups: ["system:unauthenticated"] };
+    return { user: who.user, groups: [...new Set([...(who.groups ?? []), "system:authenticated"])] };
+}
+
+/** Whether a binding subject's identity takes in the requester. */
+export function identityCovers(id: Identity, r: Requester): boolean {
+    switch (id.kind) {
+        case "user":
+            return r.user === id.name;
+        case "group":
+            return r.groups.includes(id.name);
+        case "everyone":
+            return id.group === "system:anonymous" ? r.user === "system:anonymous" : r.groups.includes(id.group);
+        case "serviceaccounts":
+            return id.name === "*" ? r.groups.includes(`system:serviceaccounts:${id.namespace}`) : r.user === `system:serviceaccount:${id.namespace}:${id.name}`;
+    }
+}
+
+/** One write the authorizer is asked about: a verb on a governed resource, in a namespace or cluster-wide, maybe of one named object. */
+export interface WriteRequest {
+    resource: GovernedResource;
+    verb: string;
+    /** Undefined: cluster-scoped, or across every namespace. */
+    namespace?: string;
+    /** The object's name; undefined where it is not known (create, deletecollection) or not asked. */
+    name?: string;
+}
+
+/**
+ * Whether the set's bindings let the requester make the write, and through which grants: a RoleBinding counts in its own
+ * namespace only and never for cluster-scoped resources, a ClusterRoleBinding everywhere; a rule narrowed by
+ * `resourceNames` counts only for a request naming one of them. Grants the API server makes outside the set (its
+ * default bindings) are not seen.
+ */
+export function mayWrite(inventory: Inventory, requester: Requester, request: WriteRequest): { allowed: boolean; via: string[] } {
+    const via: string[] = [];
+    for (const grant of writeAccess(inventory).grants) {
+        if (grant.namespace !== undefined && (request.resource.clusterScoped || grant.namespace !== request.namespace)) continue;
+        if (!identityCovers(grant.identity, requester)) continue;
+        // Rule by rule: one role may grant a verb on every object and another verb on named ones only.
+        for (const { rule: x, origin } of grant.role.rules) {
+            const g = grantedVerbs(x, request.resource);
+            if (!g.verbs.includes(request.verb)) continue;
+            if (g.names.length > 0 && (request.name === undefined || !g.names.includes(request.name))) continue;
+            via.push(`${grantPath(grant, [])} ${origin}: ${describeRule(x)}`);
+        }
+    }
+    return { allowed: via.length > 0, via };
 }
