@@ -5,6 +5,20 @@ state_dir=${MESH_TENANCY_CLUSTER_DIR:-/tmp/mesh-tenancy-cluster}
 ready_timeout=${MESH_TENANCY_READY_TIMEOUT:-120}
 service_cidr=${MESH_TENANCY_SERVICE_CIDR:-10.0.0.0/24}
 kubeconfig=$state_dir/kubeconfig
+# The node's network (scripts/node.sh): pods on a bridge of their own whose address is the node's, the pods' gateway.
+# With a node the API server listens there too, so that pods (istiod) reach it through the `kubernetes` Service;
+# nothing outside this machine sees that address.
+node_bridge=mtnode0
+node_ip=10.244.0.1
+pod_cidr=10.244.0.0/24
+cluster_cidr=10.244.0.0/16
+
+# node_bridge_up: the bridge with the node's address (idempotent).
+node_bridge_up() {
+	ip link show "$node_bridge" >/dev/null 2>&1 || ip link add "$node_bridge" type bridge
+	ip addr replace "$node_ip/${pod_cidr#*/}" dev "$node_bridge"
+	ip link set "$node_bridge" up
+}
 
 is_running() { # NAME
 	local pid

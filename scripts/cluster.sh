@@ -70,7 +70,7 @@ make_certs() { # DIR
 	openssl req -newkey rsa:2048 -nodes -subj /CN=kube-apiserver \
 		-keyout "$d/apiserver.key" -out "$d/apiserver.csr" 2>/dev/null
 	printf '%s\n' \
-		'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc' \
+		'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,IP:'"$node_ip"',DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc' \
 		'extendedKeyUsage=serverAuth' 'keyUsage=critical,digitalSignature,keyEncipherment' >"$d/apiserver.ext"
 	openssl x509 -req -days 3650 -in "$d/apiserver.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
 		-extfile "$d/apiserver.ext" -out "$d/apiserver.crt" 2>/dev/null
@@ -122,6 +122,24 @@ start() {
 	token=$(openssl rand -hex 32)
 	printf '%s,admin,admin,"system:masters"\n' "$token" >"$state_dir/pki/tokens.csv"
 
+	# With a node, the API server listens on the node's address (the pods' gateway) so that pods reach it through the
+	# `kubernetes` Service, as istiod does; without one, on loopback.
+	local api_host=127.0.0.1 node_rc=0 admission=(--disable-admission-plugins ServiceAccount)
+	if [ "$with_node" = 1 ]; then
+		"$scripts_dir/node.sh" install || node_rc=$?
+		case $node_rc in
+		0)
+			"$scripts_dir/node.sh" network
+			api_host=$node_ip
+			# Pods that run get their service account's token mounted (istiod's in-cluster client reads it), as in
+			# any cluster; node-less, no pod runs and a new namespace's pods need not wait for its account.
+			admission=()
+			;;
+		3) log "MESH_TENANCY_NODE=1 but no node on this machine (see above): the cluster stays node-less, no pod will run" ;;
+		*) die "installing the node's packages failed" ;;
+		esac
+	fi
+
 	local etcd_port etcd_peer_port api_port
 	etcd_port=$(free_port)
 	etcd_peer_port=$(free_port)
@@ -143,11 +161,11 @@ start() {
 	log "etcd ready"
 
 	api_port=$(free_port)
-	log "starting kube-apiserver on 127.0.0.1:$api_port"
+	log "starting kube-apiserver on $api_host:$api_port"
 	setsid "$bin/kube-apiserver" \
 		--etcd-servers "http://127.0.0.1:$etcd_port" \
-		--bind-address 127.0.0.1 \
-		--advertise-address 127.0.0.1 \
+		--bind-address "$api_host" \
+		--advertise-address "$api_host" \
 		--secure-port "$api_port" \
 		--cert-dir "$state_dir/apiserver-cert-dir" \
 		--tls-cert-file "$state_dir/pki/apiserver.crt" \
@@ -163,7 +181,7 @@ start() {
 		--service-account-key-file "$state_dir/pki/sa.pub" \
 		--service-account-signing-key-file "$state_dir/pki/sa.key" \
 		--allow-privileged=true \
-		--disable-admission-plugins ServiceAccount \
+		"${admission[@]}" \
 		--profiling=false \
 		</dev/null >"$state_dir/kube-apiserver.log" 2>&1 &
 	echo $! >"$state_dir/kube-apiserver.pid"
@@ -177,7 +195,7 @@ kind: Config
 clusters:
 - name: mesh-tenancy
   cluster:
-    server: https://127.0.0.1:$api_port
+    server: https://$api_host:$api_port
     certificate-authority-data: $ca_data
 users:
 - name: admin
@@ -191,9 +209,9 @@ contexts:
     namespace: default
 current-context: mesh-tenancy
 EOF
-	wait_for kube-apiserver "https://127.0.0.1:$api_port/readyz" '^ok$' \
+	wait_for kube-apiserver "https://$api_host:$api_port/readyz" '^ok$' \
 		--cacert "$state_dir/pki/ca.crt" -H "Authorization: Bearer $token"
-	log "kube-apiserver ready at https://127.0.0.1:$api_port"
+	log "kube-apiserver ready at https://$api_host:$api_port"
 
 	if [ "$controllers" != none ]; then
 		log "starting kube-controller-manager ($controllers)"
@@ -212,7 +230,7 @@ EOF
 		*,serviceaccount-controller,*)
 			# Ready once it has made the default namespace's service account.
 			wait_for kube-controller-manager \
-				"https://127.0.0.1:$api_port/api/v1/namespaces/default/serviceaccounts/default" '"kind": ?"ServiceAccount"' \
+				"https://$api_host:$api_port/api/v1/namespaces/default/serviceaccounts/default" '"kind": ?"ServiceAccount"' \
 				--cacert "$state_dir/pki/ca.crt" -H "Authorization: Bearer $token"
 			;;
 		*)
@@ -222,21 +240,9 @@ EOF
 		esac
 		log "kube-controller-manager ready"
 	fi
-	if [ "$with_node" = 1 ]; then start_node; fi
+	if [ "$with_node" = 1 ] && [ "$node_rc" = 0 ]; then "$scripts_dir/node.sh" start; fi
 	log "cluster ready in $((SECONDS - begin))s (state dir $state_dir)"
 	print_env
-}
-
-# start_node: the node, or a clear word on why there is none (exit 3 from
-# node.sh install: this machine cannot run one).
-start_node() {
-	local rc=0
-	"$scripts_dir/node.sh" install || rc=$?
-	case $rc in
-	0) "$scripts_dir/node.sh" start ;;
-	3) log "MESH_TENANCY_NODE=1 but no node on this machine (see above): the cluster stays node-less, no pod will run" ;;
-	*) die "installing the node's packages failed" ;;
-	esac
 }
 
 stop() {

@@ -3,8 +3,8 @@
 # Builds or reuses the toolchain, starts etcd + kube-apiserver in a private state dir, applies Istio's official CRDs,
 # runs test/e2e (which also starts a real istiod per usergroup), stops them.
 # Arguments go to mocha: `npm run test:e2e -- --grep "15\."` runs the tests whose titles match (with the hooks they need).
-# With MESH_TENANCY_NODE=1, node.e2e.ts then runs on a fresh cluster with a node (scripts/node.sh) and checks real
-# connections against the model; without it that suite is skipped. The other suites always run node-less: with a node,
+# With MESH_TENANCY_NODE=1, the node suites (node*.e2e.ts) then run on a fresh cluster with a node (scripts/node.sh):
+# real connections and istiod's real injection against the model; without it they are skipped. The other suites always run node-less: with a node,
 # the charts' Deployments would make pods (whose images cannot be had) that change what they judge.
 set -euo pipefail
 scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,11 +36,12 @@ MESH_TENANCY_NODE=0 "$scripts_dir/cluster.sh" start >/dev/null
 "$scripts_dir/istio.sh" crds
 
 if [ "$with_node" = 1 ]; then
-	"${mocha[@]}" --ignore test/e2e/node.e2e.ts 'test/e2e/**/*.e2e.ts' "$@"
+	"${mocha[@]}" --ignore 'test/e2e/node*.e2e.ts' 'test/e2e/**/*.e2e.ts' "$@"
 	echo "e2e: node-less suites done after $((SECONDS - start))s; restarting the cluster with a node" >&2
 	"$scripts_dir/cluster.sh" stop
 	MESH_TENANCY_NODE=1 "$scripts_dir/cluster.sh" start >/dev/null
-	"${mocha[@]}" test/e2e/node.e2e.ts "$@"
+	"$scripts_dir/istio.sh" crds
+	"${mocha[@]}" 'test/e2e/node*.e2e.ts' "$@"
 else
 	"${mocha[@]}" 'test/e2e/**/*.e2e.ts' "$@"
 fi

@@ -6,10 +6,12 @@
 # from one Go binary (scripts/toolchain/node-images) and imported, never pulled.
 # Everything lives under the cluster's state dir (see scripts/README.md).
 #
-# Usage: scripts/node.sh install|check|start|stop|status
+# Usage: scripts/node.sh install|check|network|start|stop|status
 #   install  apt-get the packages the node needs when they are missing
 #            (exit 3 when this machine cannot: not root, or no apt-get)
 #   check    exit 0 when this machine can run the node, else say why (exit 3)
+#   network  the node's bridge and the kernel settings it needs (cluster.sh
+#            makes it before the API server, which then listens on it too)
 #   start    start the node against the running control plane; wait for Ready
 #   stop     stop it and remove what it left: pod tasks, bridge, veths,
 #            KUBE-* iptables chains, ipsets, mounts
@@ -18,8 +20,9 @@
 # Environment: MESH_TENANCY_CLUSTER_DIR and MESH_TENANCY_READY_TIMEOUT as for
 # cluster.sh; MESH_TENANCY_SERVICE_CIDR as cluster.sh was started with;
 # MESH_TENANCY_NODE_BIN, a dir holding kubelet, kube-proxy, kube-scheduler,
-# kube-router, echoprobe and kubectl (default: whatever build-toolchain.sh
-# prints).
+# kube-router, echoprobe and kubectl, and pilot-discovery for istiod's image
+# (default: whatever build-toolchain.sh prints for those, pilot-discovery
+# included where it is built already).
 set -euo pipefail
 
 scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,15 +30,14 @@ scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$scripts_dir/cluster-common.sh"
 node_dir=$state_dir/node
 
-# The node's address is the bridge's own, the pods' gateway: the API server
-# reaches the kubelet there, and nothing outside this machine sees it.
+# The node's address is the bridge's own (cluster-common.sh), the pods'
+# gateway: the API server reaches the kubelet there, and the pods the API server.
 node_name=mesh-tenancy-node
-bridge=mtnode0
-cluster_cidr=10.244.0.0/16
-pod_cidr=10.244.0.0/24
-node_ip=10.244.0.1
+bridge=$node_bridge
 pause_image=mesh-tenancy.local/pause:local
 echo_image=mesh-tenancy.local/echoprobe:local
+# istiod, from the toolchain's pilot-discovery (the e2e sets the chart's `image` to it).
+pilot_image=mesh-tenancy.local/pilot:local
 # Started in this order, stopped in the reverse one.
 processes=(containerd kubelet kube-proxy kube-scheduler kube-router)
 packages=(containerd runc containernetworking-plugins iptables ipset iproute2)
@@ -135,8 +137,10 @@ oci_image() {
 }
 
 # images BIN: the pause and echoprobe images, both the one echoprobe binary
-# (FROM scratch) with different entrypoints, imported into containerd. The
-# image's root stays in images/rootfs: node.e2e.ts probes from the node with it.
+# (FROM scratch) with different entrypoints, imported into containerd; and,
+# when BIN holds pilot-discovery, istiod's image (that binary alone, where the
+# official chart runs it). The echoprobe image's root stays in images/rootfs:
+# node.e2e.ts probes from the node with it.
 images() {
 	local bin=$1 work=$node_dir/images config
 	rm -rf "$work"
@@ -148,11 +152,29 @@ images() {
 	for ref in "$pause_image" "$echo_image"; do
 		# pause runs as nobody like the upstream image; echoprobe as an unprivileged user too.
 		if [ "$ref" = "$pause_image" ]; then entrypoint='["/echoprobe","pause"]'; user=65535; else entrypoint='["/echoprobe"]'; user=65532; fi
-		config=$(printf '{"architecture":"amd64","os":"linux","config":{"User":"%s","Entrypoint":%s,"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["@DIFF_ID@"]}}' "$user" "$entrypoint")
-		oci_image "$work/${ref##*/}" "$ref" "$config" "$work/layer.tar"
-		tar -C "$work/${ref##*/}" -cf "$work/${ref##*/}.tar" .
-		ctr_ images import "$work/${ref##*/}.tar" >/dev/null || die "importing $ref failed"
+		import_image "$work" "$ref" "$user" "$entrypoint" "$work/layer.tar"
 	done
+	if [ -x "$bin/pilot-discovery" ]; then
+		mkdir -p "$work/pilot/usr/local/bin"
+		cp "$bin/pilot-discovery" "$work/pilot/usr/local/bin/pilot-discovery"
+		chmod 755 "$work/pilot/usr/local/bin/pilot-discovery"
+		# Readable and traversable by the chart's user (1337) whatever the caller's umask, the image's root included.
+		tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 --mode=u+rwX,go+rX -C "$work/pilot" -cf "$work/pilot-layer.tar" .
+		# The chart runs the image's entrypoint with its own arguments, as user 1337.
+		import_image "$work" "$pilot_image" 1337 '["/usr/local/bin/pilot-discovery"]' "$work/pilot-layer.tar"
+		rm -rf "$work/pilot" "$work/pilot-layer.tar"
+	fi
+}
+
+# import_image WORK REF USER ENTRYPOINT LAYER: one image of LAYER, imported.
+import_image() {
+	local work=$1 ref=$2 user=$3 entrypoint=$4 layer=$5 config out
+	out=$work/${ref##*/}
+	config=$(printf '{"architecture":"amd64","os":"linux","config":{"User":"%s","Entrypoint":%s,"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["@DIFF_ID@"]}}' "$user" "$entrypoint")
+	oci_image "$out" "$ref" "$config" "$layer"
+	tar -C "$out" -cf "$out.tar" .
+	ctr_ images import "$out.tar" >/dev/null || die "importing $ref failed"
+	rm -rf "$out" "$out.tar"
 }
 
 write_containerd_config() {
@@ -254,9 +276,7 @@ setup_network() {
 	# Pod-to-pod packets cross the bridge without being routed; iptables (and so
 	# kube-router's policy chains) sees them only with this.
 	sysctl -qw net.bridge.bridge-nf-call-iptables=1
-	ip link show "$bridge" >/dev/null 2>&1 || ip link add "$bridge" type bridge
-	ip addr replace "$node_ip/${pod_cidr#*/}" dev "$bridge"
-	ip link set "$bridge" up
+	node_bridge_up
 }
 
 node_ready() {
@@ -289,9 +309,13 @@ start() {
 		return 0
 	fi
 	stop_node_processes
-	cleanup
+	# The bridge stays: the API server may listen on its address.
+	cleanup keep-bridge
 
 	local begin=$SECONDS
+	# What containerd and kubelet make for pods (image roots, volumes) must be readable by the pods' users: the
+	# caller's umask may be stricter (cluster.sh's is 077, for its keys).
+	umask 022
 	rm -rf "$node_dir"
 	mkdir -p "$node_dir"
 	setup_network
@@ -306,7 +330,7 @@ start() {
 		containerd --config "$node_dir/containerd/config.toml"
 	wait_until containerd "containerd's socket" ctr --address "$sock" version
 	images "$bin"
-	log "images imported: $pause_image, $echo_image"
+	log "images imported: $pause_image, $echo_image$([ -x "$bin/pilot-discovery" ] && echo ", $pilot_image")"
 
 	log "starting kubelet ($node_name at $node_ip)"
 	launch kubelet "$bin/kubelet" \
@@ -392,7 +416,8 @@ stop_node_processes() {
 	for pid in $(shim_pids); do stop_pid containerd-shim "$pid"; done
 }
 
-# Removes what the node's processes leave in the machine's shared state.
+# Removes what the node's processes leave in the machine's shared state; the
+# bridge too unless told to keep it.
 cleanup() {
 	local table rule chain set m
 	# Jumps from the built-in chains first, then the chains themselves.
@@ -418,7 +443,7 @@ cleanup() {
 		for veth in $(ip -o link show master "$bridge" 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1); do
 			ip link delete "$veth" 2>/dev/null || true
 		done
-		ip link delete "$bridge" 2>/dev/null || true
+		[ "${1:-}" = keep-bridge ] || ip link delete "$bridge" 2>/dev/null || true
 	fi
 }
 
@@ -444,11 +469,15 @@ status() {
 case ${1:-} in
 install) install ;;
 check) check ;;
+network)
+	check
+	setup_network
+	;;
 start) start ;;
 stop) stop ;;
 status) status ;;
 *)
-	printf 'usage: %s install|check|start|stop|status\n' "$0" >&2
+	printf 'usage: %s install|check|network|start|stop|status\n' "$0" >&2
 	exit 2
 	;;
 esac

@@ -79,3 +79,18 @@ export function clockInto(timings: Record<string, number>): <T>(what: string, f:
         }
     };
 }
+
+/**
+ * Waits until every namespace has its `default` ServiceAccount: with a node, the API server's ServiceAccount admission
+ * refuses pods in a namespace whose account the controller has not made yet.
+ */
+export function waitForDefaultServiceAccounts(namespaces: ReadonlyArray<string>, seconds = 60): void {
+    const deadline = Date.now() + seconds * 1000;
+    for (;;) {
+        const have = new Set(JSON.parse(expectExit(run("kubectl", ["get", "serviceaccounts", "-A", "--field-selector", "metadata.name=default", "-o", "json"]), 0, "list default ServiceAccounts").stdout).items.map((s: any) => s.metadata.namespace));
+        const missing = namespaces.filter((n) => !have.has(n));
+        if (missing.length === 0) return;
+        if (Date.now() > deadline) throw new Error(`no default ServiceAccount after ${seconds}s in ${missing.join(", ")}`);
+        spawnSync("sleep", ["0.2"]);
+    }
+}

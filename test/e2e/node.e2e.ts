@@ -10,7 +10,7 @@ import { l3Admission } from "../../policy/semantics/networkPolicy";
 import type { Subject } from "../../policy/semantics/objects";
 import { ISTIOD_PORTS } from "../../policy/semantics/revisions";
 import { readWorkload } from "../../policy/semantics/workloads";
-import { expectExit, kubectlJson, run } from "./harness";
+import { expectExit, kubectlJson, run, waitForDefaultServiceAccounts } from "./harness";
 
 /**
  * Real packets on the local node (scripts/node.sh, MESH_TENANCY_NODE=1): kube-router enforces the NetworkPolicies the
@@ -77,6 +77,7 @@ describe("a node: the NetworkPolicies enforced by kube-router admit exactly what
         const start = Date.now();
         applied = true;
         apply([...planned, { apiVersion: "v1", kind: "Namespace", metadata: { name: OUTSIDE } }]);
+        waitForDefaultServiceAccounts(namespaces);
         const pods = namespaces.flatMap((ns) => [pod(ns, "probe", { app: "probe" }), ...(systemNamespaces.includes(ns) ? [pod(ns, "istiod", { app: "istiod" })] : [])]);
         apply(pods);
         apply(pods.map(service));

@@ -1,0 +1,246 @@
+import * as assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
+import { planTenancy, plannedObjects } from "../../plan";
+import { loadStack } from "../harness/configs";
+import { injectionOf, INJECT_LABEL } from "../../policy/semantics/injection";
+import { Inventory } from "../../policy/semantics/inventory";
+import type { Subject } from "../../policy/semantics/objects";
+import { INJECTION_LABEL, REVISION_LABEL } from "../../policy/semantics/labels";
+import { readWorkload } from "../../policy/semantics/workloads";
+import { expectExit, kubectlJson, run, waitForDefaultServiceAccounts } from "./harness";
+import { istioOperatorFor, renderOfficial } from "./istio";
+
+/**
+ * istiod in the cluster (scripts/node.sh builds its image from the toolchain's pilot-discovery): each usergroup's
+ * istiod runs as a pod of the official istiod chart (rendered by the toolchain's istioctl from the Istio module's
+ * charts, with the values the program passes to Helm and the image set to the local one), with its Service and its
+ * webhooks. Then pods of every kind the model tells apart are created in every namespace, with a server-side dry run:
+ * the API server calls the webhooks whose selectors match, and the istiod behind the Service answers, so what comes
+ * back is the pod spec as it would be stored, and nothing is left to run (an injected proxy could not: there is no
+ * Envoy here). Which pods came back injected, and by which revision, must equal the model's `injectionOf`.
+ */
+
+/** The image scripts/node.sh builds from pilot-discovery (pods never pull). */
+const PILOT_IMAGE = "mesh-tenancy.local/pilot:local";
+const LABEL = "mesh-tenancy.io/e2e-injection";
+/** Namespaces of this suite, beside the plan's: each labelled as somebody might label a namespace. */
+function extraNamespaces(revisions: string[]): Record<string, Record<string, string>> {
+    const [a, b] = revisions;
+    return {
+        "inj-unlabelled": {},
+        "inj-legacy": { [INJECTION_LABEL]: "enabled" },
+        "inj-legacy-off": { [INJECTION_LABEL]: "disabled", [REVISION_LABEL]: a },
+        "inj-legacy-and-rev": { [INJECTION_LABEL]: "enabled", [REVISION_LABEL]: b },
+        // Once a default tag names the other revision, which label wins.
+        "inj-legacy-and-rev-a": { [INJECTION_LABEL]: "enabled", [REVISION_LABEL]: a },
+        "inj-rev-default": { [REVISION_LABEL]: "default" },
+        "inj-rev-unknown": { [REVISION_LABEL]: "no-such-revision" },
+        // A namespace claiming one usergroup and naming the other's revision: the label decides who injects.
+        "inj-claims-a-names-b": { usergroup: "team-a", [REVISION_LABEL]: b },
+    };
+}
+
+/** The pods the model tells apart, by labels, annotations and host network. */
+function podVariants(revisions: string[]): { name: string; labels: Record<string, string>; annotations: Record<string, string>; hostNetwork?: boolean }[] {
+    return [
+        { name: "plain", labels: {}, annotations: {} },
+        { name: "label-off", labels: { [INJECT_LABEL]: "false" }, annotations: {} },
+        { name: "label-on", labels: { [INJECT_LABEL]: "true" }, annotations: {} },
+        { name: "annotation-off", labels: {}, annotations: { [INJECT_LABEL]: "false" } },
+        { name: "host-network", labels: {}, annotations: {}, hostNetwork: true },
+        { name: "rev-default", labels: { [REVISION_LABEL]: "default" }, annotations: {} },
+        ...revisions.map((r) => ({ name: `rev-${r}`, labels: { [REVISION_LABEL]: r }, annotations: {} })),
+        ...revisions.map((r) => ({ name: `rev-${r}-label-off`, labels: { [REVISION_LABEL]: r, [INJECT_LABEL]: "false" }, annotations: {} })),
+    ];
+}
+
+interface Row {
+    namespace: string;
+    pod: string;
+    model: string;
+    server: string;
+    reason: string;
+}
+
+describe("a node with istiod in it: the pods the API server has istiod inject are the ones the model's injectionOf names", function () {
+    this.timeout(20 * 60 * 1000);
+    const plan = planTenancy(loadStack("local"));
+    const revisions = plan.controlPlanes.map((cp) => cp.revisions[0].name);
+    const extra = extraNamespaces(revisions);
+    const systemNamespaces = plan.controlPlanes.map((cp) => cp.systemNamespace);
+    const namespaces = [...plannedObjects(plan).filter((o) => o.kind === "Namespace").map((o) => o.metadata.name as string), ...Object.keys(extra)];
+    const timings: Record<string, number> = {};
+    let applied: string[] = [];
+    let defaultTag: any[] = [];
+
+    before(async function () {
+        if (kubectlJson(["get", "nodes"]).items.length === 0) {
+            console.log("      no node in the cluster (start it with MESH_TENANCY_NODE=1, see scripts/README.md): skipped");
+            this.skip();
+        }
+        const start = Date.now();
+        const planned = plannedObjects(plan).filter((o) => o.kind === "Namespace" || o.kind === "MutatingWebhookConfiguration");
+        apply([...planned, ...Object.entries(extra).map(([name, labels]) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { ...labels, [LABEL]: "true" } } }))]);
+        applied = namespaces;
+        waitForDefaultServiceAccounts(namespaces);
+        for (const cp of plan.controlPlanes) {
+            const values = cp.revisions[0].istiod.values as Record<string, any>;
+            // The local image, and requests a two-core node can hold for two istiods beside the probes.
+            const pilot = { ...values.pilot, image: PILOT_IMAGE, resources: { requests: { cpu: "50m", memory: "128Mi" } } };
+            const objects = renderOfficial(istioOperatorFor({ ...values, pilot })).filter((o) => o.kind !== "CustomResourceDefinition");
+            apply(objects);
+        }
+        for (const cp of plan.controlPlanes) {
+            const deployment = `istiod-${cp.revisions[0].name}`;
+            expectExit(run("kubectl", ["rollout", "status", "deployment", deployment, "-n", cp.systemNamespace, "--timeout=300s"]), 0, `${cp.systemNamespace}/${deployment} rolled out`);
+        }
+        timings["istiods ready"] = (Date.now() - start) / 1000;
+        // istiod writes its CA into the caBundle of the webhooks labelled with its revision once it serves them.
+        await until(() => webhooksWithoutCa().length === 0, 120, () => `webhooks without a CA bundle: ${webhooksWithoutCa().join(", ")}`);
+        timings["webhooks patched"] = (Date.now() - start) / 1000;
+    });
+
+    after(() => {
+        for (const o of defaultTag) run("kubectl", ["delete", o.kind, o.metadata.name, "--ignore-not-found"]);
+        if (applied.length > 0) run("kubectl", ["delete", "namespace", "--wait=true", "--timeout=180s", ...applied.filter((n) => !systemNamespaces.includes(n))]);
+        console.log(`      injection e2e timings (s): ${JSON.stringify(timings)}`);
+    });
+
+    it("1. istiod runs as a pod: Running and Ready, from the local image, in each usergroup's system namespace", () => {
+        for (const cp of plan.controlPlanes) {
+            const pods = kubectlJson(["get", "pods", "-n", cp.systemNamespace, "-l", `app=istiod,${REVISION_LABEL}=${cp.revisions[0].name}`]).items;
+            assert.equal(pods.length, 1, `one istiod pod in ${cp.systemNamespace}`);
+            const p = pods[0];
+            assert.equal(p.status.phase, "Running");
+            assert.equal(p.spec.containers[0].image, PILOT_IMAGE);
+            assert.ok(p.status.conditions.some((c: any) => c.type === "Ready" && c.status === "True"), `${p.metadata.name} Ready`);
+            console.log(`      ${cp.systemNamespace}/${p.metadata.name} Running on ${p.spec.nodeName} at ${p.status.podIP}`);
+        }
+    });
+
+    it("2. in every namespace, every kind of pod is injected by the revision the model names, or left alone where it says so", () => {
+        const start = Date.now();
+        const rows = compare();
+        timings["matrix (chart webhooks)"] = (Date.now() - start) / 1000;
+        report(rows);
+        assert.deepEqual(mismatches(rows), []);
+        // Both answers occur, and both istiods inject somebody.
+        assert.ok(rows.some((r) => r.server === "-") && rows.some((r) => r.server !== "-"));
+        for (const rev of revisions) assert.ok(rows.some((r) => r.server === rev), `revision ${rev} injects some pod`);
+    });
+
+    it("3. with istioctl's `default` tag pointing at the second usergroup's revision, the legacy labels move to it, as the model says", async () => {
+        const [, b] = plan.controlPlanes;
+        const out = expectExit(run("istioctl", ["tag", "generate", "default", "--revision", b.revisions[0].name, "--istioNamespace", b.systemNamespace]), 0, "istioctl tag generate default").stdout;
+        defaultTag = (await import("yaml")).parseAllDocuments(out).map((d) => d.toJS()).filter((o) => o?.kind === "MutatingWebhookConfiguration");
+        assert.ok(defaultTag.length > 0, "istioctl rendered the default tag's webhooks");
+        apply(defaultTag);
+        await until(() => webhooksWithoutCa().length === 0, 120, () => `webhooks without a CA bundle: ${webhooksWithoutCa().join(", ")}`);
+        const start = Date.now();
+        const rows = compare();
+        timings["matrix (default tag)"] = (Date.now() - start) / 1000;
+        report(rows);
+        assert.deepEqual(mismatches(rows), []);
+        assert.ok(rows.some((r) => r.namespace === "inj-legacy" && r.server === b.revisions[0].name), "istio-injection=enabled is injected by the default tag's revision");
+        assert.ok(rows.some((r) => r.namespace === "inj-legacy-and-rev-a" && r.pod === "plain" && r.server === b.revisions[0].name), "istio-injection=enabled outranks the namespace's istio.io/rev");
+    });
+
+    /** Dry-run creates every variant in every namespace; the API server's answers beside the model's. */
+    function compare(): Row[] {
+        const variants = podVariants(revisions);
+        const pods = namespaces.flatMap((ns) => variants.map((v) => pod(ns, v)));
+        const answered = dryRunCreate(pods);
+        const inventory = liveInventory();
+        return pods.map((p, i) => {
+            const w = readWorkload({ object: p, origin: {} })!;
+            const m = injectionOf(inventory, w);
+            return {
+                namespace: p.metadata.namespace,
+                pod: p.metadata.name,
+                model: m.meshed ? (m.revision?.name ?? "?") : "-",
+                server: injectedBy(answered[i]),
+                reason: m.reason,
+            };
+        });
+    }
+
+    function mismatches(rows: Row[]): string[] {
+        return rows.filter((r) => r.model !== r.server).map((r) => `${r.namespace}/${r.pod}: model ${r.model} (${r.reason}), API server + istiod ${r.server}`);
+    }
+
+    function report(rows: Row[]): void {
+        const variants = [...new Set(rows.map((r) => r.pod))];
+        const width = Math.max(...namespaces.map((n) => n.length));
+        console.log(`      revision that injected each pod (- none); ! where the model disagrees. Columns: ${variants.map((v, i) => `[${i + 1}] ${v}`).join(", ")}`);
+        for (const ns of namespaces) {
+            const cells = variants.map((v) => {
+                const r = rows.find((x) => x.namespace === ns && x.pod === v)!;
+                return `${r.server}${r.model === r.server ? "" : "!"}`.padEnd(8);
+            });
+            console.log(`      ${ns.padEnd(width)}  ${cells.join("")}`);
+        }
+        console.log(`      ${rows.length} pods: ${rows.filter((r) => r.server !== "-").length} injected, ${rows.filter((r) => r.model !== r.server).length} disagreements`);
+    }
+});
+
+function pod(namespace: string, v: ReturnType<typeof podVariants>[number]): any {
+    return {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: v.name, namespace, labels: { ...v.labels, [LABEL]: "true" }, annotations: v.annotations },
+        spec: {
+            ...(v.hostNetwork ? { hostNetwork: true } : {}),
+            automountServiceAccountToken: false,
+            containers: [{ name: "app", image: "mesh-tenancy.local/echoprobe:local", imagePullPolicy: "Never", ports: [{ containerPort: 8080 }] }],
+        },
+    };
+}
+
+/**
+ * The pods as the API server would store them, after every mutating webhook: a server-side dry run calls the webhooks
+ * (Istio's declare no side effects) and stores nothing. One kubectl per namespace, each object its own request.
+ */
+function dryRunCreate(pods: any[]): any[] {
+    const out = expectExit(run("kubectl", ["create", "--dry-run=server", "-o", "json", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: pods }) }), 0, "kubectl create --dry-run=server").stdout;
+    // One pretty-printed object per pod, one after another: each starts with a `{` line of its own.
+    const items = out.split(/^(?=\{$)/m).filter((t) => t.trim() !== "").map((t) => JSON.parse(t));
+    assert.equal(items.length, pods.length, "the API server answered for every pod");
+    return items;
+}
+
+/** The revision whose istiod injected the pod (its `sidecar.istio.io/status` annotation), or "-". */
+function injectedBy(p: any): string {
+    const containers = [...(p.spec.containers ?? []), ...(p.spec.initContainers ?? [])];
+    if (!containers.some((c: any) => c.name === "istio-proxy")) return "-";
+    const status = p.metadata.annotations?.["sidecar.istio.io/status"];
+    return status === undefined ? "?" : String(JSON.parse(status).revision ?? "?");
+}
+
+function webhooksWithoutCa(): string[] {
+    return kubectlJson(["get", "mutatingwebhookconfigurations"])
+        .items.flatMap((c: any) => (c.webhooks ?? []).filter((w: any) => w.clientConfig?.service !== undefined && !w.clientConfig.caBundle).map((w: any) => `${c.metadata.name}/${w.name}`));
+}
+
+/** What injection reads: namespaces, the injector webhooks, and what shows the revisions (istiod's Deployments, ConfigMaps and Services). */
+function liveInventory(): Inventory {
+    const read = (...args: string[]): Subject[] => kubectlJson(["get", ...args]).items.map((object: any) => ({ object, origin: {} }));
+    return new Inventory([
+        ...read("namespaces"),
+        ...read("mutatingwebhookconfigurations"),
+        ...read("deployments.apps", "-A"),
+        ...read("configmaps", "-A"),
+        ...read("services", "-A"),
+    ]);
+}
+
+function apply(objects: unknown[]): void {
+    expectExit(run("kubectl", ["apply", "--server-side", "--force-conflicts", "--field-manager", "e2e-injection", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }) }), 0, "kubectl apply");
+}
+
+async function until(done: () => boolean, seconds: number, why: () => string): Promise<void> {
+    const deadline = Date.now() + seconds * 1000;
+    while (!done()) {
+        if (Date.now() > deadline) throw new Error(`not after ${seconds}s: ${why()}`);
+        await sleep(1000);
+    }
+}
