@@ -26,6 +26,9 @@ default_tools=(etcd kube-apiserver kube-controller-manager kubectl pulumi pulumi
 	istioctl pilot-discovery xds-probe)
 # Built only when asked for by name: a second Istio costs about as much again.
 optional_tools=(istioctl-1.30 pilot-discovery-1.30)
+# Istio's official Helm charts (base, istiod, gateway), taken from the Istio
+# module the istio wrapper pins, as a chart directory the program can name.
+optional_tools+=(istio-charts)
 # The local node's (scripts/node.sh): a few minutes cold, needed only with a node.
 node_tools=(kubelet kube-proxy kube-scheduler kube-router echoprobe)
 optional_tools+=("${node_tools[@]}")
@@ -57,7 +60,7 @@ tool_inputs() {
 	echoprobe) mod=node-images ;;
 	pulumi | pulumi-language-nodejs) mod=pulumi ;;
 	pulumi-resource-kubernetes) mod=pulumi-resource-kubernetes ;;
-	istioctl | pilot-discovery) mod=istio ;;
+	istioctl | pilot-discovery | istio-charts) mod=istio ;;
 	istioctl-1.30 | pilot-discovery-1.30) mod=istio-1.30 ;;
 	xds-probe) mod=xds-probe ;;
 	vap-eval) mod=cel ;;
@@ -69,7 +72,7 @@ tool_inputs() {
 	xds-probe) find "$toolchain_dir/xds-probe" -type f -name '*.go' | LC_ALL=C sort ;;
 	echoprobe) find "$toolchain_dir/node-images" -type f -name '*.go' | LC_ALL=C sort ;;
 	vap-eval) find "$toolchain_dir/cel" -type f -name '*.go' | LC_ALL=C sort ;;
-	istioctl* | pilot-discovery*) printf '%s\n' "$toolchain_dir/istio.env" ;;
+	istioctl* | pilot-discovery* | istio-charts) printf '%s\n' "$toolchain_dir/istio.env" ;;
 	esac
 }
 
@@ -225,6 +228,26 @@ build_pilot_discovery_1.30() {
 	istio_build istio-1.30 "$ISTIO_1_30_VERSION" "$ISTIO_1_30_GIT_REVISION" istio.io/istio/pilot/cmd/pilot-discovery "$1"
 }
 
+# istio_charts OUTPUT: a directory with base/, istiod/ and gateway/ from the
+# module's manifests/charts (istio-control/istio-discovery is the istiod chart),
+# each Chart.yaml stamped with the build's version as Istio's release build
+# stamps it (the module's say 1.0.0). Never copied into the repository.
+build_istio_charts() {
+	local src
+	go mod download -C "$toolchain_dir/istio" istio.io/istio
+	src=$(go list -C "$toolchain_dir/istio" -m -f '{{.Dir}}' istio.io/istio)/manifests/charts
+	rm -rf "$1"
+	mkdir -p "$1"
+	cp -R "$src/base" "$1/base"
+	cp -R "$src/istio-control/istio-discovery" "$1/istiod"
+	cp -R "$src/gateway" "$1/gateway"
+	chmod -R u+w "$1"
+	local chart
+	for chart in base istiod gateway; do
+		sed -i -E "s/^(version|appVersion): .*/\1: $ISTIO_CHART_VERSION/" "$1/$chart/Chart.yaml"
+	done
+}
+
 build_xds_probe() {
 	nice -n 10 go build -C "$toolchain_dir/xds-probe" -trimpath -tags vtprotobuf,disable_pgv -ldflags "-s -w" -o "$1" .
 }
@@ -244,13 +267,15 @@ for tool in "${tools[@]}"; do
 	fi
 	log "$tool: building"
 	start=$SECONDS
-	rm -f "$bin_dir/.$tool.tmp."* # left by an interrupted run; we hold the lock
+	rm -rf "$bin_dir/.$tool.tmp."* # left by an interrupted run; we hold the lock
 	tmp_out=$bin_dir/.$tool.tmp.$$
 	if ! "build_${tool//-/_}" "$tmp_out" >&2; then
 		rm -f "$tmp_out"
 		die "$tool: build failed after $((SECONDS - start))s"
 	fi
+	rm -rf "$bin_dir/$tool.old" && { [ ! -d "$bin_dir/$tool" ] || mv "$bin_dir/$tool" "$bin_dir/$tool.old"; }
 	mv -f "$tmp_out" "$bin_dir/$tool"
+	rm -rf "$bin_dir/$tool.old"
 	printf '%s\n' "$stamp" >"$bin_dir/.stamps/$tool"
 	log "$tool: built in $((SECONDS - start))s"
 done

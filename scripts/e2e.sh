@@ -18,6 +18,8 @@ export MESH_TENANCY_CLUSTER_DIR=${MESH_TENANCY_E2E_DIR:-$(mktemp -d /tmp/mesh-te
 . "$scripts_dir/pulumi-env.sh"
 # The opt-in upgrade steps run Istio 1.30's istiod beside 1.31's.
 if [ "${MESH_TENANCY_E2E_UPGRADE:-}" = 1 ]; then "$scripts_dir/build-toolchain.sh" istioctl-1.30 pilot-discovery-1.30 >/dev/null; fi
+# Istio's official charts, from the Istio module (local.e2e.ts previews the stack with them too).
+"$scripts_dir/build-toolchain.sh" istio-charts >/dev/null
 echo "e2e: toolchain ready after $((SECONDS - start))s" >&2
 
 cleanup() {

@@ -65,6 +65,37 @@ describe("the real engine against a local control plane", function () {
         assert.match(r.stdout, /\+ \d+ to create/);
     });
 
+    it("1b. with Istio's official charts (the Istio module's, through the provider's Helm) the preview passes the pack too, renders every object the stand-ins do, and carries the program's values", () => {
+        const charts = path.join(process.env.MESH_TENANCY_BIN ?? "", "istio-charts");
+        assert.ok(fs.existsSync(path.join(charts, "istiod", "Chart.yaml")), `${charts} holds the official charts (scripts/build-toolchain.sh istio-charts)`);
+        const official = stackConfigVariant(STACK, (config) => (config["mesh-tenancy:istio"].chartDirectory = charts));
+        const r = timed("preview (official charts)", expectExit(pulumi(["preview", "--stack", STACK, "--config-file", official, ...POLICY]), 0, "preview with the official charts"));
+        assertNoWarning(r);
+        const steps = (file?: string) => {
+            const out = expectExit(pulumi(["preview", "--stack", STACK, "--json", ...(file !== undefined ? ["--config-file", file] : [])]), 0, "preview --json").stdout;
+            const byName = new Map<string, any>();
+            for (const step of JSON.parse(out).steps ?? []) byName.set(`${String(step.urn).split("::")[2].split("$").pop()} ${String(step.urn).split("::")[3]}`, step.newState?.inputs ?? {});
+            return byName;
+        };
+        const [fromOfficial, fromStandIns] = [steps(official), steps()];
+        const missing = [...fromStandIns.keys()].filter((k) => !fromOfficial.has(k));
+        assert.deepEqual(missing, [], "the official charts render every object the stand-ins render");
+        const extra = [...fromOfficial.keys()].filter((k) => !fromStandIns.has(k));
+        console.log(`      official charts: ${fromOfficial.size} resources, ${extra.length} the stand-ins leave out: ${extra.map((k) => k.replace(/^kubernetes:/, "")).join(", ")}`);
+        for (const cp of plan.controlPlanes) {
+            const revision = cp.revisions[0].name;
+            const dep = fromOfficial.get(`kubernetes:apps/v1:Deployment ${revision}-istiod:${cp.systemNamespace}/istiod-${revision}`);
+            assert.ok(dep !== undefined, `the istiod Deployment of ${revision}`);
+            const env = Object.fromEntries((dep.spec.template.spec.containers[0].env ?? []).map((e: any) => [e.name, e.value]));
+            for (const [k, v] of Object.entries((cp.revisions[0].istiod.values as any).pilot.env)) assert.equal(env[k], v, `${revision}: env ${k}`);
+            assert.equal(dep.spec.replicas, (cp.revisions[0].istiod.values as any).pilot.replicaCount, `${revision}: replicas`);
+            const mesh = YAML.parse(fromOfficial.get(`kubernetes:core/v1:ConfigMap ${revision}-istiod:${cp.systemNamespace}/istio-${revision}`).data.mesh);
+            assert.deepEqual(mesh.discoverySelectors, [{ matchLabels: { usergroup: cp.usergroup } }], `${revision}: discovery selectors`);
+            assert.deepEqual(mesh.defaultServiceExportTo, ["."], `${revision}: private Services by default`);
+        }
+        assert.deepEqual([...fromOfficial.keys()].filter((k) => k.includes("istiod:") && k.includes(":NetworkPolicy ")), [], "the charts render no NetworkPolicy of their own (global.networkPolicy.enabled false)");
+    });
+
     it("2. the policy pack refuses a stack that breaks isolation, naming the rules", () => {
         const cwd = path.join(ROOT, "test", "e2e", "rogue-team");
         expectExit(pulumi(["stack", "select", "--create", "rogue"], { cwd }), 0, "select rogue stack");
