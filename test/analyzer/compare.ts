@@ -79,7 +79,10 @@ interface KObject {
 }
 
 export interface CheckerFinding {
+    /** The rule, `MT0nn`. */
     id: string;
+    /** The finding's own code, `MTnnxx` (rule nn, variant xx), where the rule gives one. */
+    code?: string;
     kind: string;
     namespace: string | null;
     name: string;
@@ -95,7 +98,7 @@ interface Explanation {
     /** gap: Istio reports, the checker should too; out-of-scope: not a tenancy question; tenancy-only: the checker's
      *  own finding, correct; false-alarm: the checker is wrong; agree: both report. */
     class: "gap" | "out-of-scope" | "tenancy-only" | "false-alarm" | "agree" | "granularity" | "overlay";
-    /** Rule ids the checker gave (tenancy run) when this was written; compared on every run. */
+    /** What the checker gave (tenancy run) when this was written, as codes or rule ids; compared by rule on every run. */
     checkerSaid: string[];
     text: string;
 }
@@ -329,7 +332,7 @@ function rowsFor(c: GridCase, runs: { raw: CheckerRun; tenancy: CheckerRun; tena
     };
     for (const m of c.expected) row(fold(m.kind, m.namespace, m.name)).istio.push(m.code);
     for (const [field, run] of [["raw", runs.raw], ["tenancy", runs.tenancy], ["tenancyNs", runs.tenancyNs]] as const) {
-        for (const f of run.findings) row(fold(f.kind, f.namespace, f.name))[field].push(f.id);
+        for (const f of run.findings) row(fold(f.kind, f.namespace, f.name))[field].push(f.code ?? f.id);
     }
     for (const r of rows.values()) for (const list of [r.istio, r.raw, r.tenancy, r.tenancyNs]) list.sort();
     return [...rows.values()].sort((a, b) => Number(a.overlay) - Number(b.overlay) || a.object.localeCompare(b.object));
@@ -342,8 +345,15 @@ function cell(ids: string[]): string {
     return [...counts].map(([id, n]) => (n > 1 ? `${id}×${n}` : id)).join(", ");
 }
 
-function uniq(ids: string[]): string[] {
-    return [...new Set(ids)].sort();
+/** The rule of a finding code (`MT1003` is rule MT010's) or of a rule id (itself). */
+export function ruleOf(codeOrId: string): string {
+    const m = /^MT(\d\d)(\d\d)$/.exec(codeOrId);
+    return m === null ? codeOrId : `MT0${m[1]}`;
+}
+
+/** The rules among codes or rule ids, each once, sorted: what an explanation is held to. */
+function rules(ids: string[]): string[] {
+    return [...new Set(ids.map(ruleOf))].sort();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -440,14 +450,17 @@ export function main(argv: string[]): number {
         const caseExplanations = explanations[c.name] ?? {};
         for (const r of rowsFor(c, runs, namespaceLess, overlayKeys)) {
             summary.rows++;
-            const differs = r.overlay ? r.tenancy.length > 0 || r.tenancyNs.length > 0 : (r.istio.length > 0) !== (r.tenancy.length > 0) || (r.istio.length > 0) !== (r.tenancyNs.length > 0);
+            // Every run counts: a finding only the raw files get (no tenancy around them) differs from Istio too.
+            const differs = r.overlay
+                ? r.tenancy.length > 0 || r.tenancyNs.length > 0
+                : [r.raw, r.tenancy, r.tenancyNs].some((run) => (r.istio.length > 0) !== (run.length > 0));
             const e = caseExplanations[r.object];
             let cls: string = e?.class ?? (differs ? "" : r.istio.length > 0 ? "agree" : "");
             let text = e?.text ?? "";
             // An explanation holds while the checker still does (or still does not) report the object; other rule ids
             // for the same answer (rules renamed or split) are shown but keep the explanation.
             const presenceChanged = e !== undefined && (e.checkerSaid.length > 0) !== (r.tenancy.length > 0);
-            const idsChanged = e !== undefined && JSON.stringify(uniq(e.checkerSaid)) !== JSON.stringify(uniq(r.tenancy));
+            const idsChanged = e !== undefined && JSON.stringify(rules(e.checkerSaid)) !== JSON.stringify(rules(r.tenancy));
             if (presenceChanged) {
                 summary.changed++;
                 text = `CHANGED (explained for checker ${cell(e!.checkerSaid)}): ${text}`;
