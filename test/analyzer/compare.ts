@@ -98,7 +98,7 @@ interface Explanation {
     /** gap: Istio reports, the checker should too; out-of-scope: not a tenancy question; tenancy-only: the checker's
      *  own finding, correct; false-alarm: the checker is wrong; agree: both report. */
     class: "gap" | "out-of-scope" | "tenancy-only" | "false-alarm" | "agree" | "granularity" | "overlay";
-    /** What the checker gave (tenancy run) when this was written, as codes or rule ids; compared by rule on every run. */
+    /** The codes the checker gave (tenancy run) when this was written, compared on every run (rule ids: by rule). */
     checkerSaid: string[];
     text: string;
 }
@@ -460,7 +460,10 @@ export function main(argv: string[]): number {
             // An explanation holds while the checker still does (or still does not) report the object; other rule ids
             // for the same answer (rules renamed or split) are shown but keep the explanation.
             const presenceChanged = e !== undefined && (e.checkerSaid.length > 0) !== (r.tenancy.length > 0);
-            const idsChanged = e !== undefined && JSON.stringify(rules(e.checkerSaid)) !== JSON.stringify(rules(r.tenancy));
+            // Per code where the explanation recorded codes; per rule where it recorded rule ids only.
+            const byCode = e !== undefined && e.checkerSaid.every((x) => ruleOf(x) !== x);
+            const said = (ids: string[]) => (byCode ? [...ids].sort() : rules(ids));
+            const idsChanged = e !== undefined && JSON.stringify(said(e.checkerSaid)) !== JSON.stringify(said(r.tenancy));
             if (presenceChanged) {
                 summary.changed++;
                 text = `CHANGED (explained for checker ${cell(e!.checkerSaid)}): ${text}`;
@@ -483,7 +486,7 @@ export function main(argv: string[]): number {
         if (msgs.length > 0) lines.push("<details><summary>checker messages (+ns run)</summary>", "", ...msgs, "", "</details>", "");
     }
     lines.push("## Summary", "");
-    lines.push(`${selected.length} cases, ${summary.rows} objects, ${summary.differences} differences: ${summary.explained} explained, ${summary.unexplained} unexplained; ${summary.changed} rows where the checker's answer changed since the explanation was written (CHANGED), ${summary.renamed} where only its rule ids did.`, "");
+    lines.push(`${selected.length} cases, ${summary.rows} objects, ${summary.differences} differences: ${summary.explained} explained, ${summary.unexplained} unexplained; ${summary.changed} rows where the checker's answer changed since the explanation was written (CHANGED), ${summary.renamed} where only its codes did.`, "");
     lines.push(`By class: ${[...byClass].sort().map(([k, n]) => `${k} ${n}`).join(", ")}.`, "");
     lines.push(`Inputs written under \`${work}\`.`);
     const text = lines.join("\n") + "\n";
