@@ -67,11 +67,11 @@ describe("a node with istiod in it: the pods the API server has istiod inject ar
     const plan = planTenancy(loadStack("local"));
     const revisions = plan.controlPlanes.map((cp) => cp.revisions[0].name);
     const extra = extraNamespaces(revisions);
-    const systemNamespaces = plan.controlPlanes.map((cp) => cp.systemNamespace);
     const namespaces = [...plannedObjects(plan).filter((o) => o.kind === "Namespace").map((o) => o.metadata.name as string), ...Object.keys(extra)];
     const timings: Record<string, number> = {};
     let applied: string[] = [];
-    let defaultTag: any[] = [];
+    /** The cluster-scoped objects of the charts and tags this suite applied (webhooks, cluster roles and bindings). */
+    const clusterScoped: any[] = [];
 
     before(async function () {
         if (kubectlJson(["get", "nodes"]).items.length === 0) {
@@ -88,6 +88,7 @@ describe("a node with istiod in it: the pods the API server has istiod inject ar
             // The local image, and requests a two-core node can hold for two istiods beside the probes.
             const pilot = { ...values.pilot, image: PILOT_IMAGE, resources: { requests: { cpu: "50m", memory: "128Mi" } } };
             const objects = renderOfficial(istioOperatorFor({ ...values, pilot })).filter((o) => o.kind !== "CustomResourceDefinition");
+            clusterScoped.push(...objects.filter((o) => o.metadata.namespace === undefined));
             apply(objects);
         }
         for (const cp of plan.controlPlanes) {
@@ -100,9 +101,11 @@ describe("a node with istiod in it: the pods the API server has istiod inject ar
         timings["webhooks patched"] = (Date.now() - start) / 1000;
     });
 
+    // Everything goes, istiod with its namespaces: the other node suite runs on the same cluster and its own stand-ins
+    // there must be the only pods behind their Services.
     after(() => {
-        for (const o of defaultTag) run("kubectl", ["delete", o.kind, o.metadata.name, "--ignore-not-found"]);
-        if (applied.length > 0) run("kubectl", ["delete", "namespace", "--wait=true", "--timeout=180s", ...applied.filter((n) => !systemNamespaces.includes(n))]);
+        for (const o of clusterScoped) run("kubectl", ["delete", o.kind, o.metadata.name, "--ignore-not-found"]);
+        if (applied.length > 0) run("kubectl", ["delete", "namespace", "--wait=true", "--timeout=180s", "--ignore-not-found", ...applied]);
         console.log(`      injection e2e timings (s): ${JSON.stringify(timings)}`);
     });
 
@@ -132,8 +135,9 @@ describe("a node with istiod in it: the pods the API server has istiod inject ar
     it("3. with istioctl's `default` tag pointing at the second usergroup's revision, the legacy labels move to it, as the model says", async () => {
         const [, b] = plan.controlPlanes;
         const out = expectExit(run("istioctl", ["tag", "generate", "default", "--revision", b.revisions[0].name, "--istioNamespace", b.systemNamespace]), 0, "istioctl tag generate default").stdout;
-        defaultTag = (await import("yaml")).parseAllDocuments(out).map((d) => d.toJS()).filter((o) => o?.kind === "MutatingWebhookConfiguration");
+        const defaultTag = (await import("yaml")).parseAllDocuments(out).map((d) => d.toJS()).filter((o) => o?.kind === "MutatingWebhookConfiguration");
         assert.ok(defaultTag.length > 0, "istioctl rendered the default tag's webhooks");
+        clusterScoped.push(...defaultTag);
         apply(defaultTag);
         await until(() => webhooksWithoutCa().length === 0, 120, () => `webhooks without a CA bundle: ${webhooksWithoutCa().join(", ")}`);
         const start = Date.now();
