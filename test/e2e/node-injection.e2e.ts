@@ -1,5 +1,6 @@
 import * as assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { MeshTenancyConfig } from "../../model/config";
 import { planTenancy, plannedObjects } from "../../plan";
 import { loadStack } from "../harness/configs";
 import { injectionOf, INJECT_LABEL } from "../../policy/semantics/injection";
@@ -62,10 +63,31 @@ interface Row {
     reason: string;
 }
 
-describe("a node with istiod in it: the pods the API server has istiod inject are the ones the model's injectionOf names", function () {
+/**
+ * Stack `local`, and the same with team-a on a named revision with `stable` and `canary` tags (shop following canary):
+ * the tags' injectors are the program's own MutatingWebhookConfigurations (plan/controlPlane.ts, `planTag`), so the
+ * API server and istiod judge those too.
+ */
+const STACKS: { title: string; config: () => MeshTenancyConfig }[] = [
+    { title: "stack local", config: () => loadStack("local") },
+    {
+        title: "stack local with revision tags",
+        config: () =>
+            loadStack("local", (raw) => {
+                const a = raw.usergroups.find((ug: any) => ug.name === "team-a");
+                a.revisions = [{ version: "1.31.0" }];
+                a.tags = { stable: "team-a-1-31", canary: "team-a-1-31" };
+                a.tenants.find((t: any) => t.name === "shop").tag = "canary";
+            }),
+    },
+];
+
+for (const stack of STACKS) describe(`a node with istiod in it (${stack.title}): the pods the API server has istiod inject are the ones the model's injectionOf names`, function () {
     this.timeout(20 * 60 * 1000);
-    const plan = planTenancy(loadStack("local"));
+    const plan = planTenancy(stack.config());
     const revisions = plan.controlPlanes.map((cp) => cp.revisions[0].name);
+    /** `istio.io/rev` values of the plan's tags, which pods may name too. */
+    const tagLabels = plan.controlPlanes.flatMap((cp) => cp.tags.map((t) => t.label));
     const extra = extraNamespaces(revisions);
     const namespaces = [...plannedObjects(plan).filter((o) => o.kind === "Namespace").map((o) => o.metadata.name as string), ...Object.keys(extra)];
     const timings: Record<string, number> = {};
@@ -99,6 +121,8 @@ describe("a node with istiod in it: the pods the API server has istiod inject ar
         // istiod writes its CA into the caBundle of the webhooks labelled with its revision once it serves them.
         await until(() => webhooksWithoutCa().length === 0, 120, () => `webhooks without a CA bundle: ${webhooksWithoutCa().join(", ")}`);
         timings["webhooks patched"] = (Date.now() - start) / 1000;
+        await webhooksAnswer([...revisions, ...tagLabels]);
+        timings["webhooks answer"] = (Date.now() - start) / 1000;
     });
 
     // Everything goes, istiod with its namespaces: the other node suite runs on the same cluster and its own stand-ins
@@ -130,6 +154,9 @@ describe("a node with istiod in it: the pods the API server has istiod inject ar
         // Both answers occur, and both istiods inject somebody.
         assert.ok(rows.some((r) => r.server === "-") && rows.some((r) => r.server !== "-"));
         for (const rev of revisions) assert.ok(rows.some((r) => r.server === rev), `revision ${rev} injects some pod`);
+        for (const t of plan.controlPlanes.flatMap((cp) => cp.tags)) {
+            assert.ok(rows.some((r) => r.pod === `rev-${t.label}` && r.server === t.revision), `tag ${t.label}'s injector (the program's own webhook) injects by ${t.revision}`);
+        }
     });
 
     it("3. with istioctl's `default` tag pointing at the second usergroup's revision, the legacy labels move to it, as the model says", async () => {
@@ -140,6 +167,7 @@ describe("a node with istiod in it: the pods the API server has istiod inject ar
         clusterScoped.push(...defaultTag);
         apply(defaultTag);
         await until(() => webhooksWithoutCa().length === 0, 120, () => `webhooks without a CA bundle: ${webhooksWithoutCa().join(", ")}`);
+        await webhooksAnswer(["default"]);
         const start = Date.now();
         const rows = compare();
         timings["matrix (default tag)"] = (Date.now() - start) / 1000;
@@ -151,7 +179,7 @@ describe("a node with istiod in it: the pods the API server has istiod inject ar
 
     /** Dry-run creates every variant in every namespace; the API server's answers beside the model's. */
     function compare(): Row[] {
-        const variants = podVariants(revisions);
+        const variants = podVariants([...revisions, ...tagLabels]);
         const pods = namespaces.flatMap((ns) => variants.map((v) => pod(ns, v)));
         const answered = dryRunCreate(pods);
         const inventory = liveInventory();
@@ -218,6 +246,25 @@ function injectedBy(p: any): string {
     if (!containers.some((c: any) => c.name === "istio-proxy")) return "-";
     const status = p.metadata.annotations?.["sidecar.istio.io/status"];
     return status === undefined ? "?" : String(JSON.parse(status).revision ?? "?");
+}
+
+/**
+ * Waits until the API server reaches the istiod behind each `istio.io/rev` value's injector: a pod naming it in the
+ * unlabelled namespace is created (dry run) without a webhook error. istiod is Ready and has patched its webhooks
+ * seconds before its Service's endpoints reach kube-proxy's rules; until then the call is refused.
+ */
+async function webhooksAnswer(revs: string[]): Promise<void> {
+    let last = "";
+    await until(
+        () =>
+            revs.every((rev) => {
+                const r = run("kubectl", ["create", "--dry-run=server", "-o", "name", "-f", "-"], { input: JSON.stringify(pod("inj-unlabelled", { name: `probe-${rev}`, labels: { [REVISION_LABEL]: rev }, annotations: {} })) });
+                if (r.code !== 0) last = r.stderr.trim();
+                return r.code === 0;
+            }),
+        120,
+        () => `an injector still fails: ${last}`,
+    );
 }
 
 function webhooksWithoutCa(): string[] {
