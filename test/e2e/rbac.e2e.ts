@@ -9,7 +9,8 @@ import { clockInto } from "./harness";
 /**
  * Who may write where, judged by the API server's RBAC authorizer (SubjectAccessReviews) beside the model's `mayWrite`,
  * the same answer MT022 rests on: seeded estates of Roles, ClusterRoles (aggregating and aggregated, into Kubernetes'
- * `edit` too), RoleBindings and ClusterRoleBindings, each request by each requester. `npm run fuzz:rbac` runs more.
+ * `edit` too), RoleBindings and ClusterRoleBindings, each request by each requester. More estates, or another seed:
+ * `MESH_TENANCY_RBAC_SEED=N MESH_TENANCY_RBAC_RUNS=M npm run test:e2e -- --grep RBAC`.
  */
 
 const SEED = Number(process.env.MESH_TENANCY_RBAC_SEED ?? 7);
