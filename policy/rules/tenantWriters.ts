@@ -103,7 +103,8 @@ export const tenantWriters: Rule = {
             const code = classify(grant.identity, grant.namespace, grant.writes);
             if (code === undefined) continue;
             const writes = code === "MT2204" ? grant.writes.filter((w) => escalates(w.resource)) : grant.writes;
-            const others = grant.writes.length - writes.length;
+            const kinds = (ws: ReadonlyArray<GrantedWrite>) => new Set(ws.map((w) => w.resource)).size;
+            const others = kinds(grant.writes) - kinds(writes);
             const besides = others > 0 ? `, besides writing ${others} other governed kinds` : "";
             findings.push({ code, subject: grant.binding, message: `${grantPath(grant, writes)}: ${who(grant.identity, code)} may ${describeWrites(writes)} ${where(grant.namespace)}${besides}` });
         }

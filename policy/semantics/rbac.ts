@@ -322,7 +322,7 @@ function describeRule(x: PolicyRule): string {
     return `${x.verbs.join(", ")} ${list(x.apiGroups.map((g) => (g === "" ? "core" : g)))}/${list(x.resources)}${x.resourceNames.length > 0 ? ` named ${x.resourceNames.join(", ")}` : ""}`;
 }
 
-/** One governed resource an identity may change through one binding. */
+/** One governed resource an identity may change through one binding: on every object, or (`names`) on named ones only. */
 export interface GrantedWrite {
     resource: GovernedResource;
     verbs: string[];
@@ -355,24 +355,31 @@ export interface WriteAccess {
     unknown: UnknownRoleRef[];
 }
 
-/** The governed resources a role lets its subjects change; a RoleBinding (`namespaced`) grants nothing cluster-scoped. */
+/**
+ * The governed resources a role lets its subjects change; a RoleBinding (`namespaced`) grants nothing cluster-scoped.
+ * Per resource, the verbs granted on every object and, apart, those granted only on named objects (one rule may grant
+ * `create` on all and another `delete` on one name).
+ */
 function writesOf(role: ResolvedRole, namespaced: boolean): GrantedWrite[] {
     const writes: GrantedWrite[] = [];
     for (const r of GOVERNED) {
         if (namespaced && r.clusterScoped) continue;
-        const verbs = new Set<string>();
-        const names = new Set<string>();
-        let unrestricted = false;
-        const via: string[] = [];
+        const everyObject = { verbs: new Set<string>(), via: [] as string[] };
+        const named: { verb: string; names: string[]; via: string }[] = [];
         for (const { rule: x, origin } of role.rules) {
             const g = grantedVerbs(x, r);
             if (g.verbs.length === 0) continue;
-            g.verbs.forEach((v) => verbs.add(v));
-            if (g.names.length === 0) unrestricted = true;
-            g.names.forEach((n) => names.add(n));
-            via.push(`${origin}: ${describeRule(x)}`);
+            const via = `${origin}: ${describeRule(x)}`;
+            if (g.names.length === 0) {
+                g.verbs.forEach((v) => everyObject.verbs.add(v));
+                everyObject.via.push(via);
+            } else for (const verb of g.verbs) named.push({ verb, names: g.names, via });
         }
-        if (verbs.size > 0) writes.push({ resource: r, verbs: [...verbs], names: unrestricted ? [] : [...names].sort(), rules: via });
+        if (everyObject.verbs.size > 0) writes.push({ resource: r, verbs: [...everyObject.verbs], names: [], rules: everyObject.via });
+        const onlyNamed = named.filter((n) => !everyObject.verbs.has(n.verb));
+        if (onlyNamed.length > 0) {
+            writes.push({ resource: r, verbs: [...new Set(onlyNamed.map((n) => n.verb))], names: [...new Set(onlyNamed.flatMap((n) => n.names))].sort(), rules: [...new Set(onlyNamed.map((n) => n.via))] });
+        }
     }
     return writes;
 }

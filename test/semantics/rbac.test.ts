@@ -56,6 +56,25 @@ describe("semantics: RBAC, who may write what where", () => {
         ]);
     });
 
+    it("names: a verb granted on every object and another on named ones only are told apart, and `*` among resourceNames is a name", () => {
+        const objects = [
+            ns("app-a"),
+            role("app-a", "mixed", [
+                { apiGroups: ["security.istio.io"], resources: ["authorizationpolicies"], verbs: ["create", "patch"] },
+                { apiGroups: ["security.istio.io"], resources: ["authorizationpolicies"], verbs: ["delete", "patch"], resourceNames: ["ap-1"] },
+                { apiGroups: [""], resources: ["secrets"], verbs: ["update"], resourceNames: ["*"] },
+            ]),
+            binding("RoleBinding", "mixed", { kind: "Role", name: "mixed" }, [{ kind: "User", name: "dev", apiGroup: "rbac.authorization.k8s.io" }], "app-a"),
+        ];
+        assert.deepEqual(grants(objects), [
+            '{"kind":"user","name":"dev"} app-a: /secrets=update[*]',
+            '{"kind":"user","name":"dev"} app-a: security.istio.io/authorizationpolicies=create,patch',
+            '{"kind":"user","name":"dev"} app-a: security.istio.io/authorizationpolicies=delete[ap-1]',
+        ]);
+        const g = writeAccess(new Inventory(subjects(objects))).grants[0];
+        assert.equal(describeWrites(g.writes), "create, patch, delete Istio config (AuthorizationPolicies, AuthorizationPolicies named ap-1); update secrets (Secrets named *)");
+    });
+
     it("bindings: a RoleBinding grants a ClusterRole in its namespace only and nothing cluster-scoped; a ClusterRoleBinding everywhere", () => {
         const admin = clusterRole("ns-admin", [{ apiGroups: [""], resources: ["namespaces"], verbs: ["patch"] }, { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["delete"] }]);
         const user = [{ kind: "User", name: "u" }];
