@@ -13,13 +13,6 @@ node_ip=10.244.0.1
 pod_cidr=10.244.0.0/24
 cluster_cidr=10.244.0.0/16
 
-# node_bridge_up: the bridge with the node's address (idempotent).
-node_bridge_up() {
-	ip link show "$node_bridge" >/dev/null 2>&1 || ip link add "$node_bridge" type bridge
-	ip addr replace "$node_ip/${pod_cidr#*/}" dev "$node_bridge"
-	ip link set "$node_bridge" up
-}
-
 is_running() { # NAME
 	local pid
 	pid=$(cat "$state_dir/$1.pid" 2>/dev/null) || return 1

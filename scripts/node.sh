@@ -276,7 +276,9 @@ setup_network() {
 	# Pod-to-pod packets cross the bridge without being routed; iptables (and so
 	# kube-router's policy chains) sees them only with this.
 	sysctl -qw net.bridge.bridge-nf-call-iptables=1
-	node_bridge_up
+	ip link show "$bridge" >/dev/null 2>&1 || ip link add "$bridge" type bridge
+	ip addr replace "$node_ip/${pod_cidr#*/}" dev "$bridge"
+	ip link set "$bridge" up
 }
 
 node_ready() {

@@ -287,14 +287,14 @@ function principalCandidates(conditions: ReadonlyArray<IdentityCondition>, ctx: 
     };
 }
 
+const knownSets = new WeakMap<ReadonlyArray<string>, ReadonlySet<string>>();
+
 /**
  * The namespaces of the set that some pattern tells apart from one nobody names: those a namespace pattern other than
  * `*` matches, and those some of whose principals a principal pattern matches and not every other namespace's (an
  * account-only suffix such as `*sa/client` matches in every namespace alike). Exact patterns name theirs directly;
  * only wildcards over namespaces are matched against every namespace of the set.
  */
-const knownSets = new WeakMap<ReadonlyArray<string>, ReadonlySet<string>>();
-
 function singledOut(conditions: ReadonlyArray<IdentityCondition>, ctx: Context): Set<string> {
     const [td] = ctx.trustDomains;
     const out = new Set<string>();
@@ -303,6 +303,7 @@ function singledOut(conditions: ReadonlyArray<IdentityCondition>, ctx: Context):
     const scan = (test: (namespace: string) => boolean) => {
         for (const n of ctx.namespaces) if (test(n)) out.add(n);
     };
+    const head = `${td}/ns/`;
     for (const c of conditions) {
         for (const p of c.patterns) {
             if (p === "*") continue;
@@ -311,8 +312,7 @@ function singledOut(conditions: ReadonlyArray<IdentityCondition>, ctx: Context):
                 else if (known.has(p)) out.add(p);
                 continue;
             }
-            const head = `${td}/ns/`;
-            if (p.startsWith(head) && !p.startsWith("*")) {
+            if (p.startsWith(head)) {
                 const rest = p.slice(head.length);
                 const slash = rest.indexOf("/");
                 if (slash >= 0 && !rest.slice(0, slash).includes("*")) {
@@ -329,14 +329,13 @@ function singledOut(conditions: ReadonlyArray<IdentityCondition>, ctx: Context):
                 // `*/ns/<ns>/sa/<account>` names its namespace in full; a shorter tail may end several.
                 if (whole !== null) {
                     if (known.has(whole[1])) out.add(whole[1]);
-                } else if (cut >= 0 && !`${head}\u0000unknown/sa/`.endsWith(before)) {
+                } else if (cut >= 0 && !`${head}${UNKNOWN}/sa/`.endsWith(before)) {
                     // (A tail every namespace's stem ends with, such as `/sa/`, tells none apart.)
                     scan((n) => `${head}${n}/sa/`.endsWith(before));
                 }
-            } else if (p.endsWith("*") && head.startsWith(p.slice(0, -1))) {
-                // A prefix of the trust domain's stem matches every namespace alike.
-                continue;
             }
+            // Any other principal pattern (a prefix of the trust domain's stem, another trust domain) treats every
+            // namespace alike.
         }
     }
     return out;
@@ -465,11 +464,11 @@ export function meshAdmission(inventory: Inventory, w: Workload, rev: RevisionIn
     } else {
         admitted = SourceSet.none();
         for (const p of allows) {
-            arrayOf((p.subject.object.spec as any)?.rules).forEach((rule, i) => {
+            arrayOf((p.subject.object.spec as any)?.rules).forEach((r, i) => {
+                const rule = isRecord(r) ? r : {};
                 // A rule whose ports take plaintext only sees no identity: what it admits, it admits in plaintext (below).
-                if (!reachable(isRecord(rule) ? rule : {}, peer, (m) => m !== "DISABLE")) return;
-                if (droppedOnTcp(inventory, w, isRecord(rule) ? rule : {})) return;
-                const { sources, detail } = ruleSources(isRecord(rule) ? rule : {}, ctx, "possible");
+                if (!reachable(rule, peer, (m) => m !== "DISABLE") || droppedOnTcp(inventory, w, rule)) return;
+                const { sources, detail } = ruleSources(rule, ctx, "possible");
                 const name = `AuthorizationPolicy ${describeObject(p.subject.object)} rule ${i + 1}${detail.length > 0 ? ` ${detail.join(", ")}` : ""}`;
                 admitted = admitted.union(sources.because(name));
             });

@@ -94,3 +94,11 @@ export function waitForDefaultServiceAccounts(namespaces: ReadonlyArray<string>,
         spawnSync("sleep", ["0.2"]);
     }
 }
+
+/** Applies objects as one List, server-side, as `fieldManager` (taking over fields others hold). */
+export function applyList(objects: unknown[], fieldManager: string, what = "kubectl apply"): void {
+    expectExit(run("kubectl", ["apply", "--server-side", "--force-conflicts", "--field-manager", fieldManager, "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }) }), 0, what);
+}
+
+/** The images scripts/node.sh builds and imports on the node (pods never pull). */
+export const NODE_IMAGES = { echoprobe: "mesh-tenancy.local/echoprobe:local", pilot: "mesh-tenancy.local/pilot:local" } as const;

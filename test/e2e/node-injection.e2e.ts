@@ -8,7 +8,7 @@ import { Inventory } from "../../policy/semantics/inventory";
 import type { Subject } from "../../policy/semantics/objects";
 import { INJECTION_LABEL, REVISION_LABEL } from "../../policy/semantics/labels";
 import { readWorkload } from "../../policy/semantics/workloads";
-import { expectExit, kubectlJson, run, waitForDefaultServiceAccounts } from "./harness";
+import { applyList, expectExit, kubectlJson, NODE_IMAGES, run, waitForDefaultServiceAccounts } from "./harness";
 import { istioOperatorFor, renderOfficial } from "./istio";
 
 /**
@@ -21,8 +21,6 @@ import { istioOperatorFor, renderOfficial } from "./istio";
  * Envoy here). Which pods came back injected, and by which revision, must equal the model's `injectionOf`.
  */
 
-/** The image scripts/node.sh builds from pilot-discovery (pods never pull). */
-const PILOT_IMAGE = "mesh-tenancy.local/pilot:local";
 const LABEL = "mesh-tenancy.io/e2e-injection";
 /** Namespaces of this suite, beside the plan's: each labelled as somebody might label a namespace. */
 function extraNamespaces(revisions: string[]): Record<string, Record<string, string>> {
@@ -108,7 +106,7 @@ for (const stack of STACKS) describe(`a node with istiod in it (${stack.title}):
         for (const cp of plan.controlPlanes) {
             const values = cp.revisions[0].istiod.values as Record<string, any>;
             // The local image, and requests a two-core node can hold for two istiods beside the probes.
-            const pilot = { ...values.pilot, image: PILOT_IMAGE, resources: { requests: { cpu: "50m", memory: "128Mi" } } };
+            const pilot = { ...values.pilot, image: NODE_IMAGES.pilot, resources: { requests: { cpu: "50m", memory: "128Mi" } } };
             const objects = renderOfficial(istioOperatorFor({ ...values, pilot })).filter((o) => o.kind !== "CustomResourceDefinition");
             clusterScoped.push(...objects.filter((o) => o.metadata.namespace === undefined));
             apply(objects);
@@ -139,7 +137,7 @@ for (const stack of STACKS) describe(`a node with istiod in it (${stack.title}):
             assert.equal(pods.length, 1, `one istiod pod in ${cp.systemNamespace}`);
             const p = pods[0];
             assert.equal(p.status.phase, "Running");
-            assert.equal(p.spec.containers[0].image, PILOT_IMAGE);
+            assert.equal(p.spec.containers[0].image, NODE_IMAGES.pilot);
             assert.ok(p.status.conditions.some((c: any) => c.type === "Ready" && c.status === "True"), `${p.metadata.name} Ready`);
             console.log(`      ${cp.systemNamespace}/${p.metadata.name} Running on ${p.spec.nodeName} at ${p.status.podIP}`);
         }
@@ -223,7 +221,7 @@ function pod(namespace: string, v: ReturnType<typeof podVariants>[number]): any 
         spec: {
             ...(v.hostNetwork ? { hostNetwork: true } : {}),
             automountServiceAccountToken: false,
-            containers: [{ name: "app", image: "mesh-tenancy.local/echoprobe:local", imagePullPolicy: "Never", ports: [{ containerPort: 8080 }] }],
+            containers: [{ name: "app", image: NODE_IMAGES.echoprobe, imagePullPolicy: "Never", ports: [{ containerPort: 8080 }] }],
         },
     };
 }
@@ -285,7 +283,7 @@ function liveInventory(): Inventory {
 }
 
 function apply(objects: unknown[]): void {
-    expectExit(run("kubectl", ["apply", "--server-side", "--force-conflicts", "--field-manager", "e2e-injection", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }) }), 0, "kubectl apply");
+    applyList(objects, "e2e-injection");
 }
 
 async function until(done: () => boolean, seconds: number, why: () => string): Promise<void> {

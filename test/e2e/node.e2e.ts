@@ -10,7 +10,7 @@ import { l3Admission } from "../../policy/semantics/networkPolicy";
 import type { Subject } from "../../policy/semantics/objects";
 import { ISTIOD_PORTS } from "../../policy/semantics/revisions";
 import { readWorkload } from "../../policy/semantics/workloads";
-import { expectExit, kubectlJson, run, waitForDefaultServiceAccounts } from "./harness";
+import { applyList, expectExit, kubectlJson, NODE_IMAGES, run, waitForDefaultServiceAccounts } from "./harness";
 
 /**
  * Real packets on the local node (scripts/node.sh, MESH_TENANCY_NODE=1): kube-router enforces the NetworkPolicies the
@@ -25,8 +25,6 @@ import { expectExit, kubectlJson, run, waitForDefaultServiceAccounts } from "./h
  * from a pod's own node whatever the policies say.
  */
 
-/** The image scripts/node.sh builds and imports (pods never pull). */
-const IMAGE = "mesh-tenancy.local/echoprobe:local";
 /** Every pod answers on istiod's ports and on the port the smoke workloads serve (8080, istiod's debug port too). */
 const PORTS = [ISTIOD_PORTS.xds, ISTIOD_PORTS.secureXdsAndCa, ISTIOD_PORTS.monitoring, ISTIOD_PORTS.webhook, ISTIOD_PORTS.http];
 const OUTSIDE = "outside-probe";
@@ -168,7 +166,7 @@ function pod(namespace: string, name: string, labels: Record<string, string>): R
             containers: [
                 {
                     name: "echoprobe",
-                    image: IMAGE,
+                    image: NODE_IMAGES.echoprobe,
                     imagePullPolicy: "Never",
                     args: ["serve", ...PORTS.map(String)],
                     ports: PORTS.map((containerPort) => ({ containerPort })),
@@ -195,7 +193,7 @@ function service(p: any): Record<string, unknown> {
 }
 
 function apply(objects: unknown[]): void {
-    expectExit(run("kubectl", ["apply", "--server-side", "--force-conflicts", "--field-manager", "e2e-node", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }) }), 0, "kubectl apply");
+    applyList(objects, "e2e-node");
 }
 
 /**

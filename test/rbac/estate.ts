@@ -3,7 +3,7 @@ import * as path from "path";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as YAML from "yaml";
 import type { KubeObject } from "../../policy/semantics/objects";
-import { expectExit, kubectlJson, run } from "../e2e/harness";
+import { applyList, expectExit, kubectlJson, run } from "../e2e/harness";
 import { LABEL, Verdict } from "./judge";
 
 /** The ClusterRoles whose rules the API server's aggregation controller writes, that an estate may extend. */
@@ -16,7 +16,7 @@ const ruleKey = (r: any) => JSON.stringify([[...(r.apiGroups ?? [])].sort(), [..
  * (its own aggregator, and Kubernetes' `edit` and `admin` where a role is labelled into them).
  */
 export async function applyEstate(objects: KubeObject[]): Promise<void> {
-    expectExit(run("kubectl", ["apply", "--server-side", "--force-conflicts", "--field-manager", "e2e-rbac", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }) }), 0, "apply the estate");
+    applyList(objects, "e2e-rbac", "apply the estate");
     const selected = (aggregator: string) =>
         objects.filter((o) => {
             const labels = (o.metadata.labels ?? {}) as Record<string, string>;
