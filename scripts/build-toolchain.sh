@@ -32,6 +32,10 @@ optional_tools+=(istio-charts)
 # The local node's (scripts/node.sh): a few minutes cold, needed only with a node.
 node_tools=(kubelet kube-proxy kube-scheduler kube-router echoprobe)
 optional_tools+=("${node_tools[@]}")
+# Istio's data plane without Envoy, for the node's proxyless gRPC suite:
+# pilot-agent (the grpc-agent injection template's container), Istio's echo
+# server, and mesh-caller, our caller over grpc-go's xDS client.
+optional_tools+=(pilot-agent istio-echo mesh-caller)
 # The unit suite's judge of the admission guardrails (test/guardrailsCel.test.ts
 # names it): the API server's own CEL, seconds to build once the Kubernetes
 # packages are in the build cache.
@@ -60,7 +64,7 @@ tool_inputs() {
 	echoprobe) mod=node-images ;;
 	pulumi | pulumi-language-nodejs) mod=pulumi ;;
 	pulumi-resource-kubernetes) mod=pulumi-resource-kubernetes ;;
-	istioctl | pilot-discovery | istio-charts) mod=istio ;;
+	istioctl | pilot-discovery | istio-charts | pilot-agent | istio-echo | mesh-caller) mod=istio ;;
 	istioctl-1.30 | pilot-discovery-1.30) mod=istio-1.30 ;;
 	xds-probe) mod=xds-probe ;;
 	vap-eval) mod=cel ;;
@@ -72,7 +76,8 @@ tool_inputs() {
 	xds-probe) find "$toolchain_dir/xds-probe" -type f -name '*.go' | LC_ALL=C sort ;;
 	echoprobe) find "$toolchain_dir/node-images" -type f -name '*.go' | LC_ALL=C sort ;;
 	vap-eval) find "$toolchain_dir/cel" -type f -name '*.go' | LC_ALL=C sort ;;
-	istioctl* | pilot-discovery* | istio-charts) printf '%s\n' "$toolchain_dir/istio.env" ;;
+	istioctl* | pilot-discovery* | istio-charts | pilot-agent | istio-echo) printf '%s\n' "$toolchain_dir/istio.env" ;;
+	mesh-caller) find "$toolchain_dir/istio/mesh-caller" -type f -name '*.go' | LC_ALL=C sort ;;
 	esac
 }
 
@@ -83,7 +88,7 @@ tool_stamp() {
 		declare -f "build_${1//-/_}"
 		case $1 in
 		kube-apiserver | kube-controller-manager | kubelet | kube-proxy | kube-scheduler) declare -f k8s_ldflags ;;
-		istioctl* | pilot-discovery*) declare -f istio_build ;;
+		istioctl* | pilot-discovery* | pilot-agent | istio-echo) declare -f istio_build ;;
 		esac
 		tool_inputs "$1" | while read -r f; do printf '%s\n' "${f#"$toolchain_dir"/}"; cat "$f"; done
 	} | sha256sum | cut -c1-64
@@ -218,6 +223,18 @@ build_istioctl() {
 
 build_pilot_discovery() {
 	istio_build istio "$ISTIO_VERSION" "$ISTIO_GIT_REVISION" istio.io/istio/pilot/cmd/pilot-discovery "$1"
+}
+
+build_pilot_agent() {
+	istio_build istio "$ISTIO_VERSION" "$ISTIO_GIT_REVISION" istio.io/istio/pilot/cmd/pilot-agent "$1"
+}
+
+build_istio_echo() {
+	istio_build istio "$ISTIO_VERSION" "$ISTIO_GIT_REVISION" istio.io/istio/pkg/test/echo/cmd/server "$1"
+}
+
+build_mesh_caller() {
+	nice -n 10 go build -C "$toolchain_dir/istio" -trimpath -tags vtprotobuf,disable_pgv -ldflags "-s -w" -o "$1" ./mesh-caller
 }
 
 build_istioctl_1.30() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The node suites alone (test/e2e/node*.e2e.ts) on a private control plane with a node: no Pulumi, so it builds the
-# Kubernetes tools, the node's, and Istio's two (istiod runs as a pod of the official chart, rendered by istioctl).
+# Kubernetes tools, the node's, and Istio's (istiod runs as a pod of the official chart, rendered by istioctl; the
+# proxyless gRPC suite's pods run pilot-agent, Istio's echo server and mesh-caller).
 # For a CI job of its own; `MESH_TENANCY_NODE=1 npm run test:e2e` runs the same suites after the others. Fails where
 # this machine cannot run a node (the suites would only skip).
 # Arguments go to mocha.
@@ -14,7 +15,7 @@ start=$SECONDS
 
 export MESH_TENANCY_CLUSTER_DIR=${MESH_TENANCY_E2E_DIR:-$(mktemp -d /tmp/mesh-tenancy-node-e2e.XXXXXX)}
 bin=${MESH_TENANCY_BIN:-$("$scripts_dir/build-toolchain.sh" etcd kube-apiserver kube-controller-manager kubectl \
-	kubelet kube-proxy kube-scheduler kube-router echoprobe istioctl pilot-discovery | tail -n 1)}
+	kubelet kube-proxy kube-scheduler kube-router echoprobe istioctl pilot-discovery pilot-agent istio-echo mesh-caller | tail -n 1)}
 export MESH_TENANCY_BIN=$bin MESH_TENANCY_NODE_BIN=$bin
 echo "node-e2e: tools ready after $((SECONDS - start))s" >&2
 

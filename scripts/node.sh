@@ -20,9 +20,10 @@
 # Environment: MESH_TENANCY_CLUSTER_DIR and MESH_TENANCY_READY_TIMEOUT as for
 # cluster.sh; MESH_TENANCY_SERVICE_CIDR as cluster.sh was started with;
 # MESH_TENANCY_NODE_BIN, a dir holding kubelet, kube-proxy, kube-scheduler,
-# kube-router, echoprobe and kubectl, and pilot-discovery for istiod's image
-# (default: whatever build-toolchain.sh prints for those, pilot-discovery
-# included where it is built already).
+# kube-router, echoprobe and kubectl, pilot-discovery for istiod's image, and
+# pilot-agent, istio-echo and mesh-caller for the proxyless image (default:
+# whatever build-toolchain.sh prints for those, the Istio ones included where
+# they are built already).
 set -euo pipefail
 
 scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -38,6 +39,10 @@ pause_image=mesh-tenancy.local/pause:local
 echo_image=mesh-tenancy.local/echoprobe:local
 # istiod, from the toolchain's pilot-discovery (the e2e sets the chart's `image` to it).
 pilot_image=mesh-tenancy.local/pilot:local
+# Istio's data plane without Envoy (proxyless gRPC), when the bin dir holds
+# pilot-agent, istio-echo and mesh-caller: pilot-agent is the entrypoint the
+# grpc-agent injection template runs; the app containers name the other two.
+proxyless_image=mesh-tenancy.local/proxyless:local
 # Started in this order, stopped in the reverse one.
 processes=(containerd kubelet kube-proxy kube-scheduler kube-router)
 packages=(containerd runc containernetworking-plugins iptables ipset iproute2)
@@ -139,7 +144,7 @@ oci_image() {
 # images BIN: the pause and echoprobe images, both the one echoprobe binary
 # (FROM scratch) with different entrypoints, imported into containerd; and,
 # when BIN holds pilot-discovery, istiod's image (that binary alone, where the
-# official chart runs it). The echoprobe image's root stays in images/rootfs:
+# official chart runs it); when it holds Istio's proxyless data plane, its image. The echoprobe image's root stays in images/rootfs:
 # node.e2e.ts probes from the node with it.
 images() {
 	local bin=$1 work=$node_dir/images config
@@ -163,6 +168,17 @@ images() {
 		# The chart runs the image's entrypoint with its own arguments, as user 1337.
 		import_image "$work" "$pilot_image" 1337 '["/usr/local/bin/pilot-discovery"]' "$work/pilot-layer.tar"
 		rm -rf "$work/pilot" "$work/pilot-layer.tar"
+	fi
+	if [ -x "$bin/pilot-agent" ] && [ -x "$bin/istio-echo" ] && [ -x "$bin/mesh-caller" ]; then
+		mkdir -p "$work/proxyless/usr/local/bin"
+		for b in pilot-agent istio-echo mesh-caller; do
+			cp "$bin/$b" "$work/proxyless/usr/local/bin/$b"
+			chmod 755 "$work/proxyless/usr/local/bin/$b"
+		done
+		tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 --mode=u+rwX,go+rX -C "$work/proxyless" -cf "$work/proxyless-layer.tar" .
+		# The template runs the image's entrypoint (`proxy sidecar ...`) as user 1337.
+		import_image "$work" "$proxyless_image" 1337 '["/usr/local/bin/pilot-agent"]' "$work/proxyless-layer.tar"
+		rm -rf "$work/proxyless" "$work/proxyless-layer.tar"
 	fi
 }
 
@@ -332,7 +348,7 @@ start() {
 		containerd --config "$node_dir/containerd/config.toml"
 	wait_until containerd "containerd's socket" ctr --address "$sock" version
 	images "$bin"
-	log "images imported: $pause_image, $echo_image$([ -x "$bin/pilot-discovery" ] && echo ", $pilot_image")"
+	log "images imported: $pause_image, $echo_image$([ -x "$bin/pilot-discovery" ] && echo ", $pilot_image")$([ -x "$bin/pilot-agent" ] && echo ", $proxyless_image")"
 
 	log "starting kubelet ($node_name at $node_ip)"
 	launch kubelet "$bin/kubelet" \

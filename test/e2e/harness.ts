@@ -101,4 +101,4 @@ export function applyList(objects: unknown[], fieldManager: string, what = "kube
 }
 
 /** The images scripts/node.sh builds and imports on the node (pods never pull). */
-export const NODE_IMAGES = { echoprobe: "mesh-tenancy.local/echoprobe:local", pilot: "mesh-tenancy.local/pilot:local" } as const;
+export const NODE_IMAGES = { echoprobe: "mesh-tenancy.local/echoprobe:local", pilot: "mesh-tenancy.local/pilot:local", proxyless: "mesh-tenancy.local/proxyless:local" } as const;

@@ -4,10 +4,10 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
-import type { ControlPlanePlan } from "../../plan";
+import type { ControlPlanePlan, TenancyPlan } from "../../plan";
 import { visibilityModel } from "../../report/visibility";
 import type { Subject } from "../../policy/semantics/objects";
-import { expectExit, kubectlJson, run } from "./harness";
+import { expectExit, kubectlJson, NODE_IMAGES, run } from "./harness";
 
 /**
  * Real Istio components next to the local control plane: istiod (pilot-discovery) out of cluster per revision, the
@@ -381,4 +381,43 @@ export function viewTable(rows: ViewRow[]): string[] {
         (r) =>
             `${r.namespace.padEnd(12)} ${r.proxy.padEnd(14)} imports ${r.sidecarImports.join(",")} | report ${r.reportServices.join(",") || "-"} | istiod ${r.istiodServices.join(",") || "-"} | ${r.clusters} clusters, CDS/LDS/RDS ${r.bytes.cds}/${r.bytes.lds}/${r.bytes.rds} B`,
     );
+}
+
+/**
+ * Each usergroup's istiod as a pod on the node (scripts/node.sh builds its image from the toolchain's pilot-discovery):
+ * the official istiod chart rendered by the toolchain's istioctl with the values the plan passes to Helm, the image set
+ * to the local one. Waits until every istiod has rolled out and written its CA into its webhooks. Returns the
+ * cluster-scoped objects it applied (webhooks, cluster roles and bindings), which the caller deletes.
+ */
+export async function installIstiodPods(plan: TenancyPlan, apply: (objects: any[]) => void): Promise<any[]> {
+    const clusterScoped: any[] = [];
+    for (const cp of plan.controlPlanes) {
+        const values = cp.revisions[0].istiod.values as Record<string, any>;
+        // The local image, and requests a two-core node can hold for two istiods beside the suites' pods.
+        const pilot = { ...values.pilot, image: NODE_IMAGES.pilot, resources: { requests: { cpu: "50m", memory: "128Mi" } } };
+        const objects = renderOfficial(istioOperatorFor({ ...values, pilot })).filter((o) => o.kind !== "CustomResourceDefinition");
+        clusterScoped.push(...objects.filter((o) => o.metadata.namespace === undefined));
+        apply(objects);
+    }
+    for (const cp of plan.controlPlanes) {
+        const deployment = `istiod-${cp.revisions[0].name}`;
+        expectExit(run("kubectl", ["rollout", "status", "deployment", deployment, "-n", cp.systemNamespace, "--timeout=300s"]), 0, `${cp.systemNamespace}/${deployment} rolled out`);
+    }
+    // istiod writes its CA into the caBundle of the webhooks labelled with its revision once it serves them.
+    await until(() => webhooksWithoutCa().length === 0, 120, () => `webhooks without a CA bundle: ${webhooksWithoutCa().join(", ")}`);
+    return clusterScoped;
+}
+
+export function webhooksWithoutCa(): string[] {
+    return kubectlJson(["get", "mutatingwebhookconfigurations"])
+        .items.flatMap((c: any) => (c.webhooks ?? []).filter((w: any) => w.clientConfig?.service !== undefined && !w.clientConfig.caBundle).map((w: any) => `${c.metadata.name}/${w.name}`));
+}
+
+/** Polls `done` each second until it holds; after `seconds`, fails with `why()`. */
+export async function until(done: () => boolean, seconds: number, why: () => string): Promise<void> {
+    const deadline = Date.now() + seconds * 1000;
+    while (!done()) {
+        if (Date.now() > deadline) throw new Error(`not after ${seconds}s: ${why()}`);
+        await sleep(1000);
+    }
 }

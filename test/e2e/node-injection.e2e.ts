@@ -1,5 +1,4 @@
 import * as assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { MeshTenancyConfig } from "../../model/config";
 import { planTenancy, plannedObjects } from "../../plan";
 import { loadStack } from "../harness/configs";
@@ -9,7 +8,7 @@ import type { Subject } from "../../policy/semantics/objects";
 import { INJECTION_LABEL, REVISION_LABEL } from "../../policy/semantics/labels";
 import { readWorkload } from "../../policy/semantics/workloads";
 import { applyList, expectExit, kubectlJson, NODE_IMAGES, run, waitForDefaultServiceAccounts } from "./harness";
-import { istioOperatorFor, renderOfficial } from "./istio";
+import { installIstiodPods, until, webhooksWithoutCa } from "./istio";
 
 /**
  * istiod in the cluster (scripts/node.sh builds its image from the toolchain's pilot-discovery): each usergroup's
@@ -103,22 +102,8 @@ for (const stack of STACKS) describe(`a node with istiod in it (${stack.title}):
         apply([...planned, ...Object.entries(extra).map(([name, labels]) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { ...labels, [LABEL]: "true" } } }))]);
         applied = namespaces;
         waitForDefaultServiceAccounts(namespaces);
-        for (const cp of plan.controlPlanes) {
-            const values = cp.revisions[0].istiod.values as Record<string, any>;
-            // The local image, and requests a two-core node can hold for two istiods beside the probes.
-            const pilot = { ...values.pilot, image: NODE_IMAGES.pilot, resources: { requests: { cpu: "50m", memory: "128Mi" } } };
-            const objects = renderOfficial(istioOperatorFor({ ...values, pilot })).filter((o) => o.kind !== "CustomResourceDefinition");
-            clusterScoped.push(...objects.filter((o) => o.metadata.namespace === undefined));
-            apply(objects);
-        }
-        for (const cp of plan.controlPlanes) {
-            const deployment = `istiod-${cp.revisions[0].name}`;
-            expectExit(run("kubectl", ["rollout", "status", "deployment", deployment, "-n", cp.systemNamespace, "--timeout=300s"]), 0, `${cp.systemNamespace}/${deployment} rolled out`);
-        }
-        timings["istiods ready"] = (Date.now() - start) / 1000;
-        // istiod writes its CA into the caBundle of the webhooks labelled with its revision once it serves them.
-        await until(() => webhooksWithoutCa().length === 0, 120, () => `webhooks without a CA bundle: ${webhooksWithoutCa().join(", ")}`);
-        timings["webhooks patched"] = (Date.now() - start) / 1000;
+        clusterScoped.push(...(await installIstiodPods(plan, apply)));
+        timings["istiods ready, webhooks patched"] = (Date.now() - start) / 1000;
         await webhooksAnswer([...revisions, ...tagLabels]);
         timings["webhooks answer"] = (Date.now() - start) / 1000;
     });
@@ -265,11 +250,6 @@ async function webhooksAnswer(revs: string[]): Promise<void> {
     );
 }
 
-function webhooksWithoutCa(): string[] {
-    return kubectlJson(["get", "mutatingwebhookconfigurations"])
-        .items.flatMap((c: any) => (c.webhooks ?? []).filter((w: any) => w.clientConfig?.service !== undefined && !w.clientConfig.caBundle).map((w: any) => `${c.metadata.name}/${w.name}`));
-}
-
 /** What injection reads: namespaces, the injector webhooks, and what shows the revisions (istiod's Deployments, ConfigMaps and Services). */
 function liveInventory(): Inventory {
     const read = (...args: string[]): Subject[] => kubectlJson(["get", ...args]).items.map((object: any) => ({ object, origin: {} }));
@@ -284,12 +264,4 @@ function liveInventory(): Inventory {
 
 function apply(objects: unknown[]): void {
     applyList(objects, "e2e-injection");
-}
-
-async function until(done: () => boolean, seconds: number, why: () => string): Promise<void> {
-    const deadline = Date.now() + seconds * 1000;
-    while (!done()) {
-        if (Date.now() > deadline) throw new Error(`not after ${seconds}s: ${why()}`);
-        await sleep(1000);
-    }
 }
