@@ -4,7 +4,7 @@
 # kube-apiserver, kube-controller-manager, kubectl, istioctl, pilot-discovery
 # and xds-probe; istioctl-1.30 and pilot-discovery-1.30 only when named, and
 # the local node's tools (kubelet, kube-proxy, kube-scheduler, kube-router,
-# echoprobe) only when named or by scripts/node.sh; vap-eval, the unit suite's
+# echoprobe, coredns) only when named or by scripts/node.sh; vap-eval, the unit suite's
 # judge of the admission guardrails, only when named (npm test names it).
 #
 # Usage: scripts/build-toolchain.sh [TOOL...]   (default: every default tool)
@@ -30,7 +30,7 @@ optional_tools=(istioctl-1.30 pilot-discovery-1.30)
 # module the istio wrapper pins, as a chart directory the program can name.
 optional_tools+=(istio-charts)
 # The local node's (scripts/node.sh): a few minutes cold, needed only with a node.
-node_tools=(kubelet kube-proxy kube-scheduler kube-router echoprobe)
+node_tools=(kubelet kube-proxy kube-scheduler kube-router echoprobe coredns)
 optional_tools+=("${node_tools[@]}")
 # Istio's data plane without Envoy, for the node's proxyless gRPC suite:
 # pilot-agent (the grpc-agent injection template's container), Istio's echo
@@ -62,6 +62,7 @@ tool_inputs() {
 	kube-apiserver | kube-controller-manager | kubectl | kubelet | kube-proxy | kube-scheduler) mod=kubernetes ;;
 	kube-router) mod=kube-router ;;
 	echoprobe) mod=node-images ;;
+	coredns) mod=coredns ;;
 	pulumi | pulumi-language-nodejs) mod=pulumi ;;
 	pulumi-resource-kubernetes) mod=pulumi-resource-kubernetes ;;
 	istioctl | pilot-discovery | istio-charts | pilot-agent | istio-echo | mesh-caller) mod=istio ;;
@@ -75,6 +76,7 @@ tool_inputs() {
 	pulumi-resource-kubernetes) find "$toolchain_dir/pulumi-resource-kubernetes" -type f -name '*.go' | LC_ALL=C sort ;;
 	xds-probe) find "$toolchain_dir/xds-probe" -type f -name '*.go' | LC_ALL=C sort ;;
 	echoprobe) find "$toolchain_dir/node-images" -type f -name '*.go' | LC_ALL=C sort ;;
+	coredns) printf '%s\n' "$toolchain_dir/coredns/main.go" ;;
 	vap-eval) find "$toolchain_dir/cel" -type f -name '*.go' | LC_ALL=C sort ;;
 	istioctl* | pilot-discovery* | istio-charts | pilot-agent | istio-echo) printf '%s\n' "$toolchain_dir/istio.env" ;;
 	mesh-caller) find "$toolchain_dir/istio/mesh-caller" -type f -name '*.go' | LC_ALL=C sort ;;
@@ -174,6 +176,11 @@ build_kube_router() {
 	version=$(go list -C "$toolchain_dir/kube-router" -m -f '{{.Version}}' github.com/cloudnativelabs/kube-router/v2)
 	nice -n 10 go build -C "$toolchain_dir/kube-router" -trimpath -ldflags "-s -w -X $v.Version=$version" \
 		-o "$1" github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+}
+
+# The node's cluster DNS: CoreDNS with the plugins toolchain/coredns names.
+build_coredns() {
+	nice -n 10 go build -C "$toolchain_dir/coredns" -trimpath -ldflags "-s -w" -o "$1" .
 }
 
 # The one program in the node's images: pause, echo server and probe.

@@ -15,7 +15,7 @@ start=$SECONDS
 
 export MESH_TENANCY_CLUSTER_DIR=${MESH_TENANCY_E2E_DIR:-$(mktemp -d /tmp/mesh-tenancy-node-e2e.XXXXXX)}
 bin=${MESH_TENANCY_BIN:-$("$scripts_dir/build-toolchain.sh" etcd kube-apiserver kube-controller-manager kubectl \
-	kubelet kube-proxy kube-scheduler kube-router echoprobe istioctl pilot-discovery pilot-agent istio-echo mesh-caller | tail -n 1)}
+	kubelet kube-proxy kube-scheduler kube-router echoprobe coredns istioctl pilot-discovery pilot-agent istio-echo mesh-caller | tail -n 1)}
 export MESH_TENANCY_BIN=$bin MESH_TENANCY_NODE_BIN=$bin
 echo "node-e2e: tools ready after $((SECONDS - start))s" >&2
 

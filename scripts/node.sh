@@ -19,7 +19,7 @@
 #
 # Environment: MESH_TENANCY_CLUSTER_DIR and MESH_TENANCY_READY_TIMEOUT as for
 # cluster.sh; MESH_TENANCY_SERVICE_CIDR as cluster.sh was started with;
-# MESH_TENANCY_NODE_BIN, a dir holding kubelet, kube-proxy, kube-scheduler,
+# MESH_TENANCY_NODE_BIN, a dir holding kubelet, kube-proxy, kube-scheduler, coredns,
 # kube-router, echoprobe and kubectl, pilot-discovery for istiod's image, and
 # pilot-agent, istio-echo and mesh-caller for the proxyless image (default:
 # whatever build-toolchain.sh prints for those, the Istio ones included where
@@ -43,6 +43,10 @@ pilot_image=mesh-tenancy.local/pilot:local
 # pilot-agent, istio-echo and mesh-caller: pilot-agent is the entrypoint the
 # grpc-agent injection template runs; the app containers name the other two.
 proxyless_image=mesh-tenancy.local/proxyless:local
+# The cluster's DNS (CoreDNS, from the coredns tool), at the tenth address of
+# the Service range, as kubeadm places it.
+coredns_image=mesh-tenancy.local/coredns:local
+dns_ip=$(printf '%s' "${service_cidr%/*}" | awk -F. '{ printf "%d.%d.%d.%d", $1, $2, $3, $4 + 10 }')
 # Started in this order, stopped in the reverse one.
 processes=(containerd kubelet kube-proxy kube-scheduler kube-router)
 packages=(containerd runc containernetworking-plugins iptables ipset iproute2)
@@ -180,6 +184,87 @@ images() {
 		import_image "$work" "$proxyless_image" 1337 '["/usr/local/bin/pilot-agent"]' "$work/proxyless-layer.tar"
 		rm -rf "$work/proxyless" "$work/proxyless-layer.tar"
 	fi
+	mkdir -p "$work/coredns"
+	cp "$bin/coredns" "$work/coredns/coredns"
+	chmod 755 "$work/coredns/coredns"
+	tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 --mode=u+rwX,go+rX -C "$work/coredns" -cf "$work/coredns-layer.tar" .
+	import_image "$work" "$coredns_image" 65532 '["/coredns"]' "$work/coredns-layer.tar"
+	rm -rf "$work/coredns" "$work/coredns-layer.tar"
+}
+
+# dns: CoreDNS in kube-system behind the kube-dns Service at $dns_ip (the
+# kubelet's clusterDNS), answering for cluster.local from the API server's
+# Services and EndpointSlices; it listens on 1053 as an unprivileged user.
+dns() {
+	"$kubectl" --kubeconfig "$kubeconfig" apply --server-side --field-manager mesh-tenancy-node -f - >/dev/null <<MANIFESTS
+apiVersion: v1
+kind: ServiceAccount
+metadata: { name: coredns, namespace: kube-system }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: "system:coredns" }
+rules:
+  - { apiGroups: [""], resources: [endpoints, services, pods, namespaces], verbs: [list, watch] }
+  - { apiGroups: [discovery.k8s.io], resources: [endpointslices], verbs: [list, watch] }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: { name: "system:coredns" }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "system:coredns" }
+subjects: [{ kind: ServiceAccount, name: coredns, namespace: kube-system }]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: { name: coredns, namespace: kube-system }
+data:
+  Corefile: |
+    .:1053 {
+        errors
+        health :8080
+        ready :8181
+        kubernetes cluster.local in-addr.arpa ip6.arpa {
+            pods insecure
+            fallthrough in-addr.arpa ip6.arpa
+        }
+        cache 30
+    }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: coredns, namespace: kube-system, labels: { k8s-app: kube-dns } }
+spec:
+  replicas: 1
+  selector: { matchLabels: { k8s-app: kube-dns } }
+  template:
+    metadata: { labels: { k8s-app: kube-dns } }
+    spec:
+      serviceAccountName: coredns
+      dnsPolicy: Default
+      containers:
+        - name: coredns
+          image: $coredns_image
+          imagePullPolicy: Never
+          args: [-conf, /etc/coredns/Corefile]
+          ports: [{ containerPort: 1053, protocol: UDP, name: dns }, { containerPort: 1053, protocol: TCP, name: dns-tcp }]
+          readinessProbe: { httpGet: { path: /ready, port: 8181 }, periodSeconds: 2 }
+          livenessProbe: { httpGet: { path: /health, port: 8080 } }
+          resources: { requests: { cpu: 10m, memory: 32Mi } }
+          volumeMounts: [{ name: config, mountPath: /etc/coredns, readOnly: true }]
+      volumes: [{ name: config, configMap: { name: coredns } }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: kube-dns, namespace: kube-system, labels: { k8s-app: kube-dns } }
+spec:
+  clusterIP: $dns_ip
+  selector: { k8s-app: kube-dns }
+  ports:
+    - { name: dns, port: 53, targetPort: 1053, protocol: UDP }
+    - { name: dns-tcp, port: 53, targetPort: 1053, protocol: TCP }
+MANIFESTS
+	"$kubectl" --kubeconfig "$kubeconfig" -n kube-system rollout status deployment coredns --timeout=120s >/dev/null ||
+		die "CoreDNS did not become Ready; see kubectl -n kube-system describe pod -l k8s-app=kube-dns"
 }
 
 # import_image WORK REF USER ENTRYPOINT LAYER: one image of LAYER, imported.
@@ -282,6 +367,9 @@ imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 evictionHard: { memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%" }
 podCIDR: $pod_cidr
+# Pods resolve Service names through CoreDNS (see dns()).
+clusterDNS: [$dns_ip]
+clusterDomain: cluster.local
 registerNode: true
 serializeImagePulls: false
 EOF
@@ -315,10 +403,10 @@ start() {
 	[ -z "$(missing_packages)" ] || die "missing packages: $(missing_packages | tr '\n' ' ')(run scripts/node.sh install)"
 	local bin=${MESH_TENANCY_NODE_BIN:-}
 	if [ -z "$bin" ]; then
-		bin=$("$scripts_dir/build-toolchain.sh" kubelet kube-proxy kube-scheduler kube-router echoprobe kubectl | tail -n 1)
+		bin=$("$scripts_dir/build-toolchain.sh" kubelet kube-proxy kube-scheduler kube-router echoprobe coredns kubectl | tail -n 1)
 	fi
 	local t
-	for t in kubelet kube-proxy kube-scheduler kube-router echoprobe kubectl; do
+	for t in kubelet kube-proxy kube-scheduler kube-router echoprobe coredns kubectl; do
 		[ -x "$bin/$t" ] || die "$bin/$t is missing; run scripts/build-toolchain.sh $t"
 	done
 	kubectl=$bin/kubectl
@@ -348,7 +436,7 @@ start() {
 		containerd --config "$node_dir/containerd/config.toml"
 	wait_until containerd "containerd's socket" ctr --address "$sock" version
 	images "$bin"
-	log "images imported: $pause_image, $echo_image$([ -x "$bin/pilot-discovery" ] && echo ", $pilot_image")$([ -x "$bin/pilot-agent" ] && echo ", $proxyless_image")"
+	log "images imported: $pause_image, $echo_image, $coredns_image$([ -x "$bin/pilot-discovery" ] && echo ", $pilot_image")$([ -x "$bin/pilot-agent" ] && echo ", $proxyless_image")"
 
 	log "starting kubelet ($node_name at $node_ip)"
 	launch kubelet "$bin/kubelet" \
@@ -402,7 +490,8 @@ start() {
 		is_running "$t" || die "$t exited; last lines of $state_dir/$t.log:
 $(tail -n 20 "$state_dir/$t.log" 2>/dev/null)"
 	done
-	log "node $node_name Ready in $((SECONDS - begin))s (pods on $pod_cidr, bridge $bridge)"
+	dns
+	log "node $node_name Ready in $((SECONDS - begin))s (pods on $pod_cidr, bridge $bridge, cluster DNS at $dns_ip)"
 }
 
 # Our containerd's shims outlive it; they are the processes started with its socket.
