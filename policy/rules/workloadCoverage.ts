@@ -33,7 +33,7 @@ export const workloadCoverage: Rule = {
                 }
                 const bypass = inboundBypass(w);
                 if (bypass.all || bypass.ports.length > 0) {
-                    findings.push({ code: "MT1704", subject: w.subject, message: `${what} sends inbound ${bypass.all ? "traffic on every port" : `ports ${bypass.ports.join(", ")}`} around its sidecar, so no AuthorizationPolicy sees it` });
+                    findings.push({ code: "MT1704", subject: w.subject, message: `${what} sends inbound ${bypass.all ? "traffic on every port" : `ports ${bypass.ports.join(", ")}`} around its sidecar, so no AuthorizationPolicy sees it${bypass.why !== undefined ? ` (${bypass.why})` : ""}` });
                 }
                 const allows = v.mesh?.policies.filter((p) => p.action === "ALLOW") ?? [];
                 if (!allows.some((p) => p.enforced)) {

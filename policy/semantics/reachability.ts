@@ -111,7 +111,7 @@ export class MeshView {
                     meshSources = meshSources.minus(refusedAtHandshake);
                 }
             }
-            if (bypass.all || bypass.ports.length > 0) meshSources = meshSources.union(SourceSet.any(`${describeWorkload(w)} sends inbound ${bypass.all ? "traffic" : `ports ${bypass.ports.join(", ")}`} around its sidecar`));
+            if (bypass.all || bypass.ports.length > 0) meshSources = meshSources.union(SourceSet.any(`${describeWorkload(w)} sends inbound ${bypass.all ? "traffic" : `ports ${bypass.ports.join(", ")}`} around its sidecar${bypass.why !== undefined ? ` (${bypass.why})` : ""}`));
             admitted = meshSources.intersect(l3.sources);
         } else {
             admitted = l3.sources.because(`${describeWorkload(w)} has no sidecar (${injection.reason})`);

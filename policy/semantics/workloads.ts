@@ -86,13 +86,30 @@ export function hypotheticalWorkload(namespace: string, subject: Subject): Workl
     return { subject, kind: "Pod", name: "(any pod)", namespace, labels: {}, annotations: {}, serviceAccount: "default", hostNetwork: false, hasProxy: false, hypothetical: true };
 }
 
+/** The injection templates istiod renders into a pod (Istio's default: `sidecar`). */
+export const INJECT_TEMPLATES_ANNOTATION = "inject.istio.io/templates";
+
 /**
- * Inbound traffic that skips the proxy, and so skips mesh authorization: ports listed in `excludeInboundPorts`, or every
- * port when `includeInboundPorts` is set to the empty string.
+ * Istio's injection templates that put Envoy in the pod's inbound path: `sidecar` (with istio-init or the CNI's capture
+ * rules) and `gateway` (Envoy serves the ports itself). The others Istio ships, `grpc-agent` and `grpc-simple`
+ * (proxyless gRPC), add pilot-agent only: the application serves its own ports, and only those its gRPC server takes
+ * from xDS enforce mTLS and AuthorizationPolicies, which no object shows. A template of a name not here (one an
+ * operator added to istiod's config) is read the same way, as capturing nothing.
  */
-export function inboundBypass(w: Workload): { all: boolean; ports: string[] } {
+const CAPTURING_TEMPLATES = new Set(["sidecar", "gateway"]);
+
+/**
+ * Inbound traffic that skips the proxy, and so skips mesh authorization: every port of a pod whose injection templates
+ * capture no traffic (proxyless gRPC), ports listed in `excludeInboundPorts`, or every port when `includeInboundPorts`
+ * is set to the empty string. `why` says which.
+ */
+export function inboundBypass(w: Workload): { all: boolean; ports: string[]; why?: string } {
+    const templates = (w.annotations[INJECT_TEMPLATES_ANNOTATION] ?? "").split(",").map((t) => t.trim()).filter((t) => t !== "");
+    if (templates.length > 0 && !templates.some((t) => CAPTURING_TEMPLATES.has(t))) {
+        return { all: true, ports: [], why: `its injection templates (${templates.join(", ")}) capture no traffic: only the ports its own gRPC server takes from xDS check mTLS and AuthorizationPolicies, and no object says which` };
+    }
     const include = w.annotations[INBOUND_INCLUDE_ANNOTATION];
-    if (include !== undefined && include.trim() === "") return { all: true, ports: [] };
+    if (include !== undefined && include.trim() === "") return { all: true, ports: [], why: `${INBOUND_INCLUDE_ANNOTATION} is empty` };
     const exclude = w.annotations[INBOUND_EXCLUDE_ANNOTATION];
     const ports = exclude === undefined ? [] : exclude.split(",").map((p) => p.trim()).filter((p) => p !== "");
     return { all: false, ports };
