@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import * as YAML from "yaml";
 import { planTenancy, plannedObjects, KubeObject } from "../../plan";
-import { describeWorkload, readWorkload, Workload } from "../../policy/semantics/workloads";
+import { describeWorkload, INJECT_TEMPLATES_ANNOTATION, readWorkload, Workload } from "../../policy/semantics/workloads";
 import { Inventory } from "../../policy/semantics/inventory";
 import { acceptsPlaintext, sharesRoot } from "../../policy/semantics/mtls";
 import { l3Admission } from "../../policy/semantics/networkPolicy";
@@ -32,13 +32,20 @@ import { installIstiodPods, istioBuild, sleep, until } from "./istio";
  * callers grpc-go admitted or refused at RBAC are held to the verdicts of the RBAC istiod compiles for an Envoy sidecar
  * of the same workload (test/authz/istiodAuthz.ts, read through the xDS probe).
  *
+ * Every server also answers plain HTTP on 8080, which no proxy sees: nothing captures a proxyless pod's traffic, so
+ * only the ports its gRPC server takes from xDS check identities. Those calls are held to the model as it reads such a
+ * pod (`inboundBypass`: every port around the mesh, so only NetworkPolicies decide), and the gRPC calls to the model's
+ * verdict for the same pod with an Envoy sidecar (what istiod compiled and grpc-go enforced on that port).
+ *
  * Proxyless specifics the suite provides, as a proxyless deployment must: no automatic mTLS for gRPC clients, so each
- * caller namespace has a DestinationRule `ISTIO_MUTUAL` for every host, visible to itself only; no cluster DNS here,
- * so pods reach istiod through `hostAliases` to its Service's ClusterIP.
+ * caller namespace has a DestinationRule `ISTIO_MUTUAL` for each server that has a proxy, visible to itself only.
+ * Names resolve through the node's CoreDNS (scripts/node.sh).
  */
 
 const LABEL = "mesh-tenancy.io/e2e-grpc";
 const PORT = 7070;
+/** The echo server's plain HTTP port, outside xDS. */
+const HTTP_PORT = 8080;
 const SERVER = "grpc-server";
 const INTRUDER = "grpc-intruder";
 const CALLER = "grpc-caller";
@@ -67,6 +74,8 @@ interface Seen {
 interface Cell {
     caller: string;
     server: string;
+    /** gRPC through istiod's config (7070), or plain HTTP (8080). */
+    via: "grpc" | "http";
     seen: Seen;
     observed: Outcome;
     expected: Outcome;
@@ -101,16 +110,12 @@ describe("a node with Istio's proxyless gRPC data plane: real calls admitted and
         apply([...planned.filter((o) => o.kind !== "Namespace"), ...rogue.filter((o) => o.kind !== "Namespace")]);
         clusterScoped = await installIstiodPods(plan, apply);
         timings["istiods ready"] = (Date.now() - start) / 1000;
-        aliases = plan.controlPlanes.map((cp) => {
-            const svc = kubectlJson(["get", "service", `istiod-${cp.revisions[0].name}`, "-n", cp.systemNamespace]);
-            return { ip: svc.spec.clusterIP, hostnames: [`istiod-${cp.revisions[0].name}.${cp.systemNamespace}.svc`, `istiod-${cp.revisions[0].name}.${cp.systemNamespace}.svc.cluster.local`] };
-        });
         const revisionOf = (ns: string) => plan.controlPlanes.find((cp) => cp.systemNamespace === ns)?.revisions[0].name;
         await untilInjectorsAnswer(plan.controlPlanes.map((cp) => [cp.systemNamespace, cp.revisions[0].name]));
         // Which namespaces' pods the API server has an istiod inject (a dry run asks it): those run the proxyless data
         // plane; elsewhere the server is a plain gRPC server and there is no caller (it could not speak xDS).
-        meshed = new Set(namespaces.filter((ns) => injected(dryRunCreate(serverPod(ns, aliases, revisionOf(ns), true)))));
-        const pods = namespaces.flatMap((ns) => (meshed.has(ns) ? [serverPod(ns, aliases, revisionOf(ns), true), callerPod(ns, aliases, revisionOf(ns))] : [serverPod(ns, aliases, revisionOf(ns), false)]));
+        meshed = new Set(namespaces.filter((ns) => injected(dryRunCreate(serverPod(ns, revisionOf(ns), true)))));
+        const pods = namespaces.flatMap((ns) => (meshed.has(ns) ? [serverPod(ns, revisionOf(ns), true), callerPod(ns, revisionOf(ns))] : [serverPod(ns, revisionOf(ns), false)]));
         apply([...namespaces.filter((ns) => meshed.has(ns)).flatMap((ns) => mtlsForCallers(ns, [...meshed])), ...namespaces.map((ns) => serverService(ns, plan.namespaces.find((n) => n.name === ns)?.serviceExportTo))]);
         apply(pods);
         for (const ns of namespaces) {
@@ -146,7 +151,6 @@ describe("a node with Istio's proxyless gRPC data plane: real calls admitted and
     });
 
     let last: Cell[] = [];
-    let aliases: any[] = [];
 
     /** Rounds of calls until they agree with the model (istiod pushes and kube-router syncs within seconds) or time runs out. */
     async function settle(): Promise<number> {
@@ -165,7 +169,8 @@ describe("a node with Istio's proxyless gRPC data plane: real calls admitted and
         printMatrix(namespaces, last);
         summarize(last, rounds);
         assert.deepEqual(mismatches(last), []);
-        for (const o of ["admitted", "refused", "unrouted"] as Outcome[]) assert.ok(count(last, o) > 0, `some calls ${o}`);
+        const grpc = last.filter((c) => c.via === "grpc");
+        for (const o of ["admitted", "refused", "unrouted"] as Outcome[]) assert.ok(count(grpc, o) > 0, `some gRPC calls ${o}`);
     });
 
     it("3. a tenant opens one layer or tightens another: the next layer holds, and the calls change as the model says", async () => {
@@ -186,8 +191,8 @@ describe("a node with Istio's proxyless gRPC data plane: real calls admitted and
             ...mtlsForCallers(intruder, [...meshed]),
             ...[...meshed].filter((ns) => ns !== intruder).flatMap((ns) => mtlsForCallers(ns, [intruder])),
             serverService(intruder, undefined),
-            serverPod(intruder, aliases, undefined, true),
-            callerPod(intruder, aliases, undefined),
+            serverPod(intruder, undefined, true),
+            callerPod(intruder, undefined),
         ]);
         expectExit(run("kubectl", ["wait", "--for=condition=Ready", "pod", "-l", LABEL, "-n", intruder, "--timeout=240s"]), 0, `pods of ${intruder} Ready`);
         const start = Date.now();
@@ -196,9 +201,10 @@ describe("a node with Istio's proxyless gRPC data plane: real calls admitted and
         printMatrix(namespaces, last);
         summarize(last, rounds);
         assert.deepEqual(mismatches(last), []);
-        const cell = (caller: string, server: string) => last.find((c) => c.caller === caller && c.server === server)!.observed;
+        const cell = (caller: string, server: string, via: "grpc" | "http" = "grpc") => last.find((c) => c.caller === caller && c.server === server && c.via === via)!.observed;
         assert.equal(cell("shop", "payments"), "denied", "payments' DENY policy refuses shop at RBAC");
         assert.equal(cell(intruder, "ledger"), "denied", "ledger's NetworkPolicies and exportTo let the intruder through; its AuthorizationPolicies do not");
+        assert.equal(cell(intruder, "ledger", "http"), "admitted", "nothing checks identities on the proxyless pod's plain HTTP port");
     });
 
     it("4. where grpc-go's RBAC decided a call, istiod's compiled RBAC for an Envoy sidecar of the same workload and the model give the same verdict, side by side", () => {
@@ -215,13 +221,13 @@ describe("a node with Istio's proxyless gRPC data plane: real calls admitted and
         let compared = 0;
         const inventory = new Inventory(subjects);
         const view = meshView(inventory, "per-usergroup");
-        const server = (ns: string) => view.view(inventory.workloadsIn(ns).find((w) => w.name === SERVER)!);
+        const server = (ns: string) => view.view(asEnvoySidecar(inventory.workloadsIn(ns).find((w) => w.name === SERVER)!));
         const list = (xs: string[]) => (xs.length === 0 ? "-" : xs.join(","));
         console.log(`      per server: callers whose calls reached its RBAC, and whom grpc-go, istiod's compiled RBAC and the model admit among them`);
         for (const ns of namespaces.filter((n) => meshed.has(n))) {
             const row = rows.find((r) => r.workload === `Pod ${ns}/${SERVER}`);
             assert.ok(row !== undefined, `istiod's compiled RBAC for ${ns}/${SERVER} was read`);
-            const decided = last.filter((x) => x.server === ns && (x.observed === "admitted" || x.observed === "denied"));
+            const decided = last.filter((x) => x.via === "grpc" && x.server === ns && (x.observed === "admitted" || x.observed === "denied"));
             const real = decided.filter((c) => c.observed === "admitted").map((c) => c.caller);
             const compiled = decided.filter((c) => row.istiod.includes(c.caller)).map((c) => c.caller);
             const model = decided.filter((c) => server(ns).mesh!.sources.has(c.caller)).map((c) => c.caller);
@@ -254,25 +260,28 @@ const PROXYLESS_ANNOTATIONS: Record<string, string> = {
     "sidecar.istio.io/proxyImage": NODE_IMAGES.proxyless,
 };
 
-function basePod(namespace: string, name: string, aliases: any[], revision: string | undefined, app: any): any {
+function basePod(namespace: string, name: string, revision: string | undefined, app: any): any {
     return {
         apiVersion: "v1",
         kind: "Pod",
         metadata: { name, namespace, labels: podLabels(revision, name), annotations: PROXYLESS_ANNOTATIONS },
-        spec: { hostAliases: aliases, terminationGracePeriodSeconds: 1, containers: [{ name: "app", image: NODE_IMAGES.proxyless, imagePullPolicy: "Never", ...app }] },
+        spec: { terminationGracePeriodSeconds: 1, containers: [{ name: "app", image: NODE_IMAGES.proxyless, imagePullPolicy: "Never", ...app }] },
     };
 }
 
 /** Istio's echo server; with `xds`, its gRPC port takes its listener (mTLS, RBAC) from istiod through pilot-agent. */
-function serverPod(namespace: string, aliases: any[], revision: string | undefined, xds: boolean): any {
-    return basePod(namespace, SERVER, aliases, revision, {
-        command: ["/usr/local/bin/istio-echo", `--grpc=${PORT}`, ...(xds ? [`--xds-grpc-server=${PORT}`] : []), "--port=8080", "--tcp=9090"],
-        ports: [{ containerPort: PORT, name: "grpc" }],
+function serverPod(namespace: string, revision: string | undefined, xds: boolean): any {
+    return basePod(namespace, SERVER, revision, {
+        command: ["/usr/local/bin/istio-echo", `--grpc=${PORT}`, ...(xds ? [`--xds-grpc-server=${PORT}`] : []), `--port=${HTTP_PORT}`, "--tcp=9090"],
+        ports: [
+            { containerPort: PORT, name: "grpc" },
+            { containerPort: HTTP_PORT, name: "http" },
+        ],
     });
 }
 
-function callerPod(namespace: string, aliases: any[], revision: string | undefined): any {
-    return basePod(namespace, CALLER, aliases, revision, { command: ["/usr/local/bin/mesh-caller", "-wait"] });
+function callerPod(namespace: string, revision: string | undefined): any {
+    return basePod(namespace, CALLER, revision, { command: ["/usr/local/bin/mesh-caller", "-wait"] });
 }
 
 /** The server's Service, exported where the plan exports its namespace's services (`exportTo`: istiod's default elsewhere). */
@@ -281,7 +290,13 @@ function serverService(namespace: string, exportTo: string[] | undefined): any {
         apiVersion: "v1",
         kind: "Service",
         metadata: { name: SERVER, namespace, labels: { [LABEL]: "true" }, ...(exportTo !== undefined ? { annotations: { [SERVICE_EXPORT_TO_ANNOTATION]: exportTo.join(",") } } : {}) },
-        spec: { selector: { app: SERVER }, ports: [{ name: "grpc", port: PORT, targetPort: PORT, appProtocol: "grpc" }] },
+        spec: {
+            selector: { app: SERVER },
+            ports: [
+                { name: "grpc", port: PORT, targetPort: PORT, appProtocol: "grpc" },
+                { name: "http", port: HTTP_PORT, targetPort: HTTP_PORT },
+            ],
+        },
     };
 }
 
@@ -304,7 +319,7 @@ async function untilInjectorsAnswer(revisions: [string, string][]): Promise<void
     await until(
         () =>
             revisions.every(([ns, rev]) => {
-                const r = run("kubectl", ["create", "--dry-run=server", "-o", "name", "-f", "-"], { input: JSON.stringify(serverPod(ns, [], rev, true)) });
+                const r = run("kubectl", ["create", "--dry-run=server", "-o", "name", "-f", "-"], { input: JSON.stringify(serverPod(ns, rev, true)) });
                 if (r.code !== 0) lastError = r.stderr.trim();
                 return r.code === 0;
             }),
@@ -319,7 +334,7 @@ async function round(namespaces: string[], meshed: ReadonlySet<string>): Promise
     const inventory = new Inventory(liveSubjects());
     const view = meshView(inventory, "per-usergroup");
     const byPod = new Map(inventory.ofKind("Pod").map((s) => [`${s.object.metadata.namespace}/${s.object.metadata.name}`, readWorkload(s)!] as const));
-    const targets = namespaces.map((ns) => `${ns}=xds:///${SERVER}.${ns}.svc.cluster.local:${PORT}`);
+    const targets = namespaces.flatMap((ns) => [`${ns}=xds:///${SERVER}.${ns}.svc.cluster.local:${PORT}`, `${ns}/http=http://${SERVER}.${ns}.svc.cluster.local:${HTTP_PORT}/`]);
     const outputs = await Promise.all(
         callers.map((ns) =>
             promisify(execFile)("kubectl", ["exec", "-n", ns, CALLER, "-c", "app", "--", "/usr/local/bin/mesh-caller", "-timeout", CALL_TIMEOUT, ...targets], { maxBuffer: 16 * 1024 * 1024, timeout: 60_000 }).then(
@@ -334,15 +349,17 @@ async function round(namespaces: string[], meshed: ReadonlySet<string>): Promise
     callers.forEach((caller, i) => {
         const seen = new Map<string, Seen>(outputs[i].trim().split("\n").map((line) => JSON.parse(line)).map((o: any) => [o.target, o] as const));
         for (const server of namespaces) {
-            const s = seen.get(server) ?? { code: "missing" };
-            const observed = observedOutcome(s);
             const callerW = byPod.get(`${caller}/${CALLER}`);
             const serverW = byPod.get(`${server}/${SERVER}`);
             assert.ok(callerW !== undefined && serverW !== undefined, `pods of ${caller} and ${server} in the inventory`);
-            const { outcome, why } = expectedOutcome(view, inventory, callerW, serverW);
-            // Admitted means the server's own pod answered.
-            const wrongPod = s.code === "OK" && s.hostname !== SERVER;
-            cells.push({ caller, server, seen: s, observed: wrongPod ? "refused" : observed, expected: outcome, why });
+            for (const via of ["grpc", "http"] as const) {
+                const s = seen.get(via === "grpc" ? server : `${server}/http`) ?? { code: "missing" };
+                const observed = observedOutcome(s);
+                const { outcome, why } = via === "grpc" ? expectedOutcome(view, inventory, callerW, serverW) : expectedPlain(view, inventory, callerW, serverW);
+                // Admitted means the server's own pod answered.
+                const wrongPod = s.code === "OK" && s.hostname !== SERVER;
+                cells.push({ caller, server, via, seen: s, observed: wrongPod ? "refused" : observed, expected: outcome, why });
+            }
         }
     });
     return cells;
@@ -352,6 +369,7 @@ function observedOutcome(s: Seen): Outcome {
     if (s.code === "OK") return "admitted";
     if (s.code === "PermissionDenied") return "denied";
     // grpc-go waits for a listener istiod never sends until the call's deadline (or says it was removed).
+    if (s.code === "DeadlineExceeded" && /^http|Client.Timeout/.test(s.error ?? "")) return "refused";
     if (s.code === "DeadlineExceeded" || /resource .* (has been removed|does not exist)/.test(s.error ?? "")) return "unrouted";
     return "refused";
 }
@@ -363,7 +381,7 @@ function observedOutcome(s: Seen): Outcome {
  */
 function expectedOutcome(view: MeshView, inventory: Inventory, caller: Workload, server: Workload): { outcome: Outcome; why: string } {
     const c = view.view(caller);
-    const s = view.view(server);
+    const s = view.view(asEnvoySidecar(server));
     if (!view.canResolve(c, server.namespace)) return { outcome: "unrouted", why: `${describeWorkload(caller)} does not import a service of ${server.namespace} exported to it` };
     const l3 = l3Admission(inventory, server, { port: PORT });
     if (!l3.sources.has(caller.namespace)) return { outcome: "refused", why: `NetworkPolicies refuse: ${l3.sources.why(caller.namespace).join("; ")}` };
@@ -374,20 +392,54 @@ function expectedOutcome(view: MeshView, inventory: Inventory, caller: Workload,
     return { outcome: "admitted", why: s.mesh!.sources.why(caller.namespace).join("; ") || "no policy narrows it" };
 }
 
-function mismatches(cells: Cell[]): string[] {
-    return cells.filter((c) => c.observed !== c.expected).map((c) => `${c.caller} → ${c.server}: model ${c.expected} (${c.why}), real call ${c.seen.code}${c.seen.error ? ` (${c.seen.error})` : ""}`);
+/**
+ * The pod as if injected with the `sidecar` template: on the port its gRPC server takes from xDS, grpc-go enforces the
+ * listener istiod compiles, mTLS and RBAC as an Envoy sidecar would. (The model reads the pod as it is for everything
+ * else: `inboundBypass` finds no capture.) Kept per pod, so the view caches it.
+ */
+const envoyTwins = new WeakMap<Workload, Workload>();
+function asEnvoySidecar(w: Workload): Workload {
+    let twin = envoyTwins.get(w);
+    if (twin === undefined) {
+        const { [INJECT_TEMPLATES_ANNOTATION]: _template, ...annotations } = w.annotations;
+        envoyTwins.set(w, (twin = { ...w, annotations }));
+    }
+    return twin;
 }
 
-function summarize(cells: Cell[], rounds: number): void {
-    console.log(`      ${cells.length} calls in ${rounds} round(s): ${count(cells, "admitted")} admitted, ${count(cells, "denied")} refused by the server's RBAC (PermissionDenied), ${count(cells, "refused")} refused on the wire, ${count(cells, "unrouted")} without a route`);
-    for (const m of mismatches(cells)) console.log(`      DISAGREE ${m}`);
+/** Plain HTTP to the echo server's own port: no proxy on either side, so what the model admits to the pod as it is. */
+function expectedPlain(view: MeshView, inventory: Inventory, caller: Workload, server: Workload): { outcome: Outcome; why: string } {
+    const l3 = l3Admission(inventory, server, { port: HTTP_PORT });
+    if (!l3.sources.has(caller.namespace)) return { outcome: "refused", why: `NetworkPolicies refuse: ${l3.sources.why(caller.namespace).join("; ")}` };
+    const s = view.view(server);
+    if (!s.admitted.has(caller.namespace)) return { outcome: "denied", why: `the model says the mesh refuses ${caller.namespace}` };
+    return { outcome: "admitted", why: s.admitted.why(caller.namespace).join("; ") };
+}
+
+function mismatches(cells: Cell[]): string[] {
+    return cells.filter((c) => c.observed !== c.expected).map((c) => `${c.caller} → ${c.server} (${c.via}): model ${c.expected} (${c.why}), real call ${c.seen.code}${c.seen.error ? ` (${c.seen.error})` : ""}`);
+}
+
+function summarize(all: Cell[], rounds: number): void {
+    const cells = all.filter((c) => c.via === "grpc");
+    const plain = all.filter((c) => c.via === "http");
+    console.log(`      plain HTTP: ${plain.length} calls, ${count(plain, "admitted")} answered, ${plain.filter((c) => c.observed === "admitted" && cells.some((g) => g.caller === c.caller && g.server === c.server && g.observed !== "admitted")).length} of them from callers the gRPC port refused`);
+    console.log(`      ${cells.length} gRPC calls in ${rounds} round(s): ${count(cells, "admitted")} admitted, ${count(cells, "denied")} refused by the server's RBAC (PermissionDenied), ${count(cells, "refused")} refused on the wire, ${count(cells, "unrouted")} without a route`);
+    for (const m of mismatches(all)) console.log(`      DISAGREE ${m}`);
 }
 
 function count(cells: Cell[], o: Outcome): number {
     return cells.filter((c) => c.observed === o).length;
 }
 
-function printMatrix(namespaces: string[], cells: Cell[]): void {
+function printMatrix(namespaces: string[], all: Cell[]): void {
+    for (const via of ["grpc", "http"] as const) {
+        console.log(via === "grpc" ? `      gRPC on ${PORT}, through istiod's listeners, routes and RBAC:` : `      plain HTTP on ${HTTP_PORT}, which no proxy sees:`);
+        printOne(namespaces, all.filter((c) => c.via === via));
+    }
+}
+
+function printOne(namespaces: string[], cells: Cell[]): void {
     const width = Math.max(...namespaces.map((n) => n.length));
     const letter: Record<Outcome, string> = { admitted: "A", denied: "D", refused: "r", unrouted: "." };
     console.log(`      caller (row) → server (column): A admitted, D PermissionDenied by the server's RBAC, r connection or handshake refused, . no route; ! the model disagrees`);

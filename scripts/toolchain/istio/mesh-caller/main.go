@@ -11,7 +11,9 @@
 //
 // Usage:
 //
-//	mesh-caller [-timeout 3s] NAME=xds:///HOST:PORT ...   calls each target once, in turn, and exits
+//	mesh-caller [-timeout 3s] NAME=URL ...   calls each target once, in turn, and exits
+//	                                          (URL: xds:///HOST:PORT for gRPC through istiod's config,
+//	                                          http://HOST:PORT/ for plain HTTP, which no proxy sees)
 //	mesh-caller -wait                                    does nothing until stopped (a pod's main process)
 //
 // Every call is made with a fresh xDS client, so it sees istiod's current
@@ -21,8 +23,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"regexp"
@@ -66,8 +71,8 @@ func main() {
 	var targets []target
 	for _, a := range flag.Args() {
 		name, url, ok := strings.Cut(a, "=")
-		if !ok || !strings.HasPrefix(url, "xds:///") {
-			fmt.Fprintf(os.Stderr, "mesh-caller: target %q is not NAME=xds:///HOST:PORT\n", a)
+		if !ok || !(strings.HasPrefix(url, "xds:///") || strings.HasPrefix(url, "http://")) {
+			fmt.Fprintf(os.Stderr, "mesh-caller: target %q is not NAME=xds:///HOST:PORT or NAME=http://HOST:PORT/\n", a)
 			os.Exit(2)
 		}
 		targets = append(targets, target{name, url})
@@ -90,7 +95,11 @@ func main() {
 	// one when another opens.
 	out := json.NewEncoder(os.Stdout)
 	for _, t := range targets {
-		_ = out.Encode(callOnce(t, creds, *timeout))
+		if strings.HasPrefix(t.url, "http://") {
+			_ = out.Encode(getOnce(t, *timeout))
+		} else {
+			_ = out.Encode(callOnce(t, creds, *timeout))
+		}
 	}
 }
 
@@ -115,6 +124,39 @@ func callOnce(t target, creds credentials.TransportCredentials, timeout time.Dur
 	c.Code = "OK"
 	if m := hostnameLine.FindStringSubmatch(resp.GetMessage()); m != nil {
 		c.Hostname = m[1]
+	}
+	return c
+}
+
+// getOnce makes one plain HTTP GET (Istio's echo server answers with its
+// hostname); codes: OK, HTTP <status>, Refused, DeadlineExceeded, Unavailable.
+func getOnce(t target, timeout time.Duration) call {
+	start := time.Now()
+	c := call{Target: t.name}
+	client := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Get(t.url)
+	c.Millis = time.Since(start).Milliseconds()
+	if err != nil {
+		c.Error = err.Error()
+		switch {
+		case errors.Is(err, syscall.ECONNREFUSED):
+			c.Code = "Refused"
+		case errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err):
+			c.Code = "DeadlineExceeded"
+		default:
+			c.Code = "Unavailable"
+		}
+		return c
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		c.Code = fmt.Sprintf("HTTP %d", resp.StatusCode)
+		return c
+	}
+	c.Code = "OK"
+	if m := hostnameLine.FindSubmatch(body); m != nil {
+		c.Hostname = string(m[1])
 	}
 	return c
 }
