@@ -32,6 +32,36 @@ const istioSchema = z.strictObject({
     crds: z.enum(["chart", "external"]).default("chart"),
     /** Whose certificates the sidecars trust: per-usergroup roots (default) or one shared root (model/ca.ts). */
     ca: caSchema,
+    /**
+     * Full references of the images the charts name, for clusters that get them from their own registry (or, like
+     * the local node, from images built on the machine): istiod's (`pilot.image`) and the proxy's that istiod injects
+     * into sidecars, gateways and proxyless pods (`global.proxy.image`). Without them, the charts' own.
+     */
+    images: z
+        .strictObject({
+            pilot: nonEmpty.optional(),
+            proxy: nonEmpty.optional(),
+        })
+        .default({}),
+});
+
+/**
+ * The smoke workloads: `true` for a curl client and an HTTP echo server with sidecars; `proxyless` for a client and
+ * Istio's echo server on Istio's proxyless gRPC data plane (pilot-agent, no Envoy), from one image holding
+ * `/usr/local/bin/istio-echo` and `/usr/local/bin/mesh-caller` (scripts/node.sh builds one for the local node).
+ */
+const smokeWorkloadsObject = z.strictObject({
+    proxyless: z.strictObject({ image: nonEmpty }),
+});
+// Not a z.union: a union reports one "Invalid input" for the whole value; this names the bad key inside the object.
+const smokeWorkloadsSchema = z.custom<boolean | z.infer<typeof smokeWorkloadsObject>>().superRefine((value, ctx) => {
+    if (typeof value === "boolean") return;
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        ctx.addIssue({ code: "custom", message: "must be true, false or { proxyless: { image } }" });
+        return;
+    }
+    const parsed = smokeWorkloadsObject.safeParse(value);
+    if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue(issue as any);
 });
 
 const gatewaySchema = z.strictObject({
@@ -120,7 +150,7 @@ const configSchema = z.strictObject({
     /** A throwaway control plane with no nodes: skip readiness waits and delete in the background. */
     localCluster: z.boolean().default(false),
     /** A client and an echo server in every tenant namespace, to verify isolation by hand. */
-    smokeWorkloads: z.boolean().default(false),
+    smokeWorkloads: smokeWorkloadsSchema.default(false),
     /** Every namespace's scoping and the expected connectivity as stack outputs, besides the summary. */
     detailedOutputs: z.boolean().default(false),
     controlPlaneAccess: z
@@ -166,6 +196,7 @@ export interface ChartSource {
 export interface IstioConfig {
     version: string;
     chartSource: ChartSource;
+    images: { pilot?: string; proxy?: string };
     defaultRevision: string;
     trustDomain: string;
     crds: "chart" | "external";
@@ -198,6 +229,8 @@ export interface UsergroupConfig extends Omit<Parsed["usergroups"][number], "sys
     tags: Record<string, string>;
 }
 
+export type SmokeWorkloadsConfig = { dataPlane: "sidecar" } | { dataPlane: "proxyless"; image: string };
+
 /** The validated stack config: every default filled in, every cross-reference checked. */
 export interface MeshTenancyConfig {
     istio: IstioConfig;
@@ -206,7 +239,8 @@ export interface MeshTenancyConfig {
     platformOperators: PlatformOperators;
     protectNamespaces: boolean;
     localCluster: boolean;
-    smokeWorkloads: boolean;
+    /** Off, or which data plane the smoke workloads run on. */
+    smokeWorkloads: false | SmokeWorkloadsConfig;
     detailedOutputs: boolean;
     controlPlaneAccess: ControlPlaneAccess;
     usergroups: UsergroupConfig[];
@@ -274,6 +308,7 @@ function normalise(parsed: Parsed): MeshTenancyConfig {
         chartDirectory !== undefined ? { directory: chartDirectory } : { repository: chartRepository ?? DEFAULT_CHART_REPOSITORY };
     return {
         ...parsed,
+        smokeWorkloads: parsed.smokeWorkloads === false ? false : parsed.smokeWorkloads === true ? { dataPlane: "sidecar" } : { dataPlane: "proxyless", image: parsed.smokeWorkloads.proxyless.image },
         platformOperators: parsed.platformOperators ?? { users: [], groups: [] },
         stackPart: parseStackPart(parsed.stackPart)!,
         istio: {
@@ -282,6 +317,7 @@ function normalise(parsed: Parsed): MeshTenancyConfig {
             trustDomain: istio.trustDomain,
             crds: istio.crds,
             chartSource,
+            images: istio.images,
             // Already checked with the rest (checkConsistency): nothing is left to report here.
             ca: checkCa(istio.ca, parsed.usergroups.map((u) => u.name), () => undefined),
         },

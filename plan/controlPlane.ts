@@ -244,6 +244,9 @@ function istiodRelease(config: MeshTenancyConfig, ug: UsergroupConfig, revision:
         autoscaleEnabled: false,
     };
     if (ug.istiod.resources !== undefined) pilot.resources = ug.istiod.resources;
+    if (config.istio.images.pilot !== undefined) pilot.image = config.istio.images.pilot;
+    const global = chartGlobals(revision.version, sys);
+    if (config.istio.images.proxy !== undefined) global.proxy = { image: config.istio.images.proxy };
     return {
         resourceName: `${revision.name}-istiod`,
         releaseName: `istiod-${revision.name}`,
@@ -252,7 +255,7 @@ function istiodRelease(config: MeshTenancyConfig, ug: UsergroupConfig, revision:
         version: revision.version,
         values: {
             revision: revision.name,
-            global: chartGlobals(revision.version, sys),
+            global,
             ...(istiodBaseValues(revision.version) !== undefined ? { base: istiodBaseValues(revision.version) } : {}),
             meshConfig: {
                 rootNamespace: sys,

@@ -1,4 +1,4 @@
-import type { MeshTenancyConfig, TenantConfig, UsergroupConfig } from "../model/config";
+import type { MeshTenancyConfig, SmokeWorkloadsConfig, TenantConfig, UsergroupConfig } from "../model/config";
 import { DEFAULT_TAG } from "../model/revisions";
 import { NAMESPACE_NAME_LABEL, NamespaceRole, REVISION_LABEL, SERVICE_EXPORT_TO_ANNOTATION, USERGROUP_LABEL } from "../policy/semantics/labels";
 import { revisionFollowed, revisionLabelOf, tagsPointingAt } from "./controlPlane";
@@ -108,7 +108,7 @@ export function planNamespace(
         allowedSources: scope.allowedSources,
         serviceExportTo,
         gateway,
-        ...(config.smokeWorkloads && role === "tenant" ? { smokeWorkloads: smokeWorkloads(name, serviceExportTo) } : {}),
+        ...(config.smokeWorkloads && role === "tenant" ? { smokeWorkloads: smokeWorkloads(name, serviceExportTo, config.smokeWorkloads, api) } : {}),
     };
 }
 
@@ -121,33 +121,73 @@ export const SMOKE_IMAGES = { client: "curlimages/curl:8.11.1", echo: "mccutchen
  * may import this one, like any tenant Service should be. They stand for the tenant's own workloads, so they carry no
  * managed-by label (no forced apply) and are not among `plannedObjects`, which are the platform's.
  */
-function smokeWorkloads(ns: string, exportTo: string[]): PlannedObject[] {
+function smokeWorkloads(ns: string, exportTo: string[], settings: SmokeWorkloadsConfig, api: ReturnType<typeof istioApiVersions>): PlannedObject[] {
+    const proxyless = settings.dataPlane === "proxyless" ? settings : undefined;
     const deployment = (role: string, container: Record<string, unknown>): PlannedObject => {
         const app = { app: `smoke-${role}` };
+        const metadata = proxyless === undefined ? { labels: app } : { labels: app, annotations: PROXYLESS_SMOKE_ANNOTATIONS };
         return {
             resourceName: `${ns}-smoke-${role}`,
             object: {
                 apiVersion: "apps/v1",
                 kind: "Deployment",
                 metadata: { name: `smoke-${role}`, namespace: ns, labels: app },
-                spec: { replicas: 1, selector: { matchLabels: app }, template: { metadata: { labels: app }, spec: { containers: [container] } } },
+                spec: { replicas: 1, selector: { matchLabels: app }, template: { metadata, spec: { containers: [container] } } },
             },
         };
     };
+    const ports = [{ name: "http", port: 80, targetPort: 8080 }, ...(proxyless !== undefined ? [{ name: "grpc", port: PROXYLESS_SMOKE_PORT, targetPort: PROXYLESS_SMOKE_PORT }] : [])];
+    const echo =
+        proxyless === undefined
+            ? { name: "echo", image: SMOKE_IMAGES.echo, ports: [{ name: "http", containerPort: 8080 }] }
+            : {
+                  name: "echo",
+                  image: proxyless.image,
+                  command: ["/usr/local/bin/istio-echo", `--grpc=${PROXYLESS_SMOKE_PORT}`, `--xds-grpc-server=${PROXYLESS_SMOKE_PORT}`, "--port=8080", "--tcp=9090"],
+                  ports: [
+                      { name: "http", containerPort: 8080 },
+                      { name: "grpc", containerPort: PROXYLESS_SMOKE_PORT },
+                  ],
+              };
+    const client = proxyless === undefined ? { name: "client", image: SMOKE_IMAGES.client, command: ["sleep", "infinity"] } : { name: "client", image: proxyless.image, command: ["/usr/local/bin/mesh-caller", "-wait"] };
     return [
-        deployment("echo", { name: "echo", image: SMOKE_IMAGES.echo, ports: [{ name: "http", containerPort: 8080 }] }),
+        deployment("echo", echo),
         {
             resourceName: `${ns}-smoke-echo`,
             object: {
                 apiVersion: "v1",
                 kind: "Service",
                 metadata: { name: "smoke-echo", namespace: ns, annotations: { [SERVICE_EXPORT_TO_ANNOTATION]: exportTo.join(",") } },
-                spec: { selector: { app: "smoke-echo" }, ports: [{ name: "http", port: 80, targetPort: 8080 }] },
+                spec: { selector: { app: "smoke-echo" }, ports },
             },
         },
-        deployment("client", { name: "client", image: SMOKE_IMAGES.client, command: ["sleep", "infinity"] }),
+        deployment("client", client),
+        // gRPC clients get no automatic mTLS: every namespace the echo Service is exported to calls it with ISTIO_MUTUAL.
+        ...(proxyless !== undefined
+            ? [
+                  {
+                      resourceName: `${ns}-smoke-echo-mtls`,
+                      object: {
+                          apiVersion: api.networking,
+                          kind: "DestinationRule",
+                          metadata: { name: "smoke-echo-mtls", namespace: ns },
+                          spec: { host: `smoke-echo.${ns}.svc.cluster.local`, exportTo, trafficPolicy: { tls: { mode: "ISTIO_MUTUAL" } } },
+                      },
+                  },
+              ]
+            : []),
     ];
 }
+
+/** The gRPC port of the proxyless smoke echo server. */
+export const PROXYLESS_SMOKE_PORT = 7070;
+
+/** Istio's proxyless template (pilot-agent, no Envoy), with the small requests of a test pod. */
+const PROXYLESS_SMOKE_ANNOTATIONS = {
+    "inject.istio.io/templates": "grpc-agent",
+    "sidecar.istio.io/proxyCPU": "10m",
+    "sidecar.istio.io/proxyMemory": "40Mi",
+};
 
 function sidecar(api: ReturnType<typeof istioApiVersions>, ns: string, name: string, hosts: string[], selector?: Record<string, string>): PlannedObject {
     const spec: Record<string, unknown> = { egress: [{ hosts }] };

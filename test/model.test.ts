@@ -90,6 +90,11 @@ const cases: Case[] = [
     { name: "platform operators that are a namespace's service accounts", mutate: (r) => (r.platformOperators.groups = ["system:serviceaccounts:ci"]), path: "platformOperators.groups[0]", message: /every requester of a namespace/ },
     { name: "platform operators unknown key", mutate: (r) => (r.platformOperators.user = ["x"]), path: "platformOperators.user", message: /unknown key "user" \(did you mean "users"\?\)/ },
     { name: "protectNamespaces not a boolean", mutate: (r) => (r.protectNamespaces = "yes"), path: "protectNamespaces", message: /boolean/ },
+    { name: "smoke workloads' proxyless image missing", mutate: (r) => (r.smokeWorkloads = { proxyless: {} }), path: "smokeWorkloads.proxyless.image", message: /required|expected string/ },
+    { name: "smoke workloads' unknown key", mutate: (r) => (r.smokeWorkloads = { proxyles: { image: "x/y:z" } }), path: "smokeWorkloads.proxyles", message: /unknown key "proxyles"/ },
+    { name: "smoke workloads neither a boolean nor an object", mutate: (r) => (r.smokeWorkloads = "yes"), path: "smokeWorkloads", message: /must be true, false or/ },
+    { name: "istio images unknown key", mutate: (r) => (r.istio.images = { istiod: "x/y:z" }), path: "istio.images.istiod", message: /unknown key "istiod"/ },
+    { name: "istio images empty reference", mutate: (r) => (r.istio.images = { proxy: "" }), path: "istio.images.proxy", message: /must not be empty/ },
 ];
 
 describe("config validation", () => {

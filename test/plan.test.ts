@@ -197,6 +197,40 @@ describe("plan", () => {
             assert.ok(!plannedObjects(p).includes(service), "smoke workloads stand for the tenant's own, not the platform's");
             assert.ok(objects.every((o) => o.metadata.labels?.["app.kubernetes.io/managed-by"] === undefined));
         });
+
+        it("on Istio's proxyless gRPC data plane: the grpc-agent template, Istio's echo server and mesh-caller from one image, ISTIO_MUTUAL for every namespace the echo is exported to", () => {
+            const image = "registry.example.com/proxyless:1";
+            const p = planTenancy(validConfig((r) => (r.smokeWorkloads = { proxyless: { image } })));
+            const logmonkey = ns(p, "logmonkey");
+            const objects = logmonkey.smokeWorkloads!.map((o) => o.object) as any[];
+            const echo = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "smoke-echo");
+            const client = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "smoke-client");
+            for (const d of [echo, client]) {
+                assert.equal(d.spec.template.metadata.annotations["inject.istio.io/templates"], "grpc-agent");
+                assert.equal(d.spec.template.spec.containers[0].image, image);
+            }
+            assert.deepEqual(echo.spec.template.spec.containers[0].command.slice(0, 3), ["/usr/local/bin/istio-echo", "--grpc=7070", "--xds-grpc-server=7070"]);
+            assert.deepEqual(client.spec.template.spec.containers[0].command, ["/usr/local/bin/mesh-caller", "-wait"]);
+            const service = objects.find((o) => o.kind === "Service");
+            assert.deepEqual(service.spec.ports.map((x: any) => x.name), ["http", "grpc"]);
+            const dr = objects.find((o) => o.kind === "DestinationRule");
+            assert.deepEqual(dr.spec, { host: "smoke-echo.logmonkey.svc.cluster.local", exportTo: [".", "app-ns-1"], trafficPolicy: { tls: { mode: "ISTIO_MUTUAL" } } });
+        });
+    });
+
+    describe("images", () => {
+        it("are the charts' own unless named; named, istiod's is pilot.image and the injected proxy's global.proxy.image", () => {
+            const values = plan.controlPlanes[0].revisions[0].istiod.values as any;
+            assert.equal(values.pilot.image, undefined);
+            assert.equal(values.global.proxy, undefined);
+            const named = planTenancy(validConfig((r) => (r.istio.images = { pilot: "reg.example.com/pilot:1", proxy: "reg.example.com/proxyv2:1" })));
+            for (const cp of named.controlPlanes) {
+                const v = cp.revisions[0].istiod.values as any;
+                assert.equal(v.pilot.image, "reg.example.com/pilot:1");
+                assert.deepEqual(v.global.proxy, { image: "reg.example.com/proxyv2:1" });
+                assert.equal(v.global.istioNamespace, cp.systemNamespace);
+            }
+        });
     });
 
     describe("base chart", () => {
