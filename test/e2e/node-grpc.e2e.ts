@@ -16,7 +16,7 @@ import { injectionOf } from "../../policy/semantics/injection";
 import { compareAdmission } from "../authz/istiodAuthz";
 import { ROOT, loadStack } from "../harness/configs";
 import { applyList, expectExit, kubectlJson, NODE_IMAGES, run, waitForDefaultServiceAccounts } from "./harness";
-import { installIstiodPods, istioBuild, sleep, until } from "./istio";
+import { installIstiodPods, istioBuild, liveSubjects as reportSubjects, sleep, until } from "./istio";
 
 /**
  * Authorization enforced by Istio's own data plane, on real calls. Envoy cannot run here, but Istio's proxyless gRPC
@@ -454,24 +454,10 @@ function printOne(namespaces: string[], cells: Cell[]): void {
     }
 }
 
-/** What the model reads for a call, as the API server holds it. */
+/** What the model reads for a call, as the API server holds it: what the report reads, and the pods and mTLS settings. */
 function liveSubjects(): Subject[] {
-    return [
-        "namespaces",
-        "pods",
-        "services",
-        "configmaps",
-        "deployments.apps",
-        "mutatingwebhookconfigurations.admissionregistration.k8s.io",
-        "networkpolicies.networking.k8s.io",
-        "sidecars.networking.istio.io",
-        "serviceentries.networking.istio.io",
-        "destinationrules.networking.istio.io",
-        "peerauthentications.security.istio.io",
-        "authorizationpolicies.security.istio.io",
-    ]
-        .flatMap((r) => kubectlJson(["get", r, "-A"]).items)
-        .map((object: any) => ({ object, origin: {} }));
+    const more = ["pods", "destinationrules.networking.istio.io", "peerauthentications.security.istio.io"].flatMap((r) => kubectlJson(["get", r, "-A"]).items).map((object: any) => ({ object, origin: {} }));
+    return [...reportSubjects(), ...more];
 }
 
 /** The pod as the API server would store it, after the injectors (a server-side dry run stores nothing). */
