@@ -8,7 +8,7 @@ export const workloadCoverage: Rule = {
     id: "MT017",
     name: "workloads-meshed-and-authorized",
     description: "Every workload in a tenant or shared namespace (and the namespace's default for new pods) is injected with a sidecar, by its usergroup's revision, keeps inbound traffic on the sidecar, and is covered by an enforced ALLOW AuthorizationPolicy.",
-    why: "Isolation through the mesh holds only for pods that have a sidecar of their own usergroup's control plane: a pod without one accepts any caller that reaches it, a pod of another revision trusts another control plane, a pod with inbound ports excluded skips authorization on them, and a pod no enforced ALLOW policy covers accepts every caller.",
+    why: "Isolation through the mesh holds only for pods that have a sidecar of their own usergroup's control plane: a pod without one accepts any caller that reaches it, a pod of another revision trusts another control plane, a pod with inbound ports excluded skips authorization on them (a proxyless gRPC pod, whose injection template captures no traffic, on every port its own gRPC server does not take from xDS), and a pod no enforced ALLOW policy covers accepts every caller.",
     defaultEnforcement: "mandatory",
     codes: {
         MT1701: "a workload gets no sidecar",
