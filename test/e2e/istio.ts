@@ -413,10 +413,12 @@ export function webhooksWithoutCa(): string[] {
         .items.flatMap((c: any) => (c.webhooks ?? []).filter((w: any) => w.clientConfig?.service !== undefined && !w.clientConfig.caBundle).map((w: any) => `${c.metadata.name}/${w.name}`));
 }
 
-/** Polls `done` each second until it holds; after `seconds`, fails with `why()`. */
-export async function until(done: () => boolean, seconds: number, why: () => string): Promise<void> {
+/** Polls `done` each second (after `refresh`, if given) until it holds; after `seconds`, fails with `why()`. */
+export async function until(done: () => boolean, seconds: number, why: () => string, refresh?: () => Promise<void>): Promise<void> {
     const deadline = Date.now() + seconds * 1000;
-    while (!done()) {
+    for (;;) {
+        if (refresh !== undefined) await refresh();
+        if (done()) return;
         if (Date.now() > deadline) throw new Error(`not after ${seconds}s: ${why()}`);
         await sleep(1000);
     }
