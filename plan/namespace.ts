@@ -182,9 +182,12 @@ function smokeWorkloads(ns: string, exportTo: string[], settings: SmokeWorkloads
 /** The gRPC port of the proxyless smoke echo server. */
 export const PROXYLESS_SMOKE_PORT = 7070;
 
-/** Istio's proxyless template (pilot-agent, no Envoy), with the small requests of a test pod. */
+/** Istio's proxyless template (pilot-agent, no Envoy), the app after the agent, with the small requests of a test pod. */
 const PROXYLESS_SMOKE_ANNOTATIONS = {
     "inject.istio.io/templates": "grpc-agent",
+    // The app starts once pilot-agent is ready: an xDS server started before the agent's socket exists backs off and
+    // may serve nothing for minutes.
+    "proxy.istio.io/config": JSON.stringify({ holdApplicationUntilProxyStarts: true }),
     "sidecar.istio.io/proxyCPU": "10m",
     "sidecar.istio.io/proxyMemory": "40Mi",
 };

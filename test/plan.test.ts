@@ -207,6 +207,7 @@ describe("plan", () => {
             const client = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "smoke-client");
             for (const d of [echo, client]) {
                 assert.equal(d.spec.template.metadata.annotations["inject.istio.io/templates"], "grpc-agent");
+                assert.deepEqual(JSON.parse(d.spec.template.metadata.annotations["proxy.istio.io/config"]), { holdApplicationUntilProxyStarts: true });
                 assert.equal(d.spec.template.spec.containers[0].image, image);
             }
             assert.deepEqual(echo.spec.template.spec.containers[0].command.slice(0, 3), ["/usr/local/bin/istio-echo", "--grpc=7070", "--xds-grpc-server=7070"]);
