@@ -165,13 +165,18 @@ describe("a node with Istio's proxyless gRPC data plane: real calls admitted and
         }
     }
 
-    it("2. every caller's call to every server: admitted, refused at RBAC, or stopped earlier, as the model says", async () => {
+    /** Settles the calls, prints the matrices and the summary, and asserts every call is as the model says. */
+    async function settleAndReport(timing: string): Promise<void> {
         const start = Date.now();
         const rounds = await settle();
-        timings["calls settled"] = (Date.now() - start) / 1000;
+        timings[timing] = (Date.now() - start) / 1000;
         printMatrix(namespaces, last);
         summarize(last, rounds);
         assert.deepEqual(mismatches(last), []);
+    }
+
+    it("2. every caller's call to every server: admitted, refused at RBAC, or stopped earlier, as the model says", async () => {
+        await settleAndReport("calls settled");
         const grpc = last.filter((c) => c.via === "grpc");
         for (const o of ["admitted", "refused", "unrouted"] as Outcome[]) assert.ok(count(grpc, o) > 0, `some gRPC calls ${o}`);
     });
@@ -199,12 +204,7 @@ describe("a node with Istio's proxyless gRPC data plane: real calls admitted and
         ]);
         expectExit(run("kubectl", ["wait", "--for=condition=Ready", "pod", "-l", LABEL, "-n", intruder, "--timeout=240s"]), 0, `pods of ${intruder} Ready`);
         await untilServing([intruder]);
-        const start = Date.now();
-        const rounds = await settle();
-        timings["calls settled after the changes"] = (Date.now() - start) / 1000;
-        printMatrix(namespaces, last);
-        summarize(last, rounds);
-        assert.deepEqual(mismatches(last), []);
+        await settleAndReport("calls settled after the changes");
         const cell = (caller: string, server: string, via: "grpc" | "http" = "grpc") => last.find((c) => c.caller === caller && c.server === server && c.via === via)!.observed;
         assert.equal(cell("shop", "payments"), "denied", "payments' DENY policy refuses shop at RBAC");
         assert.equal(cell(intruder, "ledger"), "denied", "ledger's NetworkPolicies and exportTo let the intruder through; its AuthorizationPolicies do not");
