@@ -6,12 +6,17 @@
 # one node (scripts/node.sh: containerd, kubelet, kube-proxy, kube-scheduler,
 # kube-router) and the controllers that run pods.
 #
-# Usage: scripts/cluster.sh start|stop|status|env
+# Usage: scripts/cluster.sh start|stop|status|env|stop-one NAME|start-one NAME
 #   start   start etcd, kube-apiserver and kube-controller-manager (fresh data
 #           each time), wait until ready, print `export KUBECONFIG=...`
 #   stop    stop them by their PID files; logs are kept
 #   status  print whether each process is running
 #   env     print `export KUBECONFIG=...`
+#   stop-one NAME   stop one of etcd, kube-apiserver, kube-controller-manager
+#           (SIGTERM, as an operator's restart would) and keep etcd's data:
+#           the fault suite's outages
+#   start-one NAME  start it again with the same command line (same ports,
+#           same data), wait until it is ready
 #
 # Environment:
 #   MESH_TENANCY_CLUSTER_DIR  state dir (default /tmp/mesh-tenancy-cluster)
@@ -62,6 +67,27 @@ $(tail -n 20 "$state_dir/$name.log" 2>/dev/null)"
 }
 
 print_env() { printf 'export KUBECONFIG=%s\n' "$kubeconfig"; }
+
+# launch NAME LOG_APPEND COMMAND...: starts COMMAND in a session of its own with its PID in NAME.pid, and keeps the
+# command line in NAME.cmd so that start-one can start the same process again (same ports, same data).
+launch() {
+	local name=$1 append=$2
+	shift 2
+	printf '%s\0' "$@" >"$state_dir/$name.cmd"
+	if [ "$append" = 1 ]; then
+		setsid "$@" </dev/null >>"$state_dir/$name.log" 2>&1 &
+	else
+		setsid "$@" </dev/null >"$state_dir/$name.log" 2>&1 &
+	fi
+	echo $! >"$state_dir/$name.pid"
+}
+
+# The API server's address and the admin token, from the kubeconfig start wrote.
+api_url() { sed -n 's/^ *server: //p' "$kubeconfig"; }
+api_token() { sed -n 's/^ *token: //p' "$kubeconfig"; }
+wait_api_ready() {
+	wait_for kube-apiserver "$(api_url)/readyz" '^ok$' --cacert "$state_dir/pki/ca.crt" -H "Authorization: Bearer $(api_token)"
+}
 
 make_certs() { # DIR
 	local d=$1
@@ -145,7 +171,7 @@ start() {
 	etcd_peer_port=$(free_port)
 	while [ "$etcd_peer_port" = "$etcd_port" ]; do etcd_peer_port=$(free_port); done
 	log "starting etcd on 127.0.0.1:$etcd_port"
-	setsid "$bin/etcd" \
+	launch etcd 0 "$bin/etcd" \
 		--name default \
 		--data-dir "$state_dir/etcd-data" \
 		--listen-client-urls "http://127.0.0.1:$etcd_port" \
@@ -154,15 +180,13 @@ start() {
 		--initial-advertise-peer-urls "http://127.0.0.1:$etcd_peer_port" \
 		--initial-cluster "default=http://127.0.0.1:$etcd_peer_port" \
 		--unsafe-no-fsync \
-		--log-level warn \
-		</dev/null >"$state_dir/etcd.log" 2>&1 &
-	echo $! >"$state_dir/etcd.pid"
+		--log-level warn
 	wait_for etcd "http://127.0.0.1:$etcd_port/health" '"health": ?"true"'
 	log "etcd ready"
 
 	api_port=$(free_port)
 	log "starting kube-apiserver on $api_host:$api_port"
-	setsid "$bin/kube-apiserver" \
+	launch kube-apiserver 0 "$bin/kube-apiserver" \
 		--etcd-servers "http://127.0.0.1:$etcd_port" \
 		--bind-address "$api_host" \
 		--advertise-address "$api_host" \
@@ -182,9 +206,7 @@ start() {
 		--service-account-signing-key-file "$state_dir/pki/sa.key" \
 		--allow-privileged=true \
 		"${admission[@]}" \
-		--profiling=false \
-		</dev/null >"$state_dir/kube-apiserver.log" 2>&1 &
-	echo $! >"$state_dir/kube-apiserver.pid"
+		--profiling=false
 
 	local ca_data
 	ca_data=$(base64 -w0 <"$state_dir/pki/ca.crt")
@@ -209,13 +231,12 @@ contexts:
     namespace: default
 current-context: mesh-tenancy
 EOF
-	wait_for kube-apiserver "https://$api_host:$api_port/readyz" '^ok$' \
-		--cacert "$state_dir/pki/ca.crt" -H "Authorization: Bearer $token"
+	wait_api_ready
 	log "kube-apiserver ready at https://$api_host:$api_port"
 
 	if [ "$controllers" != none ]; then
 		log "starting kube-controller-manager ($controllers)"
-		setsid "$bin/kube-controller-manager" \
+		launch kube-controller-manager 0 "$bin/kube-controller-manager" \
 			--kubeconfig "$kubeconfig" \
 			--controllers "$controllers" \
 			--leader-elect=false \
@@ -223,9 +244,7 @@ EOF
 			--use-service-account-credentials=false \
 			--service-account-private-key-file "$state_dir/pki/sa.key" \
 			--root-ca-file "$state_dir/pki/ca.crt" \
-			--service-cluster-ip-range "$service_cidr" \
-			</dev/null >"$state_dir/kube-controller-manager.log" 2>&1 &
-		echo $! >"$state_dir/kube-controller-manager.pid"
+			--service-cluster-ip-range "$service_cidr"
 		case ",$controllers," in
 		*,serviceaccount-controller,*)
 			# Ready once it has made the default namespace's service account.
@@ -268,8 +287,50 @@ status() {
 	return "$rc"
 }
 
+component() { # NAME: fails unless NAME is one of the control plane's processes
+	case ${1:-} in
+	etcd | kube-apiserver | kube-controller-manager) ;;
+	*) die "unknown component '${1:-}': one of ${processes[*]}" ;;
+	esac
+}
+
+stop_component() { # NAME
+	component "$1"
+	[ -f "$state_dir/$1.cmd" ] || die "$1 was not started by '$0 start' in $state_dir"
+	is_running "$1" || die "$1 is not running"
+	stop_one "$1"
+}
+
+start_component() { # NAME
+	component "$1"
+	[ -f "$state_dir/$1.cmd" ] || die "$1 was not started by '$0 start' in $state_dir"
+	if is_running "$1"; then
+		log "$1 is already running"
+		return 0
+	fi
+	local args=()
+	mapfile -d '' args <"$state_dir/$1.cmd"
+	printf -- '--- %s: started again by %s start-one\n' "$(date -u +%FT%TZ)" "$0" >>"$state_dir/$1.log"
+	launch "$1" 1 "${args[@]}"
+	case $1 in
+	etcd)
+		local url
+		url=$(printf '%s\n' "${args[@]}" | sed -n '/^--advertise-client-urls$/{n;p;q}')
+		wait_for etcd "$url/health" '"health": ?"true"'
+		;;
+	kube-apiserver) wait_api_ready ;;
+	kube-controller-manager)
+		sleep 1
+		is_running kube-controller-manager || die "kube-controller-manager exited; see $state_dir/kube-controller-manager.log"
+		;;
+	esac
+	log "$1 started again (pid $(cat "$state_dir/$1.pid"))"
+}
+
 case ${1:-} in
 start) start ;;
+stop-one) stop_component "${2:-}" ;;
+start-one) start_component "${2:-}" ;;
 stop) stop ;;
 status) status ;;
 env)
@@ -277,7 +338,7 @@ env)
 	print_env
 	;;
 *)
-	printf 'usage: %s start|stop|status|env\n' "$0" >&2
+	printf 'usage: %s start|stop|status|env|stop-one NAME|start-one NAME\n' "$0" >&2
 	exit 2
 	;;
 esac
