@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { NamespacePlan } from "../plan";
+import { ISOLATION_KINDS, isGrant } from "../plan";
+import type { NamespacePlan, PlannedObject } from "../plan";
 import { contentsOptions, delegatedTransforms } from "./lifecycle";
 import { registerObject } from "./objects";
 import { SmokeWorkloads } from "./smokeWorkloads";
@@ -33,20 +34,33 @@ export class TenantNamespace extends pulumi.ComponentResource {
         const namespace = registerObject(plan.namespace, { parent: this, protect: plan.protect, retainOnDelete: false }, local);
         this.namespace = namespace;
         const after = [namespace, ...args.controlPlane];
-        for (const object of plan.objects) {
-            // Istio's objects wait for the usergroup's istiod (its validating webhook must answer them); Kubernetes' own
-            // (NetworkPolicies, RoleBindings, quotas) only for the namespace, so they neither wait for the charts to be
-            // rendered on every run nor leave the namespace unisolated longer than needed on the first.
-            const dependsOn = object.object.apiVersion.includes("istio.io/") ? after : [namespace];
+        // The namespace's isolation first; what lets anyone run or write in it (its owners' RoleBindings, its gateway,
+        // its smoke workloads) only once all of it exists, so that an update stopped part-way never leaves a namespace
+        // with a grant or a workload and without its isolation, and a delete takes the grants away first.
+        const isolation: pulumi.Resource[] = [];
+        for (const object of plan.objects.filter((o) => ISOLATION_KINDS.has(o.object.kind))) {
+            isolation.push(registerObject(object, { parent: this, dependsOn: this.waitsFor(object, after, namespace), ...contentsOptions(contents) }, local));
+        }
+        for (const object of plan.objects.filter((o) => !ISOLATION_KINDS.has(o.object.kind))) {
+            const dependsOn = isGrant(object.object) ? [...this.waitsFor(object, after, namespace), ...isolation] : this.waitsFor(object, after, namespace);
             registerObject(object, { parent: this, dependsOn, ...contentsOptions(contents) }, local);
         }
         const delegated = { parent: this, protect: contents.protect, transforms: delegatedTransforms(contents, local) };
         if (plan.gateway !== undefined) {
-            new TenantGateway(`${name}-gateway`, { plan: plan.gateway, skipAwait: local, dependsOn: after }, delegated);
+            new TenantGateway(`${name}-gateway`, { plan: plan.gateway, skipAwait: local, dependsOn: [...after, ...isolation] }, delegated);
         }
         if (plan.smokeWorkloads !== undefined) {
-            new SmokeWorkloads(`${name}-smoke`, { objects: plan.smokeWorkloads }, { ...delegated, dependsOn: after });
+            new SmokeWorkloads(`${name}-smoke`, { objects: plan.smokeWorkloads }, { ...delegated, dependsOn: [...after, ...isolation] });
         }
         this.registerOutputs({});
+    }
+
+    /**
+     * Istio's objects wait for the usergroup's istiod (its validating webhook must answer them); Kubernetes' own
+     * (NetworkPolicies, RoleBindings, quotas) only for the namespace, so they neither wait for the charts to be rendered
+     * on every run nor leave the namespace unisolated longer than needed on the first.
+     */
+    private waitsFor(object: PlannedObject, after: pulumi.Resource[], namespace: pulumi.Resource): pulumi.Resource[] {
+        return object.object.apiVersion.includes("istio.io/") ? after : [namespace];
     }
 }

@@ -21,6 +21,7 @@ export type { GatewayPlan } from "./gateway";
 export type { NamespacePlan } from "./namespace";
 export { SMOKE_IMAGES } from "./namespace";
 export type { KubeObject, PlannedObject } from "./objects";
+export { ISOLATION_KINDS, isGrant } from "./objects";
 
 /** The whole desired tenancy, computed from config alone. */
 export interface TenancyPlan {

@@ -10,6 +10,18 @@ export interface PlannedObject {
     object: KubeObject;
 }
 
+/**
+ * The kinds whose objects make a namespace's isolation real: what it imports (Sidecar), mTLS (PeerAuthentication), who
+ * may call in (AuthorizationPolicy) and which packets arrive (NetworkPolicy). Whatever lets something run or write in a
+ * namespace (its owners' RoleBindings, its gateway, its workloads) is created after them and removed before them.
+ */
+export const ISOLATION_KINDS: ReadonlySet<string> = new Set(["Sidecar", "PeerAuthentication", "AuthorizationPolicy", "NetworkPolicy"]);
+
+/** Whether the object grants someone rights in a namespace (a RoleBinding): it waits for the namespace's isolation. */
+export function isGrant(o: KubeObject): boolean {
+    return o.kind === "RoleBinding";
+}
+
 /** The label that marks an object as the platform's (the admission guardrails judge changes to objects carrying it). */
 export function managedLabels(): Record<string, string> {
     return { [MANAGED_BY_LABEL]: MANAGED_BY };

@@ -124,10 +124,23 @@ describe("components under mocks", function () {
         }
         const gatewayChart = regs.find((r) => r.type === CHART && r.name === "app-ns-1-ingressgateway")!;
         assert.ok(gatewayChart.dependencies.includes(istiod.urn), "gateway waits for istiod");
-        for (const name of ["app-ns-1-deny-ingress", "app-ns-1-allow-permitted", "app-ns-1-owners"]) {
+        for (const name of ["app-ns-1-deny-ingress", "app-ns-1-allow-permitted"]) {
             assert.deepEqual(byName(name).dependencies, [urnOf("app-ns-1-ns")], `${name} waits for its namespace only`);
         }
         assert.ok(gatewayChart.dependencies.includes(urnOf("app-ns-1-ns")), "gateway waits for its namespace");
+    });
+
+    it("creates whatever lets anyone run or write in a namespace (owners' RoleBinding, gateway) only after all its isolation objects", () => {
+        const isolation = regs.filter((r) => r.custom && /TenantNamespace\$kubernetes:[^:]+:(Sidecar|PeerAuthentication|AuthorizationPolicy|NetworkPolicy)::app-ns-1-/.test(r.urn)).map((r) => r.urn);
+        assert.ok(isolation.length >= 5, isolation.join(", "));
+        const owners = byName("app-ns-1-owners");
+        const gatewayChart = regs.find((r) => r.type === CHART && r.name === "app-ns-1-ingressgateway")!;
+        const gateway = regs.find((r) => r.type === "mesh-tenancy:index:TenantGateway" && r.name === "app-ns-1-gateway")!;
+        for (const urn of isolation) {
+            assert.ok(owners.dependencies.includes(urn), `the owners' RoleBinding waits for ${urn}`);
+            assert.ok(gateway.dependencies.includes(urn) || gatewayChart.dependencies.includes(urn), `the gateway waits for ${urn}`);
+        }
+        assert.ok(!byName("app-ns-1-deny-ingress").dependencies.includes(owners.urn), "and isolation never waits for a grant");
     });
 
     it("registers the guardrails as typed resources, with each namespace's parameters on the namespace everything in it waits for", () => {
