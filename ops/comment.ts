@@ -21,6 +21,8 @@ export function commentMarker(stack: string): string {
 }
 
 interface Sections {
+    /** What `scripts/pulumi-run.sh`'s fold says happened and the one next step (its `mesh-tenancy:` lines). */
+    nextSteps: string[];
     diff: string[];
     policies: string[];
     diagnostics: string[];
@@ -32,12 +34,19 @@ interface Sections {
  * in every preview of a stack and are not what a reviewer is asked to judge.
  */
 function sections(log: string): Sections {
-    const out: Sections = { diff: [], policies: [], diagnostics: [], resources: [] };
+    const out: Sections = { nextSteps: [], diff: [], policies: [], diagnostics: [], resources: [] };
     let current: keyof Sections | undefined = undefined;
     for (const line of log.split("\n")) {
         // Progress lines ("@ previewing update....") interrupt a section without ending it.
         if (/^@ /.test(line)) continue;
         if (/^\S/.test(line)) {
+            // The fold's word on the cause, and an error the CLI prints before any section (a held lock), with the lines
+            // indented under them.
+            if (/^mesh-tenancy: /.test(line) || /^error: /.test(line)) {
+                current = line.startsWith("error: ") ? "diagnostics" : "nextSteps";
+                out[current].push(line);
+                continue;
+            }
             if (/^Previewing /.test(line)) current = "diff";
             // `Policies:` lists results; with `--diff` and nothing to report, `Policy Packs run:` lists the packs.
             else if (/^Polic(ies|y Violations|y Packs run):/.test(line)) current = "policies";
@@ -81,8 +90,8 @@ function fenced(lang: string, lines: string[]): string {
 }
 
 /**
- * The pull-request comment for one stack's preview: the resource counts, the policy results, the errors (knock-on
- * errors folded), then the diff, cut so that the whole comment stays within GitHub's limit, and always a link to the
+ * The pull-request comment for one stack's preview: the resource counts, what happened and the next step when the
+ * fold recognised the cause of a failure, the policy results, the errors (knock-on errors folded), then the diff, cut so that the whole comment stays within GitHub's limit, and always a link to the
  * full log.
  */
 export function previewComment(args: PreviewCommentArgs): string {
@@ -97,9 +106,11 @@ export function previewComment(args: PreviewCommentArgs): string {
     const tail = `Full log: ${args.logUrl}`;
 
     const parts: string[] = [];
+    // A few lines per recognised cause, never cut.
+    if (s.nextSteps.length > 0) parts.push("**What happened, and the next step**", fenced("text", s.nextSteps));
     const errors = foldNote !== undefined ? [...s.diagnostics, foldNote] : s.diagnostics;
     // Policies and errors come before the diff and get their share first; the diff takes what is left.
-    let budget = limit - head.join("\n\n").length - tail.length - 200;
+    let budget = limit - head.join("\n\n").length - tail.length - parts.join("\n\n").length - 200;
     const policyBlock = fenced("text", fit(s.policies.length > 0 ? s.policies : ["(no policy results in the output)"], Math.floor(budget / 3), args.logUrl));
     parts.push("**Policies**", policyBlock);
     budget -= policyBlock.length + 20;

@@ -37,6 +37,56 @@ export const API_UNREACHABLE_HINT = [
     "  converges from the state saved so far (README, \"When the API server goes away during an update\").",
 ];
 
+/**
+ * Another update holding the stack's lock (a running one, or one killed before it could release it): the CLI's refusal,
+ * and on the next line the lock file, its holder and process: `…/locks/<org>/<project>/<stack>/<id>.json…: created by
+ * root@host (pid 11958) at 2026-12-04T22:35:38Z`.
+ */
+const LOCK_HELD = /the stack is currently locked by \d+ lock\(s\)/;
+const LOCK_HOLDER = /locks\/[^/]+\/[^/]+\/([^/]+)\/[^:]*: created by (\S+) \(pid (\d+)\) at (\S+)/;
+
+/** The one next step when the lock is held; what the lock line says of its holder, when it was printed. */
+export function lockHeldHint(holder?: { stack: string; by: string; pid: string; at: string }): string[] {
+    const stack = holder?.stack ?? "<stack>";
+    return [
+        `mesh-tenancy: another update of this stack holds its lock${holder !== undefined ? ` (${holder.by}, pid ${holder.pid}, since ${holder.at})` : ""}; this run changed nothing.`,
+        "  If that update is still running, let it finish, then run again. If its process is gone (killed, a lost CI",
+        `  runner): end its plugins, \`pulumi cancel --yes --stack ${stack}\`, then \`PULUMI_K8S_ENABLE_PATCH_FORCE=true pulumi up\``,
+        '  (README, "After a killed update").',
+    ];
+}
+
+/**
+ * The state still records operations a killed run had in flight (only when the state is written at every step:
+ * MESH_TENANCY_CHECKPOINTS=every-step, or Pulumi's default outside the scripts). The engine warns and goes on; an `up`
+ * does not clear pending creates, and its own advice (`pulumi refresh`, interactively) does not suit a CI runner.
+ */
+const PENDING_OPERATIONS = /Attempting to deploy or update resources with (\d+) pending operations? from previous deployment/;
+const STACK_OF_URN = /urn:pulumi:([^:]+)::/;
+
+export function pendingOperationsHint(count: string, stack = "<stack>"): string[] {
+    return [
+        `mesh-tenancy: the last update was interrupted while ${count} operation${count === "1" ? " was" : "s were"} in flight (listed above); their objects may or may`,
+        `  not exist. \`pulumi refresh --clear-pending-creates --yes --stack ${stack}\` reads every object back and drops the`,
+        "  creates that never finished from the state; then `PULUMI_K8S_ENABLE_PATCH_FORCE=true pulumi up` creates them again",
+        '  by server-side apply, taking over what the killed run had applied (README, "After a killed update").',
+    ];
+}
+
+/** A plugin process (the provider, the language host, the policy pack's analyzer) gone in the middle of the run. */
+const PLUGIN_ENDED = /\/(pulumi-(?:resource|language|analyzer)-[\w-]+) exited prematurely/;
+
+/** The one next step when a plugin process ended; the engine's own words blame the plugin's author, which a kill does not. */
+export function pluginEndedHint(plugin: string): string[] {
+    const what = plugin === "pulumi-resource-kubernetes" ? "the Kubernetes provider process" : `the plugin process ${plugin}`;
+    return [
+        `mesh-tenancy: ${what} ended in the middle of the run (killed, or out of memory: see the runner's memory and`,
+        "  `dmesg`); the objects it was writing may or may not have been applied. Run the same `pulumi up` again: every",
+        "  create is a server-side apply, so it takes over what was applied and creates the rest; a refresh preview then",
+        '  shows no change (README, "When a plugin process dies").',
+    ];
+}
+
 /** What the engine's refusal does not say: how to retire a tenant, or take down a protected stack, on purpose. */
 export const RETIRE_HINT = [
     "mesh-tenancy: nothing in a protected namespace was deleted. To retire a tenant on purpose: set `retire: true` on it",
@@ -68,6 +118,11 @@ export class OutputFolder {
     private inDiagnostics = false;
     private protectedDelete = false;
     private apiUnreachable = false;
+    private lockHeld = false;
+    private pluginEnded?: string;
+    private pending?: string;
+    private stack?: string;
+    private lockHolder?: { stack: string; by: string; pid: string; at: string };
     /** The last line was folded away, so the blank line that ends its block goes too. */
     private afterFolded = false;
 
@@ -122,6 +177,14 @@ export class OutputFolder {
         }
         if (PROTECTED_DELETE.test(line)) this.protectedDelete = true;
         if (API_UNREACHABLE.test(line)) this.apiUnreachable = true;
+        if (LOCK_HELD.test(line)) this.lockHeld = true;
+        const pending = PENDING_OPERATIONS.exec(line);
+        if (pending !== null) this.pending ??= pending[1];
+        this.stack ??= STACK_OF_URN.exec(line)?.[1];
+        const plugin = PLUGIN_ENDED.exec(line);
+        if (plugin !== null) this.pluginEnded ??= plugin[1];
+        const holder = LOCK_HOLDER.exec(line);
+        if (holder !== null) this.lockHolder = { stack: holder[1], by: holder[2], pid: holder[3], at: holder[4] };
         if (!this.realErrorSeen && ERROR.test(line)) {
             this.realErrorSeen = true;
             this.held = [];
@@ -144,6 +207,9 @@ export class OutputFolder {
         }
         if (this.protectedDelete) out.push(...RETIRE_HINT);
         if (this.apiUnreachable) out.push(...API_UNREACHABLE_HINT);
+        if (this.lockHeld) out.push(...lockHeldHint(this.lockHolder));
+        if (this.pluginEnded !== undefined) out.push(...pluginEndedHint(this.pluginEnded));
+        if (this.pending !== undefined) out.push(...pendingOperationsHint(this.pending, this.stack));
         const summary = this.summary();
         if (summary !== undefined) out.push(summary);
         return out;

@@ -112,6 +112,62 @@ describe("output folding", () => {
         assert.doesNotMatch(OutputFolder.fold(outage.replace(/dial tcp.*$/m, "admission webhook denied the request")), /did not answer/);
     });
 
+    describe("recorded output of each fault the fault suite injects (test/e2e/faults.e2e.ts), each with its own cause and next step", () => {
+        const recorded = (name: string) => fs.readFileSync(path.join(ROOT, "test", "fixtures", "ops", "faults", `${name}.log`), "utf8");
+        const HINTS: Record<string, RegExp> = {
+            outage: /^mesh-tenancy: the Kubernetes API server did not answer/m,
+            lock: /^mesh-tenancy: another update of this stack holds its lock/m,
+            plugin: /^mesh-tenancy: the Kubernetes provider process ended in the middle of the run/m,
+            pending: /^mesh-tenancy: the last update was interrupted while \d+ operations? (was|were) in flight/m,
+            retire: /retire/,
+        };
+        const cases: Array<[string, string | undefined]> = [
+            ["api-server-stopped", "outage"],
+            ["lock-held", "lock"],
+            ["provider-killed", "plugin"],
+            // The up after a kill with the state written at every step: it goes through, and warns of what was in flight.
+            ["pending-operations", "pending"],
+            // etcd away for 8 s: the API server held the requests and the run went through.
+            ["etcd-stopped", undefined],
+        ];
+        for (const [name, hint] of cases) {
+            it(`${name}: ${hint ?? "no hint"}${hint !== undefined ? ", and no other" : ""}`, () => {
+                const out = OutputFolder.fold(recorded(name));
+                for (const [k, re] of Object.entries(HINTS)) {
+                    if (k === hint) assert.match(out, re, `${name} says ${k}`);
+                    else assert.doesNotMatch(out, re, `${name} does not say ${k}`);
+                }
+            });
+        }
+
+        it("the held lock's hint names the holder and the stack to cancel, from the lock line", () => {
+            const out = OutputFolder.fold(recorded("lock-held"));
+            assert.match(out, /holds its lock \(root@vm, pid \d+, since 2026-12-04T\S+\); this run changed nothing/);
+            assert.match(out, /`pulumi cancel --yes --stack local`/);
+        });
+
+        it("pending operations get a recovery that works without a terminal, for the stack their URNs name", () => {
+            const out = OutputFolder.fold(recorded("pending-operations"));
+            assert.match(out, /`pulumi refresh --clear-pending-creates --yes --stack local`/);
+        });
+
+        it("a provider that ended is not blamed as a bug: the hint says killed or out of memory, and to run again", () => {
+            const out = OutputFolder.fold(recorded("provider-killed"));
+            assert.match(out, /exited prematurely/, "the engine's own line stays");
+            assert.match(out, /\(killed, or out of memory[\s\S]*Run the same `pulumi up` again/);
+        });
+
+        it("the PR comment carries the cause and the next step, and a lock error printed before any section", () => {
+            const lock = previewComment({ stack: "local", log: recorded("lock-held"), exitCode: 255, logUrl: "u" });
+            assert.match(lock, /\*\*What happened, and the next step\*\*\n\n```text\nmesh-tenancy: another update of this stack holds its lock/);
+            assert.match(lock, /\*\*Errors\*\*\n\n```text\nerror: the stack is currently locked/);
+            const outage = previewComment({ stack: "local", log: recorded("api-server-stopped"), exitCode: 255, logUrl: "u" });
+            assert.match(outage, /mesh-tenancy: the Kubernetes API server did not answer[\s\S]*"When the API server goes away during an update"/);
+            assert.doesNotMatch(outage, /retire/);
+            assert.doesNotMatch(previewComment({ stack: "local", log: recorded("etcd-stopped"), exitCode: 0, logUrl: "u" }), /What happened/);
+        });
+    });
+
     it("passes output without errors or managedFields through unchanged", () => {
         const text = "Previewing update (dev):\n    + kubernetes:core/v1:Namespace a create\nResources:\n    + 1 to create\n";
         assert.equal(OutputFolder.fold(text), text);
