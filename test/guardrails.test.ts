@@ -124,9 +124,20 @@ describe("admission guardrails: policies and bindings", () => {
         const plan = planTenancy(validConfig((r) => (r.platformOperators = { users: ["deployer"], groups: ["ops", "ci"] })));
         for (const p of kindsOf(plan, "ValidatingAdmissionPolicy")) {
             const conditions = (p.spec as any).matchConditions;
-            assert.equal(conditions.length, 1);
+            // The workload guardrails also leave the control plane's own writes alone (below).
+            assert.equal(conditions.length, p.metadata.name === "mesh-tenancy-workloads" ? 3 : 1, p.metadata.name);
             assert.equal(conditions[0].expression, `!(request.userInfo.username in ["deployer"]) && !request.userInfo.groups.exists(g, g in ["ops", "ci"])`);
         }
+    });
+
+    it("leaves to the control plane, in the workload guardrails only, the pods of judged templates and the Deployments each revision's istiod writes for Gateway API Gateways", () => {
+        const plan = planTenancy(loadStack("local"));
+        const workloads = kindsOf(plan, "ValidatingAdmissionPolicy").find((p) => p.metadata.name === "mesh-tenancy-workloads")!;
+        const [, pods, gateways] = (workloads.spec as any).matchConditions;
+        assert.equal(pods.name, "not-a-pod-of-a-judged-template");
+        assert.match(pods.expression, /"system:serviceaccount:kube-system:replicaset-controller"/);
+        assert.equal(gateways.name, "not-istiod-deploying-a-gateway");
+        assert.match(gateways.expression, /\["system:serviceaccount:istio-team-a:istiod-team-a", "system:serviceaccount:team-b:istiod-team-b"\]/);
     });
 
     it("reads per-namespace parameters from the admitted object's namespace annotations, only in tenant and shared namespaces, failing closed", () => {

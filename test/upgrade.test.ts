@@ -181,7 +181,7 @@ describe("revisions and tags", () => {
             assert.equal(ns.get("payments")!.namespace.object.metadata.labels!["istio.io/rev"], "team-a-stable");
             assert.equal(ns.get("common-a")!.namespace.object.metadata.labels!["istio.io/rev"], "team-a-stable");
             assert.equal(ns.get("analytics")!.namespace.object.metadata.labels!["istio.io/rev"], "team-b");
-            const gw = ns.get("shop")!.gateway!.release;
+            const gw = ns.get("shop")!.gateway!.release!;
             assert.equal((gw.values as any).revision, "team-a-canary");
             assert.equal(gw.version, "1.31.0");
             assert.deepEqual([ns.get("shop")!.revision, ns.get("payments")!.revision], ["team-a-1-31", "team-a-1-30"]);
@@ -240,12 +240,14 @@ describe("revisions and tags", () => {
         }
 
         const expected: Record<string, { added: string[]; changed: string[]; removed: string[] }> = {
-            "1-add-canary-revision": { added: ["team-a-1-31-istiod"], changed: ["istio-base"], removed: [] },
+            // The workload guardrails leave each running revision's istiod its Gateway API deployments, so they name its
+            // ServiceAccount while the revision runs.
+            "1-add-canary-revision": { added: ["team-a-1-31-istiod"], changed: ["guardrail-workloads", "istio-base"], removed: [] },
             // The guardrail parameters (namespace annotations) name the revision a namespace follows and the tags pointing at
             // it, so they follow the tags too (updated in place).
             "2-canary-one-tenant": { added: ["team-a-tag-canary"], changed: ["shop-ingressgateway", "shop-ns"], removed: [] },
             "3-move-stable": { added: [], changed: ["common-a-ns", "ledger-ns", "payments-ns", "shop-ns", "team-a-tag-stable"], removed: [] },
-            "4-remove-old-revision": { added: [], changed: [], removed: ["team-a-1-30-istiod"] },
+            "4-remove-old-revision": { added: [], changed: ["guardrail-workloads"], removed: ["team-a-1-30-istiod"] },
         };
 
         for (let i = 1; i < UPGRADE_STEPS.length; i++) {

@@ -2,7 +2,8 @@ import type { GuardrailMode, MeshTenancyConfig, PlatformOperators } from "../../
 import { MANAGED_BY, MANAGED_BY_LABEL, ROLE_LABEL } from "../../policy/semantics/labels";
 import type { PlannedObject } from "../objects";
 import type { GuardrailScope } from "./catalogue";
-import { notAPlatformOperator, POLICIES, PolicySpec, withParameters } from "./policies";
+import { istiodServiceAccount } from "../../policy/semantics/revisions";
+import { controlPlaneWrites, notAPlatformOperator, POLICIES, PolicySpec, withParameters } from "./policies";
 import { tenantRole } from "./tenantRbac";
 
 export interface GuardrailsPlan {
@@ -41,7 +42,7 @@ const VALIDATION_ACTIONS: Record<Exclude<GuardrailMode, "off">, string[]> = {
     warn: ["Warn", "Audit"],
 };
 
-function policyObjects(spec: PolicySpec, mode: Exclude<GuardrailMode, "off">, operators: PlatformOperators): [PlannedObject, PlannedObject] {
+function policyObjects(spec: PolicySpec, mode: Exclude<GuardrailMode, "off">, operators: PlatformOperators, istiods: string[]): [PlannedObject, PlannedObject] {
     const name = `mesh-tenancy-${spec.name}`;
     const labels = { [MANAGED_BY_LABEL]: MANAGED_BY };
     const roles = scopeRoles(spec.scope);
@@ -57,7 +58,7 @@ function policyObjects(spec: PolicySpec, mode: Exclude<GuardrailMode, "off">, op
                 matchConstraints: {
                     resourceRules: spec.rules.map((r) => ({ ...r, apiVersions: ["*"], operations: spec.operations, scope: "*" })),
                 },
-                matchConditions: [notAPlatformOperator(operators)],
+                matchConditions: [notAPlatformOperator(operators), ...(spec.skipsControlPlaneWrites ? controlPlaneWrites(istiods) : [])],
                 ...(variables.length > 0 ? { variables } : {}),
                 validations: validations.map((v) => ({ expression: v.expression, messageExpression: v.messageExpression, reason: "Forbidden" })),
             },
@@ -79,12 +80,17 @@ function policyObjects(spec: PolicySpec, mode: Exclude<GuardrailMode, "off">, op
     return [policy, binding];
 }
 
+/** Each revision's istiod as the API server names it: the istiod chart's ServiceAccount `istiod-<revision>`. */
+export function istiodUsernames(config: MeshTenancyConfig): string[] {
+    return config.usergroups.flatMap((ug) => ug.revisions.map((r) => `system:serviceaccount:${ug.systemNamespace}:${istiodServiceAccount(r.name)}`)).sort();
+}
+
 export function planGuardrails(config: MeshTenancyConfig): GuardrailsPlan {
     const mode = config.admissionGuardrails;
     const operators = config.platformOperators;
     const protect = config.protectNamespaces;
     if (mode === "off") return { mode, protect, platformOperators: operators, policies: [], bindings: [] };
-    const pairs = POLICIES.map((spec) => policyObjects(spec, mode, operators));
+    const pairs = POLICIES.map((spec) => policyObjects(spec, mode, operators, istiodUsernames(config)));
     return { mode, protect, platformOperators: operators, tenantRole: tenantRole(), policies: pairs.map((p) => p[0]), bindings: pairs.map((p) => p[1]) };
 }
 

@@ -28,6 +28,11 @@ export interface Validation {
 export interface PolicySpec {
     /** Policy name without the `mesh-tenancy-` prefix. */
     name: string;
+    /**
+     * Writes of Kubernetes' and Istio's own controllers this policy leaves alone, because what they write was judged
+     * where it was declared (`controlPlaneWrites`).
+     */
+    skipsControlPlaneWrites?: true;
     scope: GuardrailScope;
     operations: string[];
     rules: { apiGroups: string[]; resources: string[] }[];
@@ -163,6 +168,7 @@ const security: PolicySpec = {
 const workloads: PolicySpec = {
     name: "workloads",
     scope: "tenant",
+    skipsControlPlaneWrites: true,
     operations: ["CREATE", "UPDATE"],
     rules: WORKLOAD_RULES,
     variables: [
@@ -307,6 +313,28 @@ const systemNamespaces: PolicySpec = {
 };
 
 export const POLICIES: ReadonlyArray<PolicySpec> = [workloads, sidecars, exportTo, security, istioConfigRevision, managedObjects, namespaceLabels, systemNamespaces];
+
+/**
+ * The Kubernetes controllers that make pods from a template (ReplicaSet, StatefulSet, DaemonSet, Job): their pods copy a
+ * template the guardrails judged when it was written, so judging the pods again only refuses what was admitted.
+ */
+export const POD_CONTROLLERS = ["replicaset-controller", "statefulset-controller", "daemonset-controller", "job-controller"].map((c) => `system:serviceaccount:kube-system:${c}`);
+
+/**
+ * Match conditions for the workload guardrails, from what the control plane writes on its own: pods the controllers
+ * make from judged templates, and the Deployment (with its own istio-proxy, `sidecar.istio.io/inject: "false"`) that a
+ * usergroup's istiod writes for a Gateway API Gateway it reconciles, owned by that Gateway. `istiods` are the
+ * usergroups' istiod ServiceAccounts, as usernames. Anyone else writing the same object is judged.
+ */
+export function controlPlaneWrites(istiods: ReadonlyArray<string>): { name: string; expression: string }[] {
+    return [
+        { name: "not-a-pod-of-a-judged-template", expression: `!(object.kind == 'Pod' && request.userInfo.username in ${celList(POD_CONTROLLERS)})` },
+        {
+            name: "not-istiod-deploying-a-gateway",
+            expression: `!(request.userInfo.username in ${celList([...istiods])} && object.kind != 'Pod' && has(object.metadata.ownerReferences) && object.metadata.ownerReferences.exists(r, r.kind == 'Gateway' && r.apiVersion.startsWith('gateway.networking.k8s.io/')))`,
+        },
+    ];
+}
 
 /** A match condition that skips the platform operators: they are held by the policy pack at preview instead. */
 export function notAPlatformOperator(operators: PlatformOperators): { name: string; expression: string } {

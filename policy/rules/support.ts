@@ -1,4 +1,4 @@
-import { podsOfGateway, isIstioGateway } from "../semantics/gateways";
+import { deployedGatewayPods, podsOfGateway, isIstioGateway } from "../semantics/gateways";
 import type { Inventory } from "../semantics/inventory";
 import type { Subject } from "../semantics/objects";
 import type { Workload } from "../semantics/workloads";
@@ -30,6 +30,8 @@ export function gatewayWorkload(inventory: Inventory, w: Workload): boolean {
         for (const gw of inventory.ofKind("Gateway").filter(isIstioGateway)) {
             for (const b of podsOfGateway(inventory, gw)) if (b.effective && b.namespace === gw.object.metadata.namespace) pods.add(b.subject);
         }
+        // A Gateway API Gateway istiod deploys stands for its own pods (inventory.workloads()).
+        for (const gw of inventory.ofKind("Gateway")) if (deployedGatewayPods(gw) !== undefined) pods.add(gw);
         gatewayCache.set(inventory, pods);
     }
     return pods.has(w.subject);

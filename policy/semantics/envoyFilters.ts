@@ -1,4 +1,4 @@
-import { isIstioGateway, podsOfGateway } from "./gateways";
+import { DEPLOYED_GATEWAY_PODS, GATEWAY_CHART_PODS, GATEWAY_NAME_LABEL, isIstioGateway, podsOfGateway } from "./gateways";
 import type { Inventory, RevisionInfo } from "./inventory";
 import { arrayOf, describeObject, isRecord, stringRecord, Subject } from "./objects";
 import { meshView } from "./reachability";
@@ -141,7 +141,6 @@ export interface ProxyReach {
     how: string;
 }
 
-const GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name";
 
 /**
  * The proxies an EnvoyFilter patches: those of its namespace (or, in a revision's root namespace, of every namespace
@@ -197,7 +196,7 @@ function istioGatewayPods(inventory: Inventory): Set<Subject> {
 
 /** Gateway pods run a proxy of their own, injected or not (the gateway chart's, a Gateway API deployment's). */
 function isGatewayPod(w: Workload): boolean {
-    return w.kind === "gateway chart" || w.labels[GATEWAY_NAME_LABEL] !== undefined;
+    return w.kind === GATEWAY_CHART_PODS || w.kind === DEPLOYED_GATEWAY_PODS || w.labels[GATEWAY_NAME_LABEL] !== undefined;
 }
 
 /** `EnvoyFilter ns/name configPatches[i] (context, applyTo, operation)`. */

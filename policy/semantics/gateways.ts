@@ -16,6 +16,32 @@ export const GATEWAY_API_GROUP = "gateway.networking.k8s.io";
 
 const groupOf = (s: Subject) => s.object.apiVersion.split("/")[0];
 
+/** Workload kinds that stand for pods not yet made: a gateway chart release's, a Gateway API Gateway's istiod deploys. */
+export const GATEWAY_CHART_PODS = "gateway chart";
+export const DEPLOYED_GATEWAY_PODS = "deployed gateway";
+
+/** The GatewayClass whose Gateways istiod deploys itself (a Deployment, Service and ServiceAccount per Gateway). */
+export const ISTIO_GATEWAY_CLASS = "istio";
+/** The pod label istiod's gateway deployment controller gives every pod of a Gateway API Gateway: the Gateway's name. */
+export const GATEWAY_NAME_LABEL = "gateway.networking.k8s.io/gateway-name";
+
+/**
+ * The pods istiod deploys for a Gateway API Gateway of class `istio`, before they exist: in the Gateway's namespace, a
+ * Deployment named `<gateway>-istio` whose pods carry `gateway.networking.k8s.io/gateway-name: <gateway>` and the labels
+ * of `spec.infrastructure.labels`, annotated with the revision of the Gateway's own `istio.io/rev` label (the istiod that
+ * deploys it; else the namespace's), under the ServiceAccount `<gateway>-istio`. The pods run their own istio-proxy (the `kube-gateway` template), so they are
+ * labelled `sidecar.istio.io/inject: "false"`: nothing injects them. Undefined for any other object or class.
+ */
+export function deployedGatewayPods(s: Subject): { namespace: string; labels: Record<string, string>; annotations: Record<string, string>; subject: Subject; serviceAccount: string } | undefined {
+    if (!isGatewayApiGateway(s) || (s.object.spec as any)?.gatewayClassName !== ISTIO_GATEWAY_CLASS) return undefined;
+    const name = s.object.metadata.name;
+    const own = stringRecord(s.object.metadata.labels);
+    const labels: Record<string, string> = { ...stringRecord((s.object.spec as any)?.infrastructure?.labels), [GATEWAY_NAME_LABEL]: name, "sidecar.istio.io/inject": "false" };
+    // The revision goes on the pods as an annotation, not a label: nothing injects them.
+    const annotations: Record<string, string> = own["istio.io/rev"] !== undefined ? { "istio.io/rev": own["istio.io/rev"] } : {};
+    return { namespace: s.object.metadata.namespace ?? "default", labels, annotations, subject: s, serviceAccount: `${name}-${ISTIO_GATEWAY_CLASS}` };
+}
+
 export function isIstioGateway(s: Subject): boolean {
     return s.object.kind === "Gateway" && groupOf(s) === ISTIO_GATEWAY_GROUP;
 }

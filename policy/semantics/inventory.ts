@@ -2,6 +2,7 @@ import * as YAML from "yaml";
 import { push } from "./collections";
 import { injectionOf, injectors } from "./injection";
 import { INJECTION_LABEL, NAMESPACE_NAME_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "./labels";
+import { DEPLOYED_GATEWAY_PODS, deployedGatewayPods, GATEWAY_CHART_PODS } from "./gateways";
 import { arrayOf, chartName, HELM_RELEASE_KIND, HelmReleaseSpec, isRecord, stringRecord, Subject } from "./objects";
 import { LabelSelector, selects } from "./selectors";
 import { readWorkload, Workload } from "./workloads";
@@ -48,6 +49,9 @@ export interface GatewayWorkload {
     namespace: string;
     labels: Record<string, string>;
     subject: Subject;
+    /** The pods' ServiceAccount where it is not the `app` label (a deployed gateway's is `<name>-<class>`). */
+    serviceAccount?: string;
+    annotations?: Record<string, string>;
 }
 
 
@@ -98,6 +102,10 @@ export class Inventory {
             }
         }
         for (const s of this.ofKind(HELM_RELEASE_KIND)) this.learnFromRelease(s);
+        for (const s of this.ofKind("Gateway")) {
+            const deployed = deployedGatewayPods(s);
+            if (deployed !== undefined) push(this.gatewayWorkloads, deployed.namespace, deployed);
+        }
         for (const s of this.ofKind("ConfigMap")) this.learnFromMeshConfigMap(s);
         for (const s of this.ofKind("Deployment")) this.learnFromDeployment(s);
         for (const s of this.ofKind("Pod")) if (stringRecord(s.object.metadata.labels).app === "istiod") this.learnFromDeployment(s);
@@ -128,11 +136,12 @@ export class Inventory {
                 const w = readWorkload(s);
                 if (w !== undefined) this.workloadList.push(w);
             }
-            // A gateway chart release stands for the pods its Deployment will run.
+            // A gateway chart release, or a Gateway API Gateway istiod deploys, stands for the pods its Deployment will run.
             for (const list of this.gatewayWorkloads.values()) {
                 for (const g of list) {
-                    if (g.subject.object.kind !== HELM_RELEASE_KIND) continue;
-                    this.workloadList.push({ subject: g.subject, kind: "gateway chart", name: g.subject.object.metadata.name, namespace: g.namespace, labels: g.labels, annotations: {}, serviceAccount: g.labels.app, hostNetwork: false, hasProxy: false });
+                    const chart = g.subject.object.kind === HELM_RELEASE_KIND;
+                    const serviceAccount = chart ? g.labels.app : (g.serviceAccount ?? g.labels.app);
+                    this.workloadList.push({ subject: g.subject, kind: chart ? GATEWAY_CHART_PODS : DEPLOYED_GATEWAY_PODS, name: g.subject.object.metadata.name, namespace: g.namespace, labels: g.labels, annotations: g.annotations ?? {}, serviceAccount, hostNetwork: false, hasProxy: !chart });
                 }
             }
         }

@@ -1,4 +1,5 @@
 import { push } from "./collections";
+import { DEPLOYED_GATEWAY_PODS, GATEWAY_CHART_PODS } from "./gateways";
 import type { Inventory, RevisionInfo } from "./inventory";
 import { ROLE_LABEL } from "./labels";
 import { ISTIOD_CHART_PODS } from "./revisions";
@@ -32,7 +33,7 @@ function imageName(image: string): string {
  * `istioctl analyze` makes up for file analysis has a container without one): that cannot be told.
  */
 export function isIstioControlPlaneWorkload(w: Workload): boolean | undefined {
-    if (w.kind === ISTIOD_CHART_PODS || w.kind === "gateway chart") return true;
+    if (w.kind === ISTIOD_CHART_PODS || w.kind === GATEWAY_CHART_PODS || w.kind === DEPLOYED_GATEWAY_PODS) return true;
     const images = w.images ?? [];
     if (images.length === 0) return undefined;
     const gatewayTemplate = (w.annotations["inject.istio.io/templates"] ?? "").split(",").includes("gateway");

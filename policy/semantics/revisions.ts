@@ -18,6 +18,11 @@ import type { Workload } from "./workloads";
  * injection and validation webhooks (and `/ready`); metrics and authenticated debug endpoints; HTTP on 8080 (readiness
  * and debug endpoints, and plaintext xDS when `--grpcAddr` is cleared).
  */
+/** The ServiceAccount the istio-discovery chart runs a revision's istiod as: `istiod` for the default one, `istiod-<revision>` else. */
+export function istiodServiceAccount(revision: string): string {
+    return revision === "default" ? "istiod" : `istiod-${revision}`;
+}
+
 export const ISTIOD_PORTS = { xds: 15010, secureXdsAndCa: 15012, webhook: 15017, monitoring: 15014, http: 8080 } as const;
 
 /** Whether `rev` discovers `namespace`. */
@@ -76,7 +81,7 @@ export function istiodWorkloads(inventory: Inventory, rev: RevisionInfo): Worklo
             namespace: rev.namespace,
             labels: { app: "istiod", [REVISION_LABEL]: rev.name },
             annotations: {},
-            serviceAccount: rev.name === "default" ? "istiod" : `istiod-${rev.name}`,
+            serviceAccount: istiodServiceAccount(rev.name),
             hostNetwork: false,
             hasProxy: false,
         },

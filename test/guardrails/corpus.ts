@@ -401,6 +401,22 @@ export const BRANCH_CASES: ReadonlyArray<BranchCase> = [
         { name: `a member of the platform operators' group may create ${what}`, request: requestFor(obj, { user: OPERATOR_GROUP_MEMBER }), refusedBy: [] },
         { name: `a tenant may not create ${what}`, request: requestFor(obj), refusedBy: [id] },
     ]),
+    // What the control plane writes on its own: pods the controllers make from templates judged when written, and the
+    // Deployment a usergroup's istiod writes for a Gateway API Gateway (its own istio-proxy, nothing injects it).
+    ...(() => {
+        const gatewayOwned = (d: Obj) => ({ ...d, metadata: { ...d.metadata, ownerReferences: [{ apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", name: "ingress", uid: "u" }] } });
+        const deployedGateway = gatewayOwned(deployment("shop", "ingress-istio", { "sidecar.istio.io/inject": "false" }));
+        const istiodA = { username: "system:serviceaccount:istio-team-a:istiod-team-a", groups: ["system:serviceaccounts", "system:authenticated"] };
+        const rsController = { username: "system:serviceaccount:kube-system:replicaset-controller", groups: ["system:serviceaccounts", "system:authenticated"] };
+        const outOfMesh = pod("shop", "web-1", { "sidecar.istio.io/inject": "false" });
+        return [
+            { name: "istiod of the usergroup may write the Deployment of a Gateway API Gateway it reconciles", request: requestFor(deployedGateway, { user: istiodA }), refusedBy: [] },
+            { name: "a tenant may not write a Deployment out of the mesh, even one claiming a Gateway as owner", request: requestFor(deployedGateway), refusedBy: ["MT017"] },
+            { name: "istiod may not write a Deployment out of the mesh that no Gateway owns", request: requestFor(deployment("shop", "web", { "sidecar.istio.io/inject": "false" }), { user: istiodA }), refusedBy: ["MT017"] },
+            { name: "the ReplicaSet controller may make the pods of a judged template", request: requestFor(outOfMesh, { user: rsController }), refusedBy: [] },
+            { name: "a tenant may not create a pod out of the mesh", request: requestFor(outOfMesh), refusedBy: ["MT017"] },
+        ];
+    })(),
     // Operations the policies do not match.
     { name: "deleting a PERMISSIVE PeerAuthentication", request: requestFor(peerAuthentication("shop", "weak", { mtls: { mode: "PERMISSIVE" } }), { operation: "DELETE" }), refusedBy: [] },
     { name: "deleting a Deployment with a foreign revision", request: requestFor(deployment("shop", "web", { [REVISION_LABEL]: "team-b" }), { operation: "DELETE" }), refusedBy: [] },
