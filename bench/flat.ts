@@ -19,7 +19,7 @@ export function flatResources(plan: TenancyPlan): FlatResource[] {
     }
     for (const ns of plan.namespaces) {
         out.push({ object: ns.namespace, protect: ns.protect }, ...ns.objects.map((object) => ({ object, protect: false })));
-        if (ns.gateway !== undefined) out.push({ chart: ns.gateway.release }, ...ns.gateway.objects.map((object) => ({ object, protect: false })));
+        if (ns.gateway !== undefined) out.push(...(ns.gateway.release !== undefined ? [{ chart: ns.gateway.release }] : []), ...ns.gateway.objects.map((object) => ({ object, protect: false })));
     }
     return out;
 }

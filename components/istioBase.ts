@@ -1,4 +1,7 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
 import type { ChartRelease } from "../plan";
 import { installChart } from "./chart";
 import { contentsLifecycle } from "./lifecycle";
@@ -24,6 +27,26 @@ export class IstioBase extends pulumi.ComponentResource {
             transforms: [...(opts?.transforms ?? []), contentsLifecycle(contents)],
         });
         this.chart = installChart(args.release, args.skipAwait, { parent: this, transforms: [retainCustomResourceDefinitions] });
+        this.registerOutputs({});
+    }
+}
+
+export interface GatewayApiCrdsArgs {
+    /** A directory of the Gateway API's CRD manifests (`scripts/build-toolchain.sh gateway-api-crds`). */
+    directory: string;
+    protect: boolean;
+}
+
+/** The Kubernetes Gateway API's CRDs, from a directory of their manifests; kept when the stack is destroyed, as Istio's. */
+export class GatewayApiCrds extends pulumi.ComponentResource {
+    readonly group: pulumi.Resource;
+
+    constructor(name: string, args: GatewayApiCrdsArgs, opts?: pulumi.ComponentResourceOptions) {
+        const contents = { protect: args.protect, retain: false };
+        super("mesh-tenancy:index:GatewayApiCrds", name, {}, { ...opts, protect: contents.protect, transforms: [...(opts?.transforms ?? []), contentsLifecycle(contents)] });
+        const files = fs.existsSync(args.directory) ? fs.readdirSync(args.directory).filter((f) => f.endsWith(".yaml")).sort() : [];
+        if (files.length === 0) throw new Error(`ingress.gatewayApiCrds.directory: no CRD manifests (*.yaml) in ${args.directory}; scripts/build-toolchain.sh gateway-api-crds writes them`);
+        this.group = new k8s.yaml.v2.ConfigGroup(`${name}-manifests`, { files: files.map((f) => path.join(args.directory, f)) }, { parent: this, transforms: [retainCustomResourceDefinitions] });
         this.registerOutputs({});
     }
 }

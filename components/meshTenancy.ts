@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { TenancyPlan } from "../plan";
 import { ControlPlane } from "./controlPlane";
 import { Guardrails } from "./guardrails";
-import { IstioBase } from "./istioBase";
+import { GatewayApiCrds, IstioBase } from "./istioBase";
 import { localClusterTransform } from "./localCluster";
 import { TenantNamespace } from "./tenantNamespace";
 
@@ -30,6 +30,7 @@ export class MeshTenancy extends pulumi.ComponentResource {
         const few = { parent: this, transforms: localCluster ? [localClusterTransform] : [] };
         // In a usergroup part without it, the base chart (and its CRDs) is the first part's: already deployed.
         const base = part.base ? [new IstioBase("istio-base", { release: plan.base, skipAwait, protect: plan.protectBase }, few).chart] : [];
+        if (part.base && plan.gatewayApiCrds !== undefined) base.push(new GatewayApiCrds("gateway-api-crds", { directory: plan.gatewayApiCrds.directory, protect: plan.protectBase }, few).group);
         const readyByUsergroup = new Map<string, pulumi.Resource[]>();
         for (const cp of plan.controlPlanes.filter((c) => part.usergroups.includes(c.usergroup))) {
             const controlPlane = new ControlPlane(cp.usergroup, { plan: cp, skipAwait, dependsOn: base }, few);

@@ -12,13 +12,17 @@ export interface TenantGatewayArgs {
     dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
-/** A per-tenant ingress gateway: its own pods, selected only by its own `Gateway`. */
+/**
+ * A per-tenant ingress gateway: its own pods, selected only by its own `Gateway`: the gateway chart's with an Istio
+ * Gateway, or those istiod deploys for a Gateway API Gateway.
+ */
 export class TenantGateway extends pulumi.ComponentResource {
     constructor(name: string, args: TenantGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mesh-tenancy:index:TenantGateway", name, {}, opts);
-        const chart = installChart(args.plan.release, args.skipAwait, { parent: this, dependsOn: args.dependsOn });
+        // A Gateway API Gateway has no chart: the namespace's istiod deploys its pods once the Gateway exists.
+        const chart = args.plan.release !== undefined ? [installChart(args.plan.release, args.skipAwait, { parent: this, dependsOn: args.dependsOn })] : [];
         for (const object of args.plan.objects) {
-            registerObject(object, { parent: this, dependsOn: [chart, ...args.dependsOn] });
+            registerObject(object, { parent: this, dependsOn: [...chart, ...args.dependsOn] });
         }
         this.registerOutputs({});
     }

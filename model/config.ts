@@ -70,6 +70,22 @@ const gatewaySchema = z.strictObject({
     replicas: z.number().int().min(1).default(1),
     /** Kubernetes Secret in the tenant namespace holding the certificate; adds an HTTPS server on 443. */
     tlsCredentialName: z.string().optional(),
+    /**
+     * `istio`: Istio's gateway chart and an Istio `Gateway`; `gateway-api`: a Kubernetes Gateway API `Gateway` of class
+     * `istio`, which the namespace's istiod deploys. Without it, the stack's `ingress.kind`.
+     */
+    kind: z.enum(["istio", "gateway-api"]).optional(),
+});
+
+const ingressSchema = z.strictObject({
+    /** The tenants' gateway kind unless a tenant's `gateway.kind` says otherwise. */
+    kind: z.enum(["istio", "gateway-api"]).default("istio"),
+    /**
+     * The Gateway API CRDs: `external` (the cluster has them), or `{ directory }` holding the standard channel's CRD
+     * manifests, installed by the stack and kept when it is destroyed (`scripts/build-toolchain.sh gateway-api-crds`
+     * writes those of the version Istio's module requires).
+     */
+    gatewayApiCrds: z.union([z.literal("external"), z.strictObject({ directory: z.string() })]).default("external"),
 });
 
 const workloadSidecarSchema = z.strictObject({
@@ -151,6 +167,8 @@ const configSchema = z.strictObject({
     localCluster: z.boolean().default(false),
     /** A client and an echo server in every tenant namespace, to verify isolation by hand. */
     smokeWorkloads: smokeWorkloadsSchema.default(false),
+    /** The tenants' ingress: which gateway kind by default, and where the Gateway API CRDs come from. */
+    ingress: ingressSchema.default({ kind: "istio", gatewayApiCrds: "external" }),
     /** Every namespace's scoping and the expected connectivity as stack outputs, besides the summary. */
     detailedOutputs: z.boolean().default(false),
     controlPlaneAccess: z
@@ -174,6 +192,8 @@ const configSchema = z.strictObject({
 type Parsed = z.infer<typeof configSchema>;
 export type Resources = z.infer<typeof resourcesSchema>;
 export type GatewayConfig = z.infer<typeof gatewaySchema>;
+export type IngressConfig = z.infer<typeof ingressSchema>;
+export type GatewayKind = IngressConfig["kind"];
 export type WorkloadSidecarConfig = Omit<z.infer<typeof workloadSidecarSchema>, "selector"> & { selector: Record<string, string> };
 export type OwnerConfig = z.infer<typeof ownerSchema>;
 export type TenantConfig = Omit<z.infer<typeof tenantSchema>, "workloadSidecars" | "tag"> & {
@@ -241,6 +261,7 @@ export interface MeshTenancyConfig {
     localCluster: boolean;
     /** Off, or which data plane the smoke workloads run on. */
     smokeWorkloads: false | SmokeWorkloadsConfig;
+    ingress: IngressConfig;
     detailedOutputs: boolean;
     controlPlaneAccess: ControlPlaneAccess;
     usergroups: UsergroupConfig[];

@@ -26,6 +26,8 @@ export { ISOLATION_KINDS, isGrant } from "./objects";
 /** The whole desired tenancy, computed from config alone. */
 export interface TenancyPlan {
     base: ChartRelease;
+    /** The Gateway API CRDs the stack installs (config `ingress.gatewayApiCrds: { directory }`), with the base chart. */
+    gatewayApiCrds?: { directory: string };
     /** Protect the base chart's cluster-wide objects, with the namespaces, when `protectNamespaces` is set. */
     protectBase: boolean;
     controlPlanes: ControlPlanePlan[];
@@ -62,6 +64,7 @@ export function planTenancy(config: MeshTenancyConfig): TenancyPlan {
     });
     return {
         base: planBase(config),
+        ...(config.ingress.gatewayApiCrds !== "external" ? { gatewayApiCrds: { directory: config.ingress.gatewayApiCrds.directory } } : {}),
         protectBase: config.protectNamespaces,
         controlPlanes,
         namespaces,

@@ -71,7 +71,7 @@ export function releaseSubject(release: ChartRelease, origin: Origin = {}): Subj
 
 /** Every chart release of a plan: base, each revision's istiod, each tenant gateway. */
 export function chartReleases(plan: TenancyPlan): ChartRelease[] {
-    return [plan.base, ...plan.controlPlanes.flatMap((cp) => cp.revisions.map((r) => r.istiod)), ...plan.namespaces.flatMap((ns) => (ns.gateway !== undefined ? [ns.gateway.release] : []))];
+    return [plan.base, ...plan.controlPlanes.flatMap((cp) => cp.revisions.map((r) => r.istiod)), ...plan.namespaces.flatMap((ns) => (ns.gateway?.release !== undefined ? [ns.gateway.release] : []))];
 }
 
 /** What the program would register, as objects: the planned objects and the chart releases, without a cluster. */

@@ -29,6 +29,9 @@ optional_tools=(istioctl-1.30 pilot-discovery-1.30)
 # Istio's official Helm charts (base, istiod, gateway), taken from the Istio
 # module the istio wrapper pins, as a chart directory the program can name.
 optional_tools+=(istio-charts)
+# The Kubernetes Gateway API's standard-channel CRDs, of the sigs.k8s.io/gateway-api
+# version Istio's module requires, as a directory `ingress.gatewayApiCrds` can name.
+optional_tools+=(gateway-api-crds)
 # The local node's (scripts/node.sh): a few minutes cold, needed only with a node.
 node_tools=(kubelet kube-proxy kube-scheduler kube-router echoprobe coredns)
 optional_tools+=("${node_tools[@]}")
@@ -65,7 +68,7 @@ tool_inputs() {
 	coredns) mod=coredns ;;
 	pulumi | pulumi-language-nodejs) mod=pulumi ;;
 	pulumi-resource-kubernetes) mod=pulumi-resource-kubernetes ;;
-	istioctl | pilot-discovery | istio-charts | pilot-agent | istio-echo | mesh-caller) mod=istio ;;
+	istioctl | pilot-discovery | istio-charts | gateway-api-crds | pilot-agent | istio-echo | mesh-caller) mod=istio ;;
 	istioctl-1.30 | pilot-discovery-1.30) mod=istio-1.30 ;;
 	xds-probe) mod=xds-probe ;;
 	vap-eval) mod=cel ;;
@@ -270,6 +273,17 @@ build_istio_charts() {
 	for chart in base istiod gateway; do
 		sed -i -E "s/^(version|appVersion): .*/\1: $ISTIO_CHART_VERSION/" "$1/$chart/Chart.yaml"
 	done
+}
+
+build_gateway_api_crds() {
+	local src
+	go mod download -C "$toolchain_dir/istio" sigs.k8s.io/gateway-api
+	src=$(go list -C "$toolchain_dir/istio" -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)/config/crd/standard
+	[ -d "$src" ] || die "no standard-channel CRDs in $src"
+	rm -rf "$1"
+	mkdir -p "$1"
+	cp "$src"/*.yaml "$1/"
+	chmod -R u+w "$1"
 }
 
 build_xds_probe() {

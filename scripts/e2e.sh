@@ -19,7 +19,7 @@ export MESH_TENANCY_CLUSTER_DIR=${MESH_TENANCY_E2E_DIR:-$(mktemp -d /tmp/mesh-te
 # The opt-in upgrade steps run Istio 1.30's istiod beside 1.31's.
 if [ "${MESH_TENANCY_E2E_UPGRADE:-}" = 1 ]; then "$scripts_dir/build-toolchain.sh" istioctl-1.30 pilot-discovery-1.30 >/dev/null; fi
 # Istio's official charts, from the Istio module (local.e2e.ts previews the stack with them too).
-"$scripts_dir/build-toolchain.sh" istio-charts >/dev/null
+"$scripts_dir/build-toolchain.sh" istio-charts gateway-api-crds >/dev/null
 # With a node, Istio's proxyless data plane for the node's gRPC suite (scripts/node.sh makes its image).
 if [ "${MESH_TENANCY_NODE:-0}" = 1 ]; then "$scripts_dir/build-toolchain.sh" pilot-agent istio-echo mesh-caller >/dev/null; fi
 echo "e2e: toolchain ready after $((SECONDS - start))s" >&2

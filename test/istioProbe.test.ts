@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { istioOperatorFor, ProbeResult, receivedServices } from "./e2e/istio";
 
 describe("reading what an xDS probe received", () => {
-    const result = (clusters: string[]): ProbeResult => ({ node: "n", namespace: "shop", clusters, listeners: [], routes: [], virtualHosts: {}, bytes: { cds: 0, lds: 0, rds: 0 }, seconds: 0 });
+    const result = (clusters: string[]): ProbeResult => ({ node: "n", namespace: "shop", clusters, listeners: [], routes: [], virtualHosts: {}, routeClusters: {}, bytes: { cds: 0, lds: 0, rds: 0 }, seconds: 0 });
 
     it("names the Service behind each outbound cluster once, whatever its ports and subsets", () => {
         const got = receivedServices(result([

@@ -150,7 +150,7 @@ describe("plan", () => {
             assert.deepEqual(chartGlobals("1.29.0"), { networkPolicy: { enabled: false } });
             assert.deepEqual(chartGlobals("1.27.3"), {});
             assert.deepEqual((plan.controlPlanes[0].revisions[0].istiod.values as any).global.networkPolicy, { enabled: false });
-            assert.deepEqual((ns(plan, "app-ns-1").gateway!.release.values as any).global, { networkPolicy: { enabled: false } });
+            assert.deepEqual((ns(plan, "app-ns-1").gateway!.release!.values as any).global, { networkPolicy: { enabled: false } });
         });
 
         it("renders the validator with the failurePolicy istiod converges to, and no CA bundle, so istiod's patches are no drift", () => {
@@ -373,12 +373,13 @@ describe("plan", () => {
 
     describe("gateways", () => {
         const gw = ns(plan, "app-ns-1").gateway!;
+        const release = gw.release!;
 
         it("installs the gateway chart in the tenant namespace with the usergroup's revision and tenant-unique labels", () => {
-            assert.equal(gw.release.namespace, "app-ns-1");
-            assert.equal(gw.release.chart, "gateway");
-            assert.deepEqual((gw.release.values as any).revision, "usergroup-1");
-            assert.deepEqual((gw.release.values as any).labels, { "mesh-tenancy.io/gateway": "app-ns-1" });
+            assert.equal(release.namespace, "app-ns-1");
+            assert.equal(release.chart, "gateway");
+            assert.deepEqual((release.values as any).revision, "usergroup-1");
+            assert.deepEqual((release.values as any).labels, { "mesh-tenancy.io/gateway": "app-ns-1" });
             assert.equal(ns(plan, "logmonkey").gateway, undefined);
         });
 

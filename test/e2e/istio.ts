@@ -201,16 +201,23 @@ export interface ProbeResult {
     listeners: string[];
     routes: string[];
     virtualHosts: Record<string, string[]>;
+    /** Per route configuration, the clusters its routes send requests to or mirror them to. */
+    routeClusters: Record<string, string[]>;
     bytes: { cds: number; lds: number; rds: number };
     seconds: number;
 }
 
-/** What a sidecar in `namespace` (with pod `labels`) receives from the istiod at `addr`, over a fresh connection. */
-export function probe(addr: string, namespace: string, options: { labels?: Record<string, string>; istioVersion?: string } = {}): ProbeResult {
+/**
+ * What a proxy in `namespace` (with pod `labels`; a sidecar, or a gateway with `type: "router"`) receives from the istiod
+ * at `addr`, over a fresh connection.
+ */
+export function probe(addr: string, namespace: string, options: { labels?: Record<string, string>; istioVersion?: string; type?: "sidecar" | "router"; serviceAccount?: string } = {}): ProbeResult {
     const labels = Object.entries(options.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(",");
     const args = ["-addr", addr, "-namespace", namespace, "-timeout", "30s"];
     if (labels !== "") args.push("-labels", labels);
     if (options.istioVersion !== undefined) args.push("-istio-version", options.istioVersion);
+    if (options.type !== undefined) args.push("-type", options.type);
+    if (options.serviceAccount !== undefined) args.push("-service-account", options.serviceAccount);
     return JSON.parse(expectExit(run(binary("xds-probe"), args), 0, `xds-probe ${namespace} at ${addr}`).stdout);
 }
 

@@ -4,7 +4,7 @@
 // listeners and route configurations, the virtual hosts' domains, and the
 // size in bytes of each type's resources.
 //
-// It connects as node sidecar~<ip>~<pod>.<ns>~<ns>.svc.cluster.local with the
+// It connects as node <type>~<ip>~<pod>.<ns>~<ns>.svc.cluster.local (type sidecar, or router with -type) with the
 // metadata istiod needs to place a proxy (NAMESPACE, CLUSTER_ID, ISTIO_VERSION,
 // LABELS), asks for CDS, then LDS, then the RDS names the listeners refer to,
 // and ACKs each response as Envoy would.
@@ -57,8 +57,10 @@ type result struct {
 	Listeners    []string            `json:"listeners"`
 	Routes       []string            `json:"routes"`
 	VirtualHosts map[string][]string `json:"virtualHosts"`
-	Bytes        map[string]int      `json:"bytes"`
-	Seconds      float64             `json:"seconds"`
+	// The clusters each route configuration sends requests to (route actions, weighted clusters) or mirrors them to.
+	RouteClusters map[string][]string `json:"routeClusters"`
+	Bytes         map[string]int      `json:"bytes"`
+	Seconds       float64             `json:"seconds"`
 }
 
 type watchLine struct {
@@ -71,6 +73,7 @@ type watchLine struct {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:15010", "istiod's plaintext xDS address")
 	ns := flag.String("namespace", "", "namespace the proxy claims to run in (required)")
+	proxyType := flag.String("type", "sidecar", "the node's proxy type: sidecar, or router (a gateway)")
 	pod := flag.String("pod", "probe", "pod name in the node id")
 	ip := flag.String("ip", "10.1.0.1", "pod IP in the node id")
 	istioVersion := flag.String("istio-version", "1.31.0", "ISTIO_VERSION metadata")
@@ -103,7 +106,7 @@ func main() {
 	if err != nil {
 		fail("-ip: %v", err)
 	}
-	node, err := makeNode(*ns, *pod, *ip, *istioVersion, *clusterID, *serviceAccount, lbls)
+	node, err := makeNode(*proxyType, *ns, *pod, *ip, *istioVersion, *clusterID, *serviceAccount, lbls)
 	if err != nil {
 		fail("%v", err)
 	}
@@ -161,7 +164,7 @@ func parseLabels(s string) (map[string]string, error) {
 	return out, nil
 }
 
-func makeNode(ns, pod, ip, istioVersion, clusterID, serviceAccount string, labels map[string]string) (*core.Node, error) {
+func makeNode(proxyType, ns, pod, ip, istioVersion, clusterID, serviceAccount string, labels map[string]string) (*core.Node, error) {
 	lbls := map[string]any{}
 	for k, v := range labels {
 		lbls[k] = v
@@ -182,7 +185,7 @@ func makeNode(ns, pod, ip, istioVersion, clusterID, serviceAccount string, label
 		return nil, err
 	}
 	return &core.Node{
-		Id:       fmt.Sprintf("sidecar~%s~%s.%s~%s.svc.cluster.local", ip, pod, ns, ns),
+		Id:       fmt.Sprintf("%s~%s~%s.%s~%s.svc.cluster.local", proxyType, ip, pod, ns, ns),
 		Metadata: meta,
 	}, nil
 }
@@ -237,13 +240,14 @@ func size(resources []*anypb.Any) int {
 
 func (p *prober) probe() *result {
 	res := &result{
-		Node:         p.node.Id,
-		Namespace:    p.node.Metadata.Fields["NAMESPACE"].GetStringValue(),
-		Clusters:     []string{},
-		Listeners:    []string{},
-		Routes:       []string{},
-		VirtualHosts: map[string][]string{},
-		Bytes:        map[string]int{},
+		Node:          p.node.Id,
+		Namespace:     p.node.Metadata.Fields["NAMESPACE"].GetStringValue(),
+		Clusters:      []string{},
+		Listeners:     []string{},
+		Routes:        []string{},
+		VirtualHosts:  map[string][]string{},
+		RouteClusters: map[string][]string{},
+		Bytes:         map[string]int{},
 	}
 
 	p.send(&discovery.DiscoveryRequest{TypeUrl: typeCDS})
@@ -301,9 +305,31 @@ func (p *prober) probe() *result {
 			}
 			res.Routes = append(res.Routes, rc.Name)
 			var domains []string
+			targets := map[string]bool{}
 			for _, vh := range rc.VirtualHosts {
 				domains = append(domains, vh.Domains...)
+				for _, rt := range vh.Routes {
+					action := rt.GetRoute()
+					if action == nil {
+						continue
+					}
+					if c := action.GetCluster(); c != "" {
+						targets[c] = true
+					}
+					for _, wc := range action.GetWeightedClusters().GetClusters() {
+						targets[wc.GetName()] = true
+					}
+					for _, m := range action.GetRequestMirrorPolicies() {
+						targets[m.GetCluster()] = true
+					}
+				}
 			}
+			clusters := make([]string, 0, len(targets))
+			for c := range targets {
+				clusters = append(clusters, c)
+			}
+			sort.Strings(clusters)
+			res.RouteClusters[rc.Name] = clusters
 			sort.Strings(domains)
 			if domains == nil {
 				domains = []string{}
