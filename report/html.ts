@@ -28,6 +28,7 @@ export function renderHtml(report: ScopeReport): string {
             `Calls across usergroups: <b class="${crossCalls(report) > 0 ? "bad" : "good"}">${crossCalls(report)}</b>.</p>`,
     );
     for (const g of report.usergroups) body.push(callMatrix(report, g, groups));
+    body.push(gatewayTable(report));
     body.push(
         `<footer><p>Imports: namespaces whose services and config the namespace's proxies receive: the revision must discover the namespace and the proxy's Sidecar must name it ` +
             `(its own selector-less Sidecar, else the root namespace's; workload Sidecars count for the pods they select). ` +
@@ -86,6 +87,17 @@ table { border-collapse: collapse; }
 h1.second { margin-top: 36px; }
 footer { margin-top: 28px; color: #57606a; font-size: 12px; max-width: 1100px; }
 `;
+
+/** Ingress gateways of both kinds, with who may bind routes and the routes bound. */
+function gatewayTable(report: ScopeReport): string {
+    const head = ["gateway", "kind", "hosts", "routes from", "routes bound", "pods"].map((h) => `<th>${h}</th>`).join("");
+    const rows = report.gateways.map((g) => {
+        const kind = g.kind === "istio" ? "Istio Gateway" : `Gateway API (class ${g.gatewayClass})`;
+        const cells = [`${g.namespace}/${g.name}`, kind, g.hosts.join(", "), g.routesFrom, g.routes.join(", ") || "none", g.pods.join(", ") || "none"];
+        return `<tr>${cells.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`;
+    });
+    return `<h1 class="second">Ingress gateways</h1><table class="gateways"><thead><tr>${head}</tr></thead><tbody>${rows.join("") || `<tr><td colspan="6">none</td></tr>`}</tbody></table>`;
+}
 
 function crossCalls(report: ScopeReport): number {
     return report.calls.filter((c) => groupOf(report, c.source) !== groupOf(report, c.destination)).length;

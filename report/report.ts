@@ -1,7 +1,7 @@
 import type { CaTopology } from "../policy/semantics/mtls";
 import type { TenancyPlan } from "../plan";
 import type { Call } from "../policy/semantics/reachability";
-import { NamespaceScope, NO_USERGROUP, reduction, VisibilityModel } from "./visibility";
+import { GatewayEntry, NamespaceScope, NO_USERGROUP, reduction, VisibilityModel } from "./visibility";
 
 /** Where the objects came from. */
 export interface ReportSource {
@@ -65,6 +65,8 @@ export interface ScopeReport {
     calls: Call[];
     /** The CA topology the calls were judged under: the stack's `istio.ca`, or what `--ca-topology` said (shared-root when told nothing). */
     caTopology: CaTopology;
+    /** Ingress gateways of both kinds, with the routes bound to them. */
+    gateways: GatewayEntry[];
     admissionGuardrails?: GuardrailSummary;
     /** Over every meshed namespace. */
     totals: { meshed: number; imports: number; defaultImports: number; reduction: number; excess: number; unscoped: number };
@@ -120,6 +122,7 @@ export function buildReport(model: VisibilityModel, source: ReportSource, servic
         hasServices: model.hasServices,
         calls: model.calls,
         caTopology: model.caTopology,
+        gateways: model.gateways,
         usergroups,
         ...(guardrails !== undefined ? { admissionGuardrails: guardrails } : {}),
         totals: {
@@ -183,6 +186,7 @@ export function renderText(report: ScopeReport): string {
         out.push(`  ${g.namespaces.length} meshed namespace${g.namespaces.length === 1 ? "" : "s"}: ${g.imports} of ${g.defaultImports} imports (reduction ${percent(g.reduction)}), excess over minimum ${g.excess}${g.unscoped > 0 ? `, ${g.unscoped} unscoped` : ""}`);
     }
     out.push("", ...renderCalls(report));
+    out.push("", ...renderGateways(report));
     const t = report.totals;
     out.push("");
     out.push(`All ${t.meshed} meshed namespaces: ${t.imports} of ${t.defaultImports} imports (reduction ${percent(t.reduction)}), excess over minimum ${t.excess}${t.unscoped > 0 ? `, ${t.unscoped} unscoped` : ""}.`);
@@ -206,6 +210,17 @@ function columns(rows: string[][]): string[] {
     const widths: number[] = [];
     for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
     return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join("  ").trimEnd());
+}
+
+/** Ingress gateways, as text: one line each with its kind, hosts, who may bind routes, the routes bound and its pods. */
+function renderGateways(report: ScopeReport): string[] {
+    const out = ["Ingress gateways (Istio Gateway on chart pods, or Gateway API Gateway that istiod deploys):"];
+    if (report.gateways.length === 0) out.push("  none");
+    for (const g of report.gateways) {
+        const kind = g.kind === "istio" ? "Istio Gateway" : `Gateway API, class ${g.gatewayClass}`;
+        out.push(`  ${g.namespace}/${g.name} (${kind}) hosts ${g.hosts.join(", ") || "none"}; routes from ${g.routesFrom}; bound: ${g.routes.join(", ") || "none"}; pods: ${g.pods.join(", ") || "none"}`);
+    }
+    return out;
 }
 
 /** Who can call whom, as text: one line per source namespace, calls across usergroups flagged. */

@@ -7,6 +7,8 @@ import { egressHosts, hostNamespace, SidecarChoice, sidecarImports, workloadSele
 import { effectiveExportTo, exportedTo } from "../policy/semantics/exportTo";
 import { Call, meshView, WorkloadView } from "../policy/semantics/reachability";
 import { configIn } from "../policy/semantics/revisions";
+import { deployedGatewayPods, isGatewayApiGateway, isIstioGateway, podsOfGateway } from "../policy/semantics/gateways";
+import { attachedRoutes, boundVirtualServices, gatewayRouteNamespaces, listenerRouteNamespaces } from "../policy/semantics/routing";
 
 /**
  * Which namespaces the proxies of each meshed namespace import, at namespace granularity. Every Istio question (which
@@ -104,6 +106,52 @@ export interface VisibilityModel {
     calls: Call[];
     /** The CA topology the calls were judged under. */
     caTopology: CaTopology;
+    /** Every ingress gateway of the object set: Istio Gateways and Gateway API Gateways, with what binds to them. */
+    gateways: GatewayEntry[];
+}
+
+export interface GatewayEntry {
+    namespace: string;
+    name: string;
+    /** `istio`: an Istio Gateway on pods its selector picks; `gateway-api`: a Gateway API Gateway (class istio: istiod deploys its pods). */
+    kind: "istio" | "gateway-api";
+    gatewayClass?: string;
+    /** The hosts its servers or listeners answer for. */
+    hosts: string[];
+    /** Namespaces whose routes may bind to it (server host namespaces; listeners' allowedRoutes). */
+    routesFrom: string;
+    /** `namespace/name` of the routes bound to it: VirtualServices applied by its pods, or attached Gateway API routes. */
+    routes: string[];
+    /** `namespace/name` of the pods' workloads: those its selector picks, or what istiod deploys (`<name>-istio`). */
+    pods: string[];
+}
+
+/** The ingress gateways of an object set, each answered by the semantics model (gateways.ts, routing.ts). */
+export function gatewayEntries(inventory: Inventory): GatewayEntry[] {
+    const out: GatewayEntry[] = [];
+    const ref = (s: Subject) => `${s.object.metadata.namespace ?? "default"}/${s.object.metadata.name}`;
+    for (const gw of inventory.ofKind("Gateway")) {
+        const spec = (gw.object.spec ?? {}) as any;
+        const base = { namespace: gw.object.metadata.namespace ?? "default", name: gw.object.metadata.name };
+        if (isIstioGateway(gw)) {
+            const hosts = [...new Set<string>((spec.servers ?? []).flatMap((s: any) => (Array.isArray(s?.hosts) ? s.hosts : [])).map(String))];
+            const pods = podsOfGateway(inventory, gw).filter((p) => p.effective).map((p) => `${p.namespace}/${p.subject.object.metadata.name}`);
+            out.push({ ...base, kind: "istio", hosts, routesFrom: gatewayRouteNamespaces(gw).describe(), routes: boundVirtualServices(inventory, gw).map(ref), pods });
+        } else if (isGatewayApiGateway(gw)) {
+            const hosts = [...new Set<string>((spec.listeners ?? []).map((l: any) => String(l?.hostname ?? "*")))];
+            const deployed = deployedGatewayPods(gw);
+            out.push({
+                ...base,
+                kind: "gateway-api",
+                gatewayClass: String(spec.gatewayClassName ?? ""),
+                hosts,
+                routesFrom: listenerRouteNamespaces(inventory, gw).describe(),
+                routes: attachedRoutes(inventory, gw).map(ref),
+                pods: deployed !== undefined ? [`${base.namespace}/${deployed.serviceAccount}`] : [],
+            });
+        }
+    }
+    return out.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
 }
 
 /** `(total - imported) / total`: the share of the default config scope a namespace does not import. */
@@ -163,7 +211,7 @@ export function visibilityFromInventory(inventory: Inventory, caTopology: CaTopo
         const role = inventory.roleOf(name);
         namespaceInfo[name] = { ...(usergroup !== undefined ? { usergroup } : {}), ...(role !== undefined ? { role } : {}) };
     }
-    return { namespaces, namespaceInfo, scopes, usergroups: summarise(inventory, namespaces, scopes), hasServices: context.services !== undefined, calls: view.calls(), caTopology };
+    return { namespaces, namespaceInfo, scopes, usergroups: summarise(inventory, namespaces, scopes), hasServices: context.services !== undefined, calls: view.calls(), caTopology, gateways: gatewayEntries(inventory) };
 }
 
 interface Context {

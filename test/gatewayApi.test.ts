@@ -8,6 +8,9 @@ import { Inventory } from "../policy/semantics/inventory";
 import { GATEWAY_LABEL } from "../policy/semantics/labels";
 import { attachedRoutes } from "../policy/semantics/routing";
 import type { Subject } from "../policy/semantics/objects";
+import { renderHtml } from "../report/html";
+import { buildReport, renderText } from "../report/report";
+import { visibilityModel } from "../report/visibility";
 import { loadStack } from "./harness/configs";
 import { registerConfig } from "./harness/program";
 import { packConfig, subjectsOf } from "./harness/registrations";
@@ -103,6 +106,23 @@ describe("Gateway API ingress", () => {
             const inventory = new Inventory(subjects);
             const gw = subjects.find((s) => s.object.kind === "Gateway" && s.object.apiVersion.startsWith("gateway.networking.k8s.io/"))!;
             assert.deepEqual(attachedRoutes(inventory, gw).map((r) => `${r.object.metadata.namespace}/${r.object.metadata.name}`), ["shop/storefront"]);
+        });
+    });
+
+    describe("the report", () => {
+        it("lists both kinds of gateway with their hosts, who may bind routes, the routes bound and the pods, in text, JSON and HTML", async () => {
+            const config = loadStack("local", (raw) => {
+                raw.usergroups[0].tenants.find((t: any) => t.name === "shop").gateway.kind = "gateway-api";
+                raw.usergroups[0].tenants.find((t: any) => t.name === "ledger").gateway = { hosts: ["ledger.local.example.com"], serviceType: "ClusterIP" };
+            });
+            const route: Subject = { object: { apiVersion: "gateway.networking.k8s.io/v1", kind: "HTTPRoute", metadata: { name: "storefront", namespace: "shop" }, spec: { parentRefs: [{ name: "ingress" }] } }, origin: {} };
+            const subjects = [...subjectsOf((await registerConfig(config)).registrations), route];
+            const report = buildReport(visibilityModel(subjects), { kind: "stack", name: "local", files: [] });
+            const text = renderText(report);
+            assert.match(text, /shop\/ingress \(Gateway API, class istio\) hosts shop\.local\.example\.com; routes from shop; bound: shop\/storefront; pods: shop\/ingress-istio/);
+            assert.match(text, /ledger\/ingress \(Istio Gateway\) hosts \.\/ledger\.local\.example\.com; routes from ledger[^;]*; bound: none; pods: ledger\/ingressgateway/);
+            assert.deepEqual(JSON.parse(JSON.stringify(report)).gateways.map((g: any) => `${g.namespace}/${g.name} ${g.kind}`), ["ledger/ingress istio", "shop/ingress gateway-api"]);
+            assert.match(renderHtml(report), /<td>shop\/ingress<\/td><td>Gateway API \(class istio\)<\/td>/);
         });
     });
 
