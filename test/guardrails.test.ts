@@ -186,7 +186,7 @@ describe("admission guardrails: policies and bindings", () => {
 
     it("says which guardrails hold in which kind of namespace", () => {
         const ids = (role: "tenant" | "shared" | "system") => guardrailsFor("enforce", role).map((g) => g.id);
-        assert.deepEqual(ids("tenant"), ["MT001", "MT005", "MT007", "MT008", "MT009", "MT016", "MT017", "MT101", "MT102", "MT103", "MT105"]);
+        assert.deepEqual(ids("tenant"), ["MT001", "MT005", "MT007", "MT008", "MT009", "MT016", "MT017", "MT025", "MT101", "MT102", "MT103", "MT105"]);
         assert.deepEqual(ids("shared"), ids("tenant"));
         assert.deepEqual(ids("system"), ["MT101", "MT102", "MT104"]);
         assert.deepEqual(guardrailsFor("off", "tenant"), []);

@@ -27,6 +27,7 @@ export const GUARDRAILS: ReadonlyArray<GuardrailInfo> = [
     { id: "MT009", name: "strict-mtls", scope: "tenant", refuses: "PeerAuthentication PERMISSIVE or DISABLE, DestinationRule TLS mode DISABLE" },
     { id: "MT016", name: "admission-follows-imports", scope: "tenant", refuses: "an ALLOW AuthorizationPolicy whose rules admit sources outside the namespace's admitted namespaces (itself, its importers, its system namespace)" },
     { id: "MT017", name: "workloads-meshed-and-authorized", scope: "tenant", refuses: "pods and pod templates with sidecar.istio.io/inject \"false\" or traffic.sidecar.istio.io/* capture settings" },
+    { id: "MT025", name: "gateway-routes-from-own-tenant", scope: "tenant", refuses: "Gateway API listeners admitting routes of other namespaces, Istio Gateway server hosts of namespaces the tenant may not call, and ReferenceGrants from namespaces that may not call it" },
     { id: "MT101", name: "managed-objects-platform-only", scope: "managed", refuses: "creating, changing or deleting objects labelled app.kubernetes.io/managed-by=mesh-tenancy (the plan's Sidecars, policies, parameters)" },
     { id: "MT102", name: "tenancy-labels-platform-only", scope: "cluster", refuses: "setting or changing a namespace's usergroup, istio.io/rev, istio-injection or mesh-tenancy.io/role label, or its guardrails.mesh-tenancy.io/* annotations (the guardrails' parameters)" },
     { id: "MT103", name: "no-proxy-patches-from-tenants", scope: "tenant", refuses: "EnvoyFilter and WasmPlugin objects" },

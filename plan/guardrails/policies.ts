@@ -206,6 +206,55 @@ const workloads: PolicySpec = {
     ],
 };
 
+const gateways: PolicySpec = {
+    name: "gateways",
+    scope: "tenant",
+    operations: ["CREATE", "UPDATE"],
+    rules: [
+        { apiGroups: ["gateway.networking.k8s.io"], resources: ["gateways", "referencegrants"] },
+        { apiGroups: ["networking.istio.io"], resources: ["gateways"] },
+    ],
+    variables: [
+        { name: "spec", expression: "has(object.spec) ? object.spec : {}" },
+        { name: "importable", expression: paramList("importableNamespaces") },
+        { name: "admitted", expression: paramList("admittedNamespaces") },
+        { name: "gatewayApi", expression: "object.apiVersion.startsWith('gateway.networking.k8s.io/')" },
+        // Gateway API listeners: `Same` (the default) is the only value that keeps other namespaces' routes off.
+        {
+            name: "openListeners",
+            expression:
+                "!variables.gatewayApi || object.kind != 'Gateway' || !has(variables.spec.listeners) ? [] : variables.spec.listeners.filter(l, has(l.allowedRoutes) && has(l.allowedRoutes.namespaces) && has(l.allowedRoutes.namespaces.from) && l.allowedRoutes.namespaces.from != 'Same').map(l, l.name)",
+        },
+        // Istio Gateway server hosts are `<namespace>/<host>`: `.` is the Gateway's own, no namespace or `*` any.
+        {
+            name: "foreignServers",
+            expression:
+                "variables.gatewayApi || object.kind != 'Gateway' || !has(variables.spec.servers) ? [] : variables.spec.servers.filter(s, has(s.hosts) && s.hosts.exists(h, !(h.contains('/') && (h.split('/')[0] == '.' || h.split('/')[0] == object.metadata.namespace || h.split('/')[0] in variables.importable))))",
+        },
+        {
+            name: "foreignGrants",
+            expression: "object.kind != 'ReferenceGrant' || !has(variables.spec.from) ? [] : variables.spec.from.filter(f, !has(f.namespace) || !(f.namespace in variables.admitted)).map(f, has(f.namespace) ? f.namespace : '(none)')",
+        },
+    ],
+    validations: [
+        {
+            id: "MT025",
+            expression: "size(variables.openListeners) == 0",
+            messageExpression: `'[MT025] spec.listeners[].allowedRoutes.namespaces.from: listeners ' + variables.openListeners.join(', ') + ' accept routes of other namespaces; allowed: Same (the default)'${askPlatform("'to route another namespace through this gateway'", { cel: true })}`,
+        },
+        {
+            id: "MT025",
+            expression: "size(variables.foreignServers) == 0",
+            messageExpression: `'[MT025] spec.servers[].hosts: ' + string(size(variables.foreignServers)) + ' server(s) let VirtualServices of namespaces ' + object.metadata.namespace + ' may not call bind to it (a host without namespace, or */, is any); allowed: ./<host> or <namespace>/<host> for ' + variables.importable.join(', ')${askPlatform("'to let the namespace call the one it routes to (its egress in the stack config)'", { cel: true })}`,
+        },
+        {
+            id: "MT025",
+            expression: "size(variables.foreignGrants) == 0",
+            messageExpression: `'[MT025] spec.from[].namespace: ' + variables.foreignGrants.join(', ') + ' may not call ' + object.metadata.namespace + '; allowed: ' + variables.admitted.join(', ')${askPlatform("'to let the namespace call ' + object.metadata.namespace + ' (its egress in the stack config)'", { cel: true })}`,
+        },
+    ],
+};
+
 const istioConfigRevision: PolicySpec = {
     name: "istio-config",
     scope: "tenant",
@@ -312,7 +361,7 @@ const systemNamespaces: PolicySpec = {
     ],
 };
 
-export const POLICIES: ReadonlyArray<PolicySpec> = [workloads, sidecars, exportTo, security, istioConfigRevision, managedObjects, namespaceLabels, systemNamespaces];
+export const POLICIES: ReadonlyArray<PolicySpec> = [workloads, sidecars, exportTo, security, gateways, istioConfigRevision, managedObjects, namespaceLabels, systemNamespaces];
 
 /**
  * The Kubernetes controllers that make pods from a template (ReplicaSet, StatefulSet, DaemonSet, Job): their pods copy a

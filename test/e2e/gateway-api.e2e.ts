@@ -140,4 +140,19 @@ describe("Gateway API ingress: each usergroup's istiod deploys its tenants' gate
         assert.deepEqual(other.clusters.filter((c) => /\.(shop|payments)\.svc\./.test(c)), [], "analytics' gateway hears nothing of team-a");
         assert.deepEqual(Object.values(other.routeClusters).flat(), [], "and routes nowhere: analytics has no route");
     });
+
+    it("4. the API server's guardrails refuse a Gateway that takes other namespaces' routes and a grant to a namespace that may not call, from anyone but the platform operators", () => {
+        // A cluster-wide identity with every RBAC right (system:masters), not one of the platform operators.
+        const rogue = ["--as", "rogue-bot", "--as-group", "system:masters"];
+        const tryCreate = (object: unknown) => run("kubectl", ["create", "--dry-run=server", ...rogue, "-f", "-"], { input: JSON.stringify(object) });
+        const open = { apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", metadata: { name: "wide", namespace: "shop" }, spec: { gatewayClassName: "istio", listeners: [{ name: "http", port: 80, protocol: "HTTP", allowedRoutes: { namespaces: { from: "All" } } }] } };
+        const grant = { apiVersion: "gateway.networking.k8s.io/v1beta1", kind: "ReferenceGrant", metadata: { name: "let-ledger-in", namespace: "payments" }, spec: { from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "ledger" }], to: [{ group: "", kind: "Service" }] } };
+        for (const [what, object] of [["open listener", open], ["grant", grant]] as const) {
+            const r = tryCreate(object);
+            assert.notEqual(r.code, 0, `${what}: refused`);
+            assert.match(r.stderr, /\[MT025\]/, `${what}: by MT025`);
+        }
+        const narrow = { ...open, metadata: { name: "narrow", namespace: "shop" }, spec: { ...open.spec, listeners: [{ name: "http", port: 80, protocol: "HTTP" }] } };
+        expectExit(tryCreate(narrow), 0, "a Gateway admitting its own namespace's routes only");
+    });
 });

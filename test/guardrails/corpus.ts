@@ -37,7 +37,19 @@ const RESOURCES: Record<string, GroupVersionKind & { resource: string }> = {
     WasmPlugin: { group: "extensions.istio.io", version: "v1alpha1", kind: "WasmPlugin", resource: "wasmplugins" },
     PeerAuthentication: { group: "security.istio.io", version: "v1", kind: "PeerAuthentication", resource: "peerauthentications" },
     AuthorizationPolicy: { group: "security.istio.io", version: "v1", kind: "AuthorizationPolicy", resource: "authorizationpolicies" },
+    Gateway: { group: "networking.istio.io", version: "v1", kind: "Gateway", resource: "gateways" },
+    // Kinds two APIs share are keyed `Kind.group` for the second.
+    "Gateway.gateway.networking.k8s.io": { group: "gateway.networking.k8s.io", version: "v1", kind: "Gateway", resource: "gateways" },
+    ReferenceGrant: { group: "gateway.networking.k8s.io", version: "v1beta1", kind: "ReferenceGrant", resource: "referencegrants" },
 };
+
+/** The table's entry for an object: by its kind and its apiVersion's group. */
+function resourceOf(obj: Obj): GroupVersionKind & { resource: string } {
+    const group = String(obj.apiVersion).includes("/") ? String(obj.apiVersion).split("/")[0] : "";
+    const r = Object.values(RESOURCES).find((e) => e.kind === obj.kind && e.group === group);
+    if (r === undefined) throw new Error(`unknown kind ${obj.kind} of ${obj.apiVersion}`);
+    return r;
+}
 
 /** The Namespace object as planned (tenant, shared or system). */
 export function plannedNamespace(name: string): Obj {
@@ -51,7 +63,7 @@ export function object(kind: string, namespace: string | undefined, name: string
     const r = RESOURCES[kind];
     if (r === undefined) throw new Error(`unknown kind ${kind}`);
     const { metadata, ...others } = rest;
-    return { apiVersion: r.group === "" ? r.version : `${r.group}/${r.version}`, kind, metadata: { name, ...(namespace === undefined ? {} : { namespace }), ...(metadata ?? {}) }, ...others };
+    return { apiVersion: r.group === "" ? r.version : `${r.group}/${r.version}`, kind: r.kind, metadata: { name, ...(namespace === undefined ? {} : { namespace }), ...(metadata ?? {}) }, ...others };
 }
 
 export interface RequestOptions {
@@ -65,7 +77,7 @@ export interface RequestOptions {
 
 /** The admission request that creates (or updates, or deletes) `obj` in its namespace. */
 export function requestFor(obj: Obj, opts: RequestOptions = {}): AdmissionRequest {
-    const r = RESOURCES[obj.kind];
+    const r = resourceOf(obj);
     const operation = opts.operation ?? (opts.oldObject === undefined ? "CREATE" : "UPDATE");
     const namespace: string | undefined = obj.metadata.namespace;
     const gvk: GroupVersionKind = { group: r.group, version: r.version, kind: r.kind };
@@ -185,6 +197,17 @@ export const PAIRS: ReadonlyArray<Pair> = [
                 "outbound capture settings let the pod's own calls skip its sidecar (and mutual TLS); the pack's MT017 judges what reaches the pod (inbound), the guardrail refuses every traffic.sidecar.istio.io/* setting",
         },
     },
+    {
+        guardrail: "MT025",
+        rule: "MT025",
+        codes: ["MT2501", "MT2503", "MT2505"],
+        differences: {
+            selector:
+                "a listener's Selector picks namespaces by labels that change after the Gateway is written, which the guardrail cannot read: it admits only `Same`; the pack judges the namespaces the selector picks now, and lets those the tenant may call",
+            "all-namespaces":
+                "a listener admitting every namespace reaches beyond the usergroup: the pack reports it under MT1004 (the usergroup boundary), the guardrail under MT025",
+        },
+    },
 ];
 
 export interface ParityFixture {
@@ -200,6 +223,11 @@ export interface ParityFixture {
     expect: "refused" | "admitted";
     differs?: string;
 }
+
+const istioGateway = (ns: string, hosts: string[]) => object("Gateway", ns, "edge", { spec: { selector: { [`mesh-tenancy.io/gateway`]: ns }, servers: [{ port: { number: 80, name: "http", protocol: "HTTP" }, hosts }] } });
+const apiGateway = (ns: string, namespaces?: Obj) =>
+    object("Gateway.gateway.networking.k8s.io", ns, "edge", { spec: { gatewayClassName: "istio", listeners: [{ name: "http", port: 80, protocol: "HTTP", ...(namespaces === undefined ? {} : { allowedRoutes: { namespaces } }) }] } });
+const referenceGrant = (ns: string, from: string) => object("ReferenceGrant", ns, "routes-in", { spec: { from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: from }], to: [{ group: "", kind: "Service" }] } });
 
 const SHOP_WORKLOAD = deployment("shop", "web");
 const PAYMENTS_WORKLOAD = deployment("payments", "api");
@@ -354,6 +382,19 @@ export const PARITY_FIXTURES: ReadonlyArray<ParityFixture> = [
         expect: "refused",
         differs: "outbound",
     },
+    // MT025: who may bind routes to a tenant's gateway, and whose routes a tenant's ReferenceGrant lets in.
+    { name: "Istio Gateway of its own namespace's hosts", guardrail: "MT025", object: istioGateway("shop", ["./shop.example.com"]), expect: "admitted" },
+    { name: "Istio Gateway taking VirtualServices of a namespace the tenant calls", guardrail: "MT025", object: istioGateway("shop", ["payments/pay.example.com"]), expect: "admitted" },
+    { name: "Istio Gateway taking VirtualServices of every namespace", guardrail: "MT025", object: istioGateway("shop", ["*/shop.example.com"]), expect: "refused" },
+    { name: "Istio Gateway host without namespace", guardrail: "MT025", object: istioGateway("shop", ["shop.example.com"]), expect: "refused" },
+    { name: "Istio Gateway taking VirtualServices of a namespace the tenant may not call", guardrail: "MT025", object: istioGateway("shop", ["analytics/shop.example.com"]), expect: "refused" },
+    { name: "Gateway API listener with the default allowedRoutes", guardrail: "MT025", object: apiGateway("shop"), expect: "admitted" },
+    { name: "Gateway API listener admitting its own namespace", guardrail: "MT025", object: apiGateway("shop", { from: "Same" }), expect: "admitted" },
+    { name: "Gateway API listener admitting the whole usergroup", guardrail: "MT025", object: apiGateway("shop", { from: "Selector", selector: { matchLabels: { usergroup: "team-a" } } }), expect: "refused" },
+    { name: "Gateway API listener selecting only a namespace the tenant calls", guardrail: "MT025", object: apiGateway("shop", { from: "Selector", selector: { matchLabels: { "mesh-tenancy.io/role": "tenant", usergroup: "team-a" }, matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["payments"] }] } }), expect: "refused", differs: "selector" },
+    { name: "Gateway API listener admitting every namespace", guardrail: "MT025", object: apiGateway("shop", { from: "All" }), expect: "refused", differs: "all-namespaces" },
+    { name: "ReferenceGrant for routes of a namespace that calls the tenant", guardrail: "MT025", object: referenceGrant("payments", "shop"), expect: "admitted" },
+    { name: "ReferenceGrant for routes of a namespace that may not call the tenant", guardrail: "MT025", object: referenceGrant("payments", "ledger"), expect: "refused" },
 ];
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -395,6 +436,7 @@ export const BRANCH_CASES: ReadonlyArray<BranchCase> = [
             ["a namespace labelled into a usergroup", object("Namespace", undefined, "sneaky", { metadata: { labels: { usergroup: "team-a" } } }), "MT102"],
             ["a PERMISSIVE PeerAuthentication", peerAuthentication("shop", "weak", { mtls: { mode: "PERMISSIVE" } }), "MT009"],
             ["Istio config in a system namespace", peerAuthentication("istio-team-a", "default", { mtls: { mode: "STRICT" } }), "MT104"],
+            ["a Gateway API listener open to every namespace", apiGateway("shop", { from: "All" }), "MT025"],
         ] as const
     ).flatMap(([what, obj, id]) => [
         { name: `the platform operator may create ${what}`, request: requestFor(obj, { user: OPERATOR }), refusedBy: [] },
@@ -449,6 +491,7 @@ export const BRANCH_CASES: ReadonlyArray<BranchCase> = [
             ["a Sidecar", sidecar("hand-made", "default", { egress: [{ hosts: ["./*"] }] })],
             ["a PeerAuthentication", peerAuthentication("hand-made", "p", { mtls: { mode: "STRICT" } })],
             ["a Telemetry", object("Telemetry", "hand-made", "t", { spec: {} })],
+            ["a Gateway API Gateway", apiGateway("hand-made")],
         ] as const
     ).map(([what, obj]) => ({ name: `${what} in a namespace without parameters`, request: requestFor(obj, { namespaceObject: UNPARAMETERISED }), refusedBy: ["MT105"] })),
     {

@@ -54,7 +54,7 @@ describe("report CLI", () => {
 
     it("--stack says which admission guardrails hold in each namespace, and in which mode", () => {
         const dev = run(["--stack", "dev"]);
-        assert.match(dev.out, /admission guardrails \(warn\) in common-services, checkout, payments, catalog, search, notifications: MT001 MT005 MT007 MT008 MT009 MT016 MT017 MT101 MT102 MT103 MT105\n/);
+        assert.match(dev.out, /admission guardrails \(warn\) in common-services, checkout, payments, catalog, search, notifications: MT001 MT005 MT007 MT008 MT009 MT016 MT017 MT025 MT101 MT102 MT103 MT105\n/);
         assert.match(dev.out, /admission guardrails \(warn\) in istio-platform: MT101 MT102 MT104\n/);
         const prod = JSON.parse(run(["--stack", "prod", "--json"]).out) as ScopeReport;
         assert.equal(prod.admissionGuardrails?.mode, "enforce");
