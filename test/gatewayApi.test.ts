@@ -140,6 +140,27 @@ describe("Gateway API ingress", () => {
                         ? { ...s, object: { ...s.object, spec: { ...(s.object.spec as any), listeners: (s.object.spec as any).listeners.map((l: any) => ({ ...l, allowedRoutes: { namespaces } })) } } }
                         : s,
                 );
+            // What a real istiod 1.31 wrote for shop's Gateway (read back in test/e2e/gateway-api.e2e.ts, step 2): the
+            // checker reading the live objects sees a gateway with its own proxy, not a workload out of the mesh.
+            const deployed = (containers: string[]) => ({
+                object: {
+                    apiVersion: "apps/v1",
+                    kind: "Deployment",
+                    metadata: { name: "ingress-istio", namespace: "shop", labels: { "gateway.istio.io/managed": "istio.io-gateway-controller", [GATEWAY_NAME_LABEL]: "ingress", [GATEWAY_LABEL]: "shop" }, ownerReferences: [{ apiVersion: "gateway.networking.k8s.io/v1", kind: "Gateway", name: "ingress", uid: "u" }] },
+                    spec: {
+                        replicas: 1,
+                        selector: { matchLabels: { [GATEWAY_NAME_LABEL]: "ingress" } },
+                        template: {
+                            metadata: { annotations: { "istio.io/rev": "team-a" }, labels: { "gateway.istio.io/managed": "istio.io-gateway-controller", [GATEWAY_NAME_LABEL]: "ingress", [GATEWAY_LABEL]: "shop", "sidecar.istio.io/inject": "false", "service.istio.io/canonical-name": "ingress-istio" } },
+                            spec: { serviceAccountName: "ingress-istio", containers: containers.map((name) => ({ name, image: "auto" })) },
+                        },
+                    },
+                },
+                origin: {},
+            });
+            const live = (containers: string[]) => evaluate(RULES, [...subjects, deployed(containers)], packConfig("dev")).map((v) => `${v.code} ${v.message}`);
+            assert.deepEqual(live(["istio-proxy"]), [], "the deployed gateway as istiod writes it");
+            assert.ok(live(["app"]).some((f) => f.startsWith("MT1701")), "the same Deployment without its proxy is out of the mesh");
             const codes = (namespaces: Record<string, unknown>) => evaluate(RULES, opened(namespaces), packConfig("dev")).map((v) => v.code);
             assert.ok(codes({ from: "All" }).includes("MT1004"), `every namespace: ${codes({ from: "All" }).join(", ")}`);
             // The whole usergroup: ledger among them, which shop may not call.

@@ -1,5 +1,8 @@
 import * as assert from "node:assert/strict";
-import { enhancedResourceScoping, isSupported, istioMinor, parseIstioVersion, releaseDate, supportEnds, supports } from "../policy/semantics/versions";
+import * as fs from "fs";
+import * as path from "path";
+import { ROOT } from "./harness/configs";
+import { enhancedResourceScoping, gatewayApiVersion, isSupported, istioMinor, parseIstioVersion, releaseDate, supportEnds, supports } from "../policy/semantics/versions";
 
 describe("Istio version table", () => {
     it("reads minors from exact versions, bare minors and image tags, and nothing else", () => {
@@ -49,5 +52,14 @@ describe("Istio version table", () => {
         assert.equal(enhancedResourceScoping("2.0.0"), "absent");
         assert.equal(enhancedResourceScoping("latest"), "unknown");
         assert.equal(enhancedResourceScoping(undefined), "unknown");
+    });
+
+    it("names the Gateway API release each minor's Istio module requires, as the toolchain's go.mod files pin it", () => {
+        for (const [dir, version] of [["istio", "1.31.0"], ["istio-1.30", "1.30.0"]]) {
+            const gomod = fs.readFileSync(path.join(ROOT, "scripts", "toolchain", dir, "go.mod"), "utf8");
+            const required = /^\s*sigs\.k8s\.io\/gateway-api (v\S+)/m.exec(gomod)?.[1];
+            assert.equal(gatewayApiVersion(version), required, `${dir}/go.mod`);
+        }
+        assert.equal(gatewayApiVersion("1.29.0"), undefined);
     });
 });

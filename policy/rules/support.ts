@@ -1,4 +1,4 @@
-import { deployedGatewayPods, podsOfGateway, isIstioGateway } from "../semantics/gateways";
+import { deployedGatewayPods, GATEWAY_NAME_LABEL, podsOfGateway, isIstioGateway } from "../semantics/gateways";
 import type { Inventory } from "../semantics/inventory";
 import type { Subject } from "../semantics/objects";
 import type { Workload } from "../semantics/workloads";
@@ -30,8 +30,13 @@ export function gatewayWorkload(inventory: Inventory, w: Workload): boolean {
         for (const gw of inventory.ofKind("Gateway").filter(isIstioGateway)) {
             for (const b of podsOfGateway(inventory, gw)) if (b.effective && b.namespace === gw.object.metadata.namespace) pods.add(b.subject);
         }
-        // A Gateway API Gateway istiod deploys stands for its own pods (inventory.workloads()).
-        for (const gw of inventory.ofKind("Gateway")) if (deployedGatewayPods(gw) !== undefined) pods.add(gw);
+        // A Gateway API Gateway istiod deploys stands for its own pods (inventory.workloads()) until they exist; then
+        // they are the workloads of its namespace named after it, as istiod labels them.
+        for (const gw of inventory.ofKind("Gateway")) {
+            if (deployedGatewayPods(gw) === undefined) continue;
+            pods.add(gw);
+            for (const w of inventory.workloadsIn(gw.object.metadata.namespace ?? "default")) if (w.labels[GATEWAY_NAME_LABEL] === gw.object.metadata.name) pods.add(w.subject);
+        }
         gatewayCache.set(inventory, pods);
     }
     return pods.has(w.subject);

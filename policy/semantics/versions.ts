@@ -142,6 +142,23 @@ const FEATURES: Readonly<Record<IstioFeature, FeatureFact>> = {
     serviceEntryVisibility: { since: 31 },
 };
 
+/**
+ * The Kubernetes Gateway API release (`sigs.k8s.io/gateway-api`) each Istio minor's module requires: the CRDs of that
+ * release (standard channel) are what its istiod reads Gateways, routes and grants from. Source: the `require` of the
+ * Istio module the toolchain pins per minor (scripts/toolchain/istio*, go.mod; test/versions.test.ts holds the table to
+ * them).
+ */
+const GATEWAY_API: Readonly<Record<number, string>> = {
+    30: "v1.5.1",
+    31: "v1.6.0",
+};
+
+/** The Gateway API release Istio `version` is built against, where known. */
+export function gatewayApiVersion(version: string): string | undefined {
+    const minor = istioMinor(version);
+    return minor === undefined ? undefined : GATEWAY_API[minor];
+}
+
 /** Whether the 1.x release `version` (exact, bare minor or image tag) has `feature`; false for versions it cannot read. */
 export function supports(feature: IstioFeature, version: string): boolean {
     const minor = istioMinor(version);

@@ -6,6 +6,7 @@ import { deployedGatewayPods, GATEWAY_NAME_LABEL } from "../../policy/semantics/
 import { Inventory } from "../../policy/semantics/inventory";
 import { GATEWAY_LABEL } from "../../policy/semantics/labels";
 import { attachedRoutes } from "../../policy/semantics/routing";
+import { gatewayApiVersion } from "../../policy/semantics/versions";
 import { configFileValues, ROOT } from "../harness/configs";
 import { expectExit, kubectlJson, pulumi, run, stackConfigVariant } from "./harness";
 import { grantOfficialRbac, Istiod, istioBuild, probe, sleep, startIstiod, until } from "./istio";
@@ -63,7 +64,9 @@ describe("Gateway API ingress: each usergroup's istiod deploys its tenants' gate
 
     it("1. a stack with both ingress kinds passes the pack, installs the Gateway API CRDs and each tenant's Gateway", () => {
         expectExit(pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, "--config-file", file, ...POLICY]), 0, "up");
-        kubectlJson(["get", "crd", GW_RESOURCE]);
+        const crd = kubectlJson(["get", "crd", GW_RESOURCE]);
+        assert.equal(crd.metadata.annotations["gateway.networking.k8s.io/bundle-version"], gatewayApiVersion(plan.base.version), "the CRDs of the Gateway API release the Istio version requires");
+        assert.equal(crd.metadata.annotations["gateway.networking.k8s.io/channel"], "standard");
         const gateways = kubectlJson(["get", GW_RESOURCE, "-A"]).items;
         assert.deepEqual(gateways.map((g: any) => `${g.metadata.namespace}/${g.metadata.name} ${g.metadata.labels["istio.io/rev"]}`).sort(), ["analytics/ingress team-b", "shop/ingress team-a"]);
         assert.equal(kubectlJson(["get", "deployments", "-n", "ledger", "-l", GATEWAY_LABEL]).items.length, 1, "ledger's gateway is the chart's");
