@@ -1,22 +1,14 @@
-import "./components/compileCache";
+import "./runtime/compileCache";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshTenancy } from "./components";
-import { quietSdkDebugLog } from "./components/sdkLog";
-import { dropUnreadOutputs } from "./components/sdkOutputs";
-import { lightPromiseTraces } from "./components/sdkTraces";
+import { installSdkHooks } from "./runtime";
 import { ConfigError } from "./model/issues";
 import { configFromStack } from "./model/stack";
 import { planTenancy } from "./plan";
 import { programOutputs } from "./plan/outputs";
 
-// The Pulumi SDK records a stack trace for every resource it registers and every promise it creates; the TypeScript
-// runtime maps each frame of each trace back through source maps, which costs about as much again as registering the
-// resource (BENCHMARKS.md, "The engine at scale"). Traces are formatted by V8 alone from here on: the program's own
-// errors name config keys and objects, not source lines, and a crash still shows its stack (in transpiled positions).
-(Error as { prepareStackTrace?: unknown }).prepareStackTrace = undefined;
-quietSdkDebugLog();
-lightPromiseTraces();
-dropUnreadOutputs();
+// Cut SDK work the program never uses (runtime/index.ts); a hook this SDK cannot take warns and is skipped.
+installSdkHooks();
 
 function loadPlan() {
     try {

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PlannedObject } from "../plan";
 import { MANAGED_BY, MANAGED_BY_LABEL } from "../policy/semantics/labels";
 import { forLocalCluster } from "./localCluster";
-import { outputsUnread } from "./sdkOutputs";
+import { outputsUnread } from "../runtime/sdkOutputs";
 
 /**
  * The Kubernetes provider's per-object switch for server-side apply conflicts: with it, an update takes back every
@@ -20,7 +20,7 @@ export const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
  * someone widened by hand must not stay wide because the hand edit now owns the field. Forcing takes back only the
  * fields the plan declares; what others add beside them (labels, annotations) stays theirs. Tenants' own objects are
  * never registered here. On a throwaway local control plane (`localCluster`) the object is applied as
- * {@link forLocalCluster} says. The program never reads what the engine returns for the object (components/sdkOutputs.ts):
+ * {@link forLocalCluster} says. The program never reads what the engine returns for the object (runtime/sdkOutputs.ts):
  * its output properties are the inputs it was given, its URN and ID are as always.
  */
 export function registerObject(planned: PlannedObject, opts: pulumi.CustomResourceOptions, localCluster = false): pulumi.CustomResource {

@@ -14,7 +14,7 @@ export GOGC=${GOGC:-400}
 # option, tested by Pulumi's lifecycle tests, off by default): a tenth off a no-op update of a large stack.
 export PULUMI_PARALLEL_DIFF=${PULUMI_PARALLEL_DIFF:-true}
 # Node.js keeps the compiled code of every module the program and the policy pack load, from the first one on (the
-# SDK's own runner, loaded before the program can ask for it: components/compileCache.ts), for the next run.
+# SDK's own runner, loaded before the program can ask for it: runtime/compileCache.ts), for the next run.
 export NODE_COMPILE_CACHE=${NODE_COMPILE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mesh-tenancy/node-compile-cache}
 pulumi "$@" 2>&1 | tee "$log" | TS_NODE_PROJECT="$root/tsconfig.json" node -r "$root/node_modules/ts-node/register/transpile-only" "$root/ops/cli.ts" fold --log "$log"
 status=("${PIPESTATUS[@]}")

@@ -2,9 +2,12 @@ import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { quietSdkDebugLog, restoreSdkDebugLog } from "../components/sdkLog";
-import { dropUnreadOutputs, restoreOutputs, withoutUnreadOutputs } from "../components/sdkOutputs";
-import { lightPromiseTraces, restorePromiseTraces } from "../components/sdkTraces";
+import { quietSdkDebugLog, restoreSdkDebugLog } from "../runtime/sdkLog";
+import { dropUnreadOutputs, fieldNumbersDiffer, restoreOutputs, withoutUnreadOutputs } from "../runtime/sdkOutputs";
+import { installSdkHooks, restoreSdkHooks, sdkHookStatus } from "../runtime";
+import { SdkExport, setHookWarning } from "../runtime/sdkExport";
+import { runProgram } from "./harness/program";
+import { lightPromiseTraces, restorePromiseTraces } from "../runtime/sdkTraces";
 import { loadStack, ROOT } from "./harness/configs";
 import { registerConfig } from "./harness/program";
 import { RecordingMocks, settle } from "./harness/mocks";
@@ -186,6 +189,66 @@ describe("runtime", () => {
                 const input = Uint8Array.from(bytes);
                 assert.equal(withoutUnreadOutputs(input), input, `[${bytes}]`);
             }
+        });
+    });
+
+    describe("SDK hooks (runtime/)", () => {
+        const HOOK_NAMES = ["drop-unread-outputs", "light-promise-traces", "quiet-debug-log"];
+
+        it("each installs on this SDK, and is put back", () => {
+            restoreSdkHooks();
+            const installed = installSdkHooks({});
+            assert.deepEqual(Object.keys(installed).sort(), HOOK_NAMES);
+            assert.deepEqual(Object.entries(installed).filter(([, ok]) => !ok), [], "every hook installs on the SDK in package-lock.json");
+            restoreSdkHooks();
+            assert.deepEqual(Object.values(sdkHookStatus()), [false, false, false]);
+        });
+
+        it("are installed by index.ts itself: the program run as `pulumi preview` runs it leaves every one installed", async function () {
+            this.timeout(60_000);
+            restoreSdkHooks();
+            await runProgram("local");
+            try {
+                assert.deepEqual(sdkHookStatus(), Object.fromEntries(HOOK_NAMES.map((n) => [n, true])));
+            } finally {
+                restoreSdkHooks();
+            }
+        });
+
+        it("an SDK without a hook's module or export, or with other field numbers, runs unhooked with one warning naming the hook", () => {
+            const warnings: string[] = [];
+            setHookWarning((m) => warnings.push(m));
+            try {
+                const gone = new SdkExport<() => void>("test-gone", "@pulumi/pulumi/no-such-module", "x", undefined, false);
+                assert.equal(gone.replace(() => () => undefined), false);
+                assert.equal(gone.replace(() => () => undefined), false);
+                assert.match(gone.whyNot!, /cannot be loaded/);
+                const renamed = new SdkExport<() => void>("test-renamed", "@pulumi/pulumi/log", "noSuchExport", undefined, false);
+                assert.equal(renamed.replace(() => () => undefined), false);
+                assert.equal(warnings.length, 2, warnings.join("\n"));
+                assert.match(warnings[0], /the SDK hook "test-gone" is not installed \(@pulumi\/pulumi\/no-such-module cannot be loaded/);
+                assert.match(warnings[1], /"test-renamed" is not installed \(@pulumi\/pulumi\/log has no writable export noSuchExport\)/);
+            } finally {
+                setHookWarning((m) => process.stderr.write(`${m}\n`));
+            }
+        });
+
+        it("checks the response filter's field numbers against the SDK's own generated messages before installing it", () => {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            assert.equal(fieldNumbersDiffer(require("@pulumi/pulumi/proto/resource_pb")), undefined);
+            // A release that renumbered the fields: urn as 2, object as 4.
+            class Renumbered {
+                private urn = "";
+                setUrn(u: string) {
+                    this.urn = u;
+                }
+                setObject() {}
+                serializeBinary() {
+                    const urn = new TextEncoder().encode(this.urn);
+                    return new Uint8Array([0x12, urn.length, ...urn, 0x22, 0]);
+                }
+            }
+            assert.match(fieldNumbersDiffer({ RegisterResourceResponse: Renumbered })!, /no longer carries urn as field 1 and object as field 3: fields 2, 4/);
         });
     });
 });

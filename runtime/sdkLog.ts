@@ -21,5 +21,4 @@ export function restoreSdkDebugLog(): void {
     sdkDebug.restore();
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const sdkDebug = new SdkExport<(...args: unknown[]) => Promise<void>>(require("@pulumi/pulumi/log"), "debug");
+const sdkDebug = new SdkExport<(...args: unknown[]) => Promise<void>>("quiet-debug-log", "@pulumi/pulumi/log", "debug");

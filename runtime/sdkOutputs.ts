@@ -18,7 +18,29 @@ import { SdkExport } from "./sdkExport";
  * upgrade; then nothing changes but speed).
  */
 export function dropUnreadOutputs(): boolean {
-    return responseDecoder.replace((original) => (bytes) => original(withoutUnreadOutputs(bytes)));
+    return responseDecoder.replace((original) => (bytes) => original(withoutUnreadOutputs(bytes)), fieldNumbersDiffer);
+}
+
+/**
+ * Why the field numbers this filter reads would be wrong for the SDK's own RegisterResourceResponse, if they would:
+ * a message made with the SDK's generated setters must carry the URN as field 1 and the object as field 3.
+ */
+export function fieldNumbersDiffer(resourceProto: any): string | undefined {
+    try {
+        const message = new resourceProto.RegisterResourceResponse();
+        message.setUrn("urn:pulumi:s::p::t::n");
+        // The Struct class the SDK's own messages use, resolved from the SDK's location.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { Struct } = require(require.resolve("google-protobuf/google/protobuf/struct_pb", { paths: [require.resolve("@pulumi/pulumi")] }));
+        message.setObject(new Struct());
+        const fields = topLevelFields(message.serializeBinary());
+        const urn = fields?.find((f) => f.wireType === 2 && f.field === URN_FIELD);
+        const object = fields?.find((f) => f.field === OBJECT_FIELD);
+        if (urn === undefined || object === undefined) return `RegisterResourceResponse no longer carries urn as field ${URN_FIELD} and object as field ${OBJECT_FIELD}: fields ${fields?.map((f) => f.field).join(", ") ?? "unreadable"}`;
+        return undefined;
+    } catch (err) {
+        return `RegisterResourceResponse cannot be built with its generated setters: ${(err as Error).message.split("\n")[0]}`;
+    }
 }
 
 /** Undoes {@link dropUnreadOutputs}. */
@@ -133,6 +155,4 @@ function varint(bytes: Uint8Array, at: number): [number, number] | undefined {
     return undefined;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const resourceProto = require("@pulumi/pulumi/proto/resource_pb");
-const responseDecoder = new SdkExport<(bytes: Uint8Array) => unknown>(resourceProto.RegisterResourceResponse, "deserializeBinary");
+const responseDecoder = new SdkExport<(bytes: Uint8Array) => unknown>("drop-unread-outputs", "@pulumi/pulumi/proto/resource_pb", "deserializeBinary", (m) => m.RegisterResourceResponse);

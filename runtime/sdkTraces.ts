@@ -31,5 +31,4 @@ export function restorePromiseTraces(): void {
     debuggablePromise.restore();
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const debuggablePromise = new SdkExport<(p: unknown, ctx: unknown) => unknown>(require("@pulumi/pulumi/runtime/debuggable"), "debuggablePromise");
+const debuggablePromise = new SdkExport<(p: unknown, ctx: unknown) => unknown>("light-promise-traces", "@pulumi/pulumi/runtime/debuggable", "debuggablePromise");
