@@ -113,7 +113,7 @@ describe("output folding", () => {
     });
 
     describe("recorded output of each fault the fault suite injects (test/e2e/faults.e2e.ts), each with its own cause and next step", () => {
-        const recorded = (name: string) => fs.readFileSync(path.join(ROOT, "test", "fixtures", "ops", "faults", `${name}.log`), "utf8");
+        const recorded = (name: string) => fs.readFileSync(path.join(ROOT, "test", "fixtures", "ops", "faults", `${name}.out`), "utf8");
         const HINTS: Record<string, RegExp> = {
             outage: /^mesh-tenancy: the Kubernetes API server did not answer/m,
             lock: /^mesh-tenancy: another update of this stack holds its lock/m,

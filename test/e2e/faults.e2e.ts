@@ -15,7 +15,7 @@ import { expectExit, pulumi, run, stackConfigVariant } from "./harness";
  * created its first new namespace, and then the next normal `up` (or the documented recovery) must converge; a refresh
  * preview shows no change; the state and the cluster hold the same objects; and no namespace is meshed without its
  * isolation at any moment the watch sees. Each failed run's output is kept (folded as `scripts/pulumi-run.sh` prints it)
- * under the cluster's state dir, `faults/`, and must name the fault's cause and its one next step.
+ * under the cluster's state dir, `faults/`, and must name the fault's cause and its one next step (recorded runs: test/fixtures/ops/faults/*.out).
  *
  * Runnable alone: `npm run test:e2e -- --grep faults`.
  */
