@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { MeshTenancy } from "./components";
 import { installSdkHooks } from "./runtime";
 import { ConfigError } from "./model/issues";
-import { configFromStack } from "./model/stack";
+import { checkLocalFiles, configFromStack } from "./model/stack";
 import { planTenancy } from "./plan";
 import { programOutputs } from "./plan/outputs";
 
@@ -12,7 +12,9 @@ installSdkHooks();
 
 function loadPlan() {
     try {
-        return planTenancy(configFromStack(pulumi.runtime.allConfig(), pulumi.getProject()));
+        const config = configFromStack(pulumi.runtime.allConfig(), pulumi.getProject());
+        checkLocalFiles(config);
+        return planTenancy(config);
     } catch (err) {
         // A config error is the user's to fix, not a crash: print it alone, without a stack trace.
         if (err instanceof ConfigError) throw new pulumi.RunError(err.message);

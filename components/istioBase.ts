@@ -20,12 +20,7 @@ export class IstioBase extends pulumi.ComponentResource {
     readonly chart: pulumi.Resource;
 
     constructor(name: string, args: IstioBaseArgs, opts?: pulumi.ComponentResourceOptions) {
-        const contents = { protect: args.protect, retain: false };
-        super("mesh-tenancy:index:IstioBase", name, {}, {
-            ...opts,
-            protect: contents.protect,
-            transforms: [...(opts?.transforms ?? []), contentsLifecycle(contents)],
-        });
+        super("mesh-tenancy:index:IstioBase", name, {}, clusterWideOptions(args.protect, opts));
         this.chart = installChart(args.release, args.skipAwait, { parent: this, transforms: [retainCustomResourceDefinitions] });
         this.registerOutputs({});
     }
@@ -42,13 +37,17 @@ export class GatewayApiCrds extends pulumi.ComponentResource {
     readonly group: pulumi.Resource;
 
     constructor(name: string, args: GatewayApiCrdsArgs, opts?: pulumi.ComponentResourceOptions) {
-        const contents = { protect: args.protect, retain: false };
-        super("mesh-tenancy:index:GatewayApiCrds", name, {}, { ...opts, protect: contents.protect, transforms: [...(opts?.transforms ?? []), contentsLifecycle(contents)] });
-        const files = fs.existsSync(args.directory) ? fs.readdirSync(args.directory).filter((f) => f.endsWith(".yaml")).sort() : [];
-        if (files.length === 0) throw new Error(`ingress.gatewayApiCrds.directory: no CRD manifests (*.yaml) in ${args.directory}; scripts/build-toolchain.sh gateway-api-crds writes them`);
+        super("mesh-tenancy:index:GatewayApiCrds", name, {}, clusterWideOptions(args.protect, opts));
+        // index.ts has checked the directory (model/stack.ts checkLocalFiles).
+        const files = fs.readdirSync(args.directory).filter((f) => f.endsWith(".yaml")).sort();
         this.group = new k8s.yaml.v2.ConfigGroup(`${name}-manifests`, { files: files.map((f) => path.join(args.directory, f)) }, { parent: this, transforms: [retainCustomResourceDefinitions] });
         this.registerOutputs({});
     }
+}
+
+/** A cluster-wide component's options: protected with the namespaces, and so is everything in it. */
+function clusterWideOptions(protect: boolean, opts?: pulumi.ComponentResourceOptions): pulumi.ComponentResourceOptions {
+    return { ...opts, protect, transforms: [...(opts?.transforms ?? []), contentsLifecycle({ protect, retain: false })] };
 }
 
 function retainCustomResourceDefinitions(args: pulumi.ResourceTransformArgs): pulumi.ResourceTransformResult | undefined {

@@ -26,6 +26,23 @@ export function configFromStack(all: Readonly<Record<string, string>>, project: 
     return parseConfig(raw);
 }
 
+/**
+ * What the program reads from disk besides the stack config, checked before anything is registered: the Gateway API
+ * CRD directory (`ingress.gatewayApiCrds.directory`) must hold manifests. Relative paths are the project directory's.
+ */
+export function checkLocalFiles(config: MeshTenancyConfig, baseDir: string = process.cwd()): void {
+    const crds = config.ingress.gatewayApiCrds;
+    if (crds === "external") return;
+    const resolved = path.resolve(baseDir, crds.directory);
+    let files: string[];
+    try {
+        files = fs.readdirSync(resolved).filter((f) => f.endsWith(".yaml"));
+    } catch (err) {
+        throw new ConfigError([{ path: "ingress.gatewayApiCrds.directory", message: `cannot read "${crds.directory}" (${resolved}): ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+    }
+    if (files.length === 0) throw new ConfigError([{ path: "ingress.gatewayApiCrds.directory", message: `"${crds.directory}" holds no CRD manifests (*.yaml); scripts/build-toolchain.sh gateway-api-crds writes them` }]);
+}
+
 function readUsergroupsFile(raw: Record<string, unknown>, baseDir: string): unknown {
     const file = raw.usergroupsFile;
     const fail = (message: string): never => {

@@ -12,7 +12,12 @@ import { renderHtml } from "../report/html";
 import { buildReport, renderText } from "../report/report";
 import { visibilityModel } from "../report/visibility";
 import { loadStack } from "./harness/configs";
-import { registerConfig } from "./harness/program";
+import { registerConfig, runProgram } from "./harness/program";
+import { checkLocalFiles } from "../model/stack";
+import { restoreSdkHooks } from "../runtime";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { packConfig, subjectsOf } from "./harness/registrations";
 
 /** Stack `local` with shop's gateway as a Gateway API Gateway (per tenant, or as the stack's default kind). */
@@ -74,6 +79,21 @@ describe("Gateway API ingress", () => {
             assert.throws(() => loadStack("local", (raw) => (raw.ingress = { kind: "nginx" })), (e: unknown) => e instanceof ConfigError && /ingress\.kind/.test(e.message) && /"istio", "gateway-api"/.test(e.message));
             assert.throws(() => loadStack("local", (raw) => (raw.ingress = { gatewayApiCrds: "install" })), (e: unknown) => e instanceof ConfigError && /ingress\.gatewayApiCrds/.test(e.message));
             assert.throws(() => gatewayApiStack("stack", { kind: "envoy" }), (e: unknown) => e instanceof ConfigError && /gateway\.kind/.test(e.message));
+        });
+
+        it("refuses, before registering anything, a CRD directory that is missing or holds no manifests, naming the key", async () => {
+            const empty = fs.mkdtempSync(path.join(os.tmpdir(), "crds-"));
+            for (const directory of [path.join(empty, "missing"), empty]) {
+                const { mocks, error } = await runProgram("local", { "mesh-tenancy:ingress": JSON.stringify({ gatewayApiCrds: { directory } }) }).then(
+                    (r) => ({ mocks: r.mocks, error: undefined as unknown }),
+                    (error: unknown) => ({ mocks: undefined, error }),
+                );
+                assert.equal(mocks, undefined, "the program does not finish");
+                assert.match(String((error as Error).message), /ingress\.gatewayApiCrds\.directory: (cannot read|".*" holds no CRD manifests)/);
+            }
+            restoreSdkHooks(); // index.ts installed them before it refused the config
+            fs.writeFileSync(path.join(empty, "gateways.yaml"), "");
+            checkLocalFiles(loadStack("local", (raw) => (raw.ingress = { gatewayApiCrds: { directory: empty } })));
         });
 
         it("installs the Gateway API CRDs only where the stack names their directory", () => {
