@@ -130,12 +130,12 @@ describe("admission guardrails: policies and bindings", () => {
         }
     });
 
-    it("leaves to the control plane, in the workload guardrails only, the pods of judged templates and the Deployments each revision's istiod writes for Gateway API Gateways", () => {
+    it("leaves to the control plane, in the workload guardrails only, the copies controllers make of judged templates and the Deployments each revision's istiod writes for Gateway API Gateways", () => {
         const plan = planTenancy(loadStack("local"));
         const workloads = kindsOf(plan, "ValidatingAdmissionPolicy").find((p) => p.metadata.name === "mesh-tenancy-workloads")!;
         const [, pods, gateways] = (workloads.spec as any).matchConditions;
-        assert.equal(pods.name, "not-a-pod-of-a-judged-template");
-        assert.match(pods.expression, /"system:serviceaccount:kube-system:replicaset-controller"/);
+        assert.equal(pods.name, "not-a-copy-of-a-judged-template");
+        for (const c of ["deployment-controller", "cronjob-controller", "replicaset-controller", "job-controller"]) assert.match(pods.expression, new RegExp(`"system:serviceaccount:kube-system:${c}"`));
         assert.equal(gateways.name, "not-istiod-deploying-a-gateway");
         assert.match(gateways.expression, /\["system:serviceaccount:istio-team-a:istiod-team-a", "system:serviceaccount:team-b:istiod-team-b"\]/);
     });

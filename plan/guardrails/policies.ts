@@ -364,20 +364,31 @@ const systemNamespaces: PolicySpec = {
 export const POLICIES: ReadonlyArray<PolicySpec> = [workloads, sidecars, exportTo, security, gateways, istioConfigRevision, managedObjects, namespaceLabels, systemNamespaces];
 
 /**
- * The Kubernetes controllers that make pods from a template (ReplicaSet, StatefulSet, DaemonSet, Job): their pods copy a
- * template the guardrails judged when it was written, so judging the pods again only refuses what was admitted.
+ * The Kubernetes controllers that copy a pod template into what they make: the Deployment controller into ReplicaSets,
+ * the CronJob controller into Jobs, and the ReplicaSet, ReplicationController, StatefulSet, DaemonSet and Job controllers
+ * into pods (as kube-controller-manager names them with `--use-service-account-credentials`). The template was judged
+ * when it was written, so judging each copy again only refuses what was admitted (istiod's gateway Deployment would get
+ * no ReplicaSet, hence no pod).
  */
-export const POD_CONTROLLERS = ["replicaset-controller", "statefulset-controller", "daemonset-controller", "job-controller"].map((c) => `system:serviceaccount:kube-system:${c}`);
+export const TEMPLATE_CONTROLLERS = [
+    "deployment-controller",
+    "cronjob-controller",
+    "replicaset-controller",
+    "replication-controller",
+    "statefulset-controller",
+    "daemonset-controller",
+    "job-controller",
+].map((c) => `system:serviceaccount:kube-system:${c}`);
 
 /**
- * Match conditions for the workload guardrails, from what the control plane writes on its own: pods the controllers
- * make from judged templates, and the Deployment (with its own istio-proxy, `sidecar.istio.io/inject: "false"`) that a
+ * Match conditions for the workload guardrails, from what the control plane writes on its own: the copies controllers
+ * make of judged templates, and the Deployment (with its own istio-proxy, `sidecar.istio.io/inject: "false"`) that a
  * usergroup's istiod writes for a Gateway API Gateway it reconciles, owned by that Gateway. `istiods` are the
  * usergroups' istiod ServiceAccounts, as usernames. Anyone else writing the same object is judged.
  */
 export function controlPlaneWrites(istiods: ReadonlyArray<string>): { name: string; expression: string }[] {
     return [
-        { name: "not-a-pod-of-a-judged-template", expression: `!(object.kind == 'Pod' && request.userInfo.username in ${celList(POD_CONTROLLERS)})` },
+        { name: "not-a-copy-of-a-judged-template", expression: `!(request.userInfo.username in ${celList(TEMPLATE_CONTROLLERS)})` },
         {
             name: "not-istiod-deploying-a-gateway",
             expression: `!(request.userInfo.username in ${celList([...istiods])} && object.kind != 'Pod' && has(object.metadata.ownerReferences) && object.metadata.ownerReferences.exists(r, r.kind == 'Gateway' && r.apiVersion.startsWith('gateway.networking.k8s.io/')))`,

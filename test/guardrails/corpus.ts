@@ -26,6 +26,7 @@ const RESOURCES: Record<string, GroupVersionKind & { resource: string }> = {
     Service: { group: "", version: "v1", kind: "Service", resource: "services" },
     ConfigMap: { group: "", version: "v1", kind: "ConfigMap", resource: "configmaps" },
     Deployment: { group: "apps", version: "v1", kind: "Deployment", resource: "deployments" },
+    ReplicaSet: { group: "apps", version: "v1", kind: "ReplicaSet", resource: "replicasets" },
     CronJob: { group: "batch", version: "v1", kind: "CronJob", resource: "cronjobs" },
     NetworkPolicy: { group: "networking.k8s.io", version: "v1", kind: "NetworkPolicy", resource: "networkpolicies" },
     Sidecar: { group: "networking.istio.io", version: "v1", kind: "Sidecar", resource: "sidecars" },
@@ -450,12 +451,16 @@ export const BRANCH_CASES: ReadonlyArray<BranchCase> = [
         const deployedGateway = gatewayOwned(deployment("shop", "ingress-istio", { "sidecar.istio.io/inject": "false" }));
         const istiodA = { username: "system:serviceaccount:istio-team-a:istiod-team-a", groups: ["system:serviceaccounts", "system:authenticated"] };
         const rsController = { username: "system:serviceaccount:kube-system:replicaset-controller", groups: ["system:serviceaccounts", "system:authenticated"] };
+        const deploymentController = { username: "system:serviceaccount:kube-system:deployment-controller", groups: ["system:serviceaccounts", "system:authenticated"] };
+        const gatewayReplicaSet = object("ReplicaSet", "shop", "ingress-istio-7d9f", { spec: { selector: { matchLabels: { app: "web" } }, template: (deployedGateway as Obj).spec.template } });
         const outOfMesh = pod("shop", "web-1", { "sidecar.istio.io/inject": "false" });
         return [
             { name: "istiod of the usergroup may write the Deployment of a Gateway API Gateway it reconciles", request: requestFor(deployedGateway, { user: istiodA }), refusedBy: [] },
             { name: "a tenant may not write a Deployment out of the mesh, even one claiming a Gateway as owner", request: requestFor(deployedGateway), refusedBy: ["MT017"] },
             { name: "istiod may not write a Deployment out of the mesh that no Gateway owns", request: requestFor(deployment("shop", "web", { "sidecar.istio.io/inject": "false" }), { user: istiodA }), refusedBy: ["MT017"] },
             { name: "the ReplicaSet controller may make the pods of a judged template", request: requestFor(outOfMesh, { user: rsController }), refusedBy: [] },
+            { name: "the Deployment controller may make the ReplicaSet of istiod's gateway Deployment", request: requestFor(gatewayReplicaSet, { user: deploymentController }), refusedBy: [] },
+            { name: "a tenant may not write that ReplicaSet", request: requestFor(gatewayReplicaSet), refusedBy: ["MT017"] },
             { name: "a tenant may not create a pod out of the mesh", request: requestFor(outOfMesh), refusedBy: ["MT017"] },
         ];
     })(),
