@@ -1,12 +1,14 @@
-import { sdkHookStatus } from "./sdkExport";
-import { quietSdkDebugLog } from "./sdkLog";
-import { dropUnreadOutputs } from "./sdkOutputs";
-import { lightPromiseTraces } from "./sdkTraces";
+import { quietSdkDebugLog, sdkDebug } from "./sdkLog";
+import { dropUnreadOutputs, responseDecoder } from "./sdkOutputs";
+import { debuggablePromise, lightPromiseTraces } from "./sdkTraces";
+
+/** The program's hooks (the policy pack has its own, in policy/adapters/crossguard.ts). */
+const HOOKS = [sdkDebug, debuggablePromise, responseDecoder];
 
 /**
  * The program's runtime tuning of the Pulumi SDK, in one place: index.ts calls {@link installSdkHooks} once, before it
  * registers anything (test/runtime.test.ts fails when it does not). Each hook cuts SDK work the program never uses;
- * each one that cannot be installed on this SDK warns once and leaves the SDK as shipped (runtime/sdkExport.ts).
+ * each one that cannot be installed on this SDK warns once and leaves the SDK as shipped (policy/lib/sdkExport.ts, shared with the pack's hooks).
  * Measured gains and the SDK versions they were checked on: BENCHMARKS.md, "SDK hooks".
  *
  * Node's compile cache (runtime/compileCache.ts) is not a hook: it must be imported before the other modules, so
@@ -24,4 +26,12 @@ export function installSdkHooks(env: NodeJS.ProcessEnv = process.env): Record<st
     return sdkHookStatus();
 }
 
-export { restoreSdkHooks, sdkHookStatus } from "./sdkExport";
+/** Each of the program's hooks by name, and whether it is installed now. */
+export function sdkHookStatus(): Record<string, boolean> {
+    return Object.fromEntries(HOOKS.map((h) => [h.hook, h.installed]));
+}
+
+/** Puts back what every hook of the program replaced. */
+export function restoreSdkHooks(): void {
+    for (const h of HOOKS) h.restore();
+}

@@ -1,4 +1,4 @@
-import { SdkExport } from "./sdkExport";
+import { SdkExport } from "../policy/lib/sdkExport";
 
 /**
  * The Pulumi SDK sends the engine three or more debug messages for every resource it registers ("Registering
@@ -21,4 +21,4 @@ export function restoreSdkDebugLog(): void {
     sdkDebug.restore();
 }
 
-const sdkDebug = new SdkExport<(...args: unknown[]) => Promise<void>>("quiet-debug-log", "@pulumi/pulumi/log", "debug");
+export const sdkDebug = new SdkExport<(...args: unknown[]) => Promise<void>>("quiet-debug-log", "@pulumi/pulumi/log", "debug", { from: __filename });

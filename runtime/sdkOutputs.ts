@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { SdkExport } from "./sdkExport";
+import { SdkExport } from "../policy/lib/sdkExport";
 
 /**
  * The engine answers every registration with the resource's outputs: for a Kubernetes object, the live object as the
@@ -155,4 +155,4 @@ function varint(bytes: Uint8Array, at: number): [number, number] | undefined {
     return undefined;
 }
 
-const responseDecoder = new SdkExport<(bytes: Uint8Array) => unknown>("drop-unread-outputs", "@pulumi/pulumi/proto/resource_pb", "deserializeBinary", (m) => m.RegisterResourceResponse);
+export const responseDecoder = new SdkExport<(bytes: Uint8Array) => unknown>("drop-unread-outputs", "@pulumi/pulumi/proto/resource_pb", "deserializeBinary", { from: __filename, target: (m) => m.RegisterResourceResponse });

@@ -1,4 +1,4 @@
-import { SdkExport } from "./sdkExport";
+import { SdkExport } from "../policy/lib/sdkExport";
 
 /**
  * The Pulumi SDK wraps the promises it creates (several per resource: one per property it sends or receives) for the
@@ -31,4 +31,4 @@ export function restorePromiseTraces(): void {
     debuggablePromise.restore();
 }
 
-const debuggablePromise = new SdkExport<(p: unknown, ctx: unknown) => unknown>("light-promise-traces", "@pulumi/pulumi/runtime/debuggable", "debuggablePromise");
+export const debuggablePromise = new SdkExport<(p: unknown, ctx: unknown) => unknown>("light-promise-traces", "@pulumi/pulumi/runtime/debuggable", "debuggablePromise", { from: __filename });

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { quietSdkDebugLog, restoreSdkDebugLog } from "../runtime/sdkLog";
 import { dropUnreadOutputs, fieldNumbersDiffer, restoreOutputs, withoutUnreadOutputs } from "../runtime/sdkOutputs";
 import { installSdkHooks, restoreSdkHooks, sdkHookStatus } from "../runtime";
-import { SdkExport, setHookWarning } from "../runtime/sdkExport";
+import { SdkExport, setHookWarning } from "../policy/lib/sdkExport";
 import { runProgram } from "./harness/program";
 import { lightPromiseTraces, restorePromiseTraces } from "../runtime/sdkTraces";
 import { loadStack, ROOT } from "./harness/configs";
@@ -219,11 +219,11 @@ describe("runtime", () => {
             const warnings: string[] = [];
             setHookWarning((m) => warnings.push(m));
             try {
-                const gone = new SdkExport<() => void>("test-gone", "@pulumi/pulumi/no-such-module", "x", undefined, false);
+                const gone = new SdkExport<() => void>("test-gone", "@pulumi/pulumi/no-such-module", "x", { from: __filename });
                 assert.equal(gone.replace(() => () => undefined), false);
                 assert.equal(gone.replace(() => () => undefined), false);
                 assert.match(gone.whyNot!, /cannot be loaded/);
-                const renamed = new SdkExport<() => void>("test-renamed", "@pulumi/pulumi/log", "noSuchExport", undefined, false);
+                const renamed = new SdkExport<() => void>("test-renamed", "@pulumi/pulumi/log", "noSuchExport", { from: __filename });
                 assert.equal(renamed.replace(() => () => undefined), false);
                 assert.equal(warnings.length, 2, warnings.join("\n"));
                 assert.match(warnings[0], /the SDK hook "test-gone" is not installed \(@pulumi\/pulumi\/no-such-module cannot be loaded/);

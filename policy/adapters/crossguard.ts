@@ -1,3 +1,4 @@
+import { SdkExport } from "../lib/sdkExport";
 import { createRequire } from "module";
 import type { PolicyConfigSchema, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
 import { suppressedCodes } from "../lib/engine";
@@ -107,19 +108,18 @@ export function stackInventories(): (resources: ReadonlyArray<ResourceLike>) => 
  * no longer has the function this relies on, so the pack still works, only slower.
  */
 export function shareDeserializedStack(): boolean {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const deserialize = require("@pulumi/policy/deserialize");
-    const original = deserialize.deserializeProperties;
-    const descriptor = Object.getOwnPropertyDescriptor(deserialize, "deserializeProperties");
-    if (typeof original !== "function" || descriptor?.writable !== true) return false;
     const cache = [new WeakMap<object, unknown>(), new WeakMap<object, unknown>()];
-    deserialize.deserializeProperties = (struct: object, proxySecrets: boolean) => {
-        const byStruct = cache[proxySecrets ? 1 : 0];
-        if (!byStruct.has(struct)) byStruct.set(struct, original(struct, proxySecrets));
-        return byStruct.get(struct);
-    };
-    return true;
+    return deserializeProperties.replace(
+        (original) => (struct, proxySecrets) => {
+            const byStruct = cache[proxySecrets ? 1 : 0];
+            if (!byStruct.has(struct)) byStruct.set(struct, original(struct, proxySecrets));
+            return byStruct.get(struct);
+        },
+        (m) => (typeof m.deserializeProperties === "function" ? undefined : "deserializeProperties is not a function"),
+    );
 }
+
+const deserializeProperties = new SdkExport<(struct: object, proxySecrets: boolean) => unknown>("share-deserialized-stack", "@pulumi/policy/deserialize", "deserializeProperties", { from: __filename });
 
 /**
  * The engine sends every resource to every analyzer twice before it steps it, Remediate and then Analyze, and waits for
@@ -135,25 +135,34 @@ export function shareDeserializedStack(): boolean {
  */
 export function answerResourceCallsUnread(policies: ReadonlyArray<object>): boolean {
     if (policies.some((p) => "validateResource" in p || "remediateResource" in p)) return false;
-    const fromServer = createRequire(require.resolve("@pulumi/policy/server"));
-    const service = fromServer("@pulumi/pulumi/proto/analyzer_grpc_pb").AnalyzerService;
-    const serverProto = fromServer("@grpc/grpc-js").Server?.prototype;
-    const addService = serverProto?.addService;
+    let service: any;
     const unary = (m: any) => typeof m?.requestDeserialize === "function" && typeof m.responseType === "function" && !m.requestStream && !m.responseStream;
-    if (typeof addService !== "function" || !unary(service?.analyze) || !unary(service?.remediate)) return false;
-    serverProto.addService = function (this: unknown, added: any, implementation: any) {
-        if (added !== service) return addService.call(this, added, implementation);
-        serverProto.addService = addService;
-        const unread = (m: any) => ({ ...m, requestDeserialize: (bytes: Uint8Array) => bytes });
-        const empty = (m: any) => (_call: unknown, callback: (err: null, response: unknown) => void) => callback(null, new m.responseType());
-        return addService.call(
-            this,
-            { ...added, analyze: unread(added.analyze), remediate: unread(added.remediate) },
-            { ...implementation, analyze: empty(added.analyze), remediate: empty(added.remediate) },
-        );
-    };
-    return true;
+    return addService.replace(
+        (original) =>
+            function (this: unknown, added: any, implementation: any) {
+                if (added !== service) return original.call(this, added, implementation);
+                addService.restore();
+                const unread = (m: any) => ({ ...m, requestDeserialize: (bytes: Uint8Array) => bytes });
+                const empty = (m: any) => (_call: unknown, callback: (err: null, response: unknown) => void) => callback(null, new m.responseType());
+                return original.call(
+                    this,
+                    { ...added, analyze: unread(added.analyze), remediate: unread(added.remediate) },
+                    { ...implementation, analyze: empty(added.analyze), remediate: empty(added.remediate) },
+                );
+            },
+        () => {
+            // The Analyzer service as the library's server sees it (its own copy of the SDK).
+            service = createRequire(require.resolve("@pulumi/policy/server"))("@pulumi/pulumi/proto/analyzer_grpc_pb").AnalyzerService;
+            return unary(service?.analyze) && unary(service?.remediate) ? undefined : "the Analyzer service's analyze and remediate are not plain unary calls";
+        },
+    );
 }
+
+/** gRPC's `Server.prototype.addService`, as @pulumi/policy's server loads it; replaced until the Analyzer service is added. */
+const addService = new SdkExport<(this: unknown, service: any, implementation: any) => unknown>("answer-resource-calls-unread", "@grpc/grpc-js", "addService", {
+    from: () => require.resolve("@pulumi/policy/server"),
+    target: (m) => m.Server?.prototype,
+});
 
 /**
  * One CrossGuard stack policy per rule, so each rule keeps its own name, enforcement level and options. All of them

@@ -1,7 +1,10 @@
+import { createRequire } from "module";
+
 /**
- * One function exported by a module of the Pulumi SDK, replaced in place and put back on request. The SDK's runtime
- * calls its own exports through the module object, so replacing the export reaches every caller. Every hook the
- * program installs into the SDK (runtime/sdkLog.ts, sdkTraces.ts, sdkOutputs.ts) is one of these.
+ * One function exported by a module of the Pulumi SDK (or a library it runs on), replaced in place and put back on
+ * request. The SDK's runtime calls its own exports through the module object, so replacing the export reaches every
+ * caller. Every hook into the SDKs is one of these: the program's (runtime/: sdkLog.ts, sdkTraces.ts, sdkOutputs.ts)
+ * and the policy pack's (policy/adapters/crossguard.ts).
  *
  * Each hook reaches an SDK module by a deep path that no SDK release promises to keep (`@pulumi/pulumi/log`,
  * `…/runtime/debuggable`, `…/proto/resource_pb`). The module is required only when the hook is installed, inside a
@@ -14,19 +17,23 @@ export class SdkExport<F> {
     /** Why the last `replace` left the SDK unhooked, if it did. */
     private refusal: string | undefined;
 
+    private readonly target: (module: any) => Record<string, unknown>;
+    private readonly from: string | (() => string);
+
     /**
-     * `hook` names the hook in warnings; `modulePath` is the SDK module to require; `target` picks the object holding
-     * the export (the module itself by default, e.g. a generated message class) and `name` the export.
+     * `hook` names the hook in warnings; `modulePath` is the module to require, resolved from the file `from` (the
+     * program and the pack each have their own copy of the SDK: each hook names its own file), and `name` the export.
+     * `from` may be a function, called when the hook is installed, inside the guard. Options: `target` picks the object
+     * holding the export (the module itself by default; a generated message class, a prototype).
      */
     constructor(
         readonly hook: string,
         private readonly modulePath: string,
         private readonly name: string,
-        private readonly target: (module: any) => Record<string, unknown> = (m) => m,
-        /** Listed in {@link sdkHookStatus}: the program's hooks are; a test's stand-ins are not. */
-        register = true,
+        options: { from: string | (() => string); target?: (module: any) => Record<string, unknown> },
     ) {
-        if (register) HOOKS.push(this);
+        this.target = options.target ?? ((m) => m);
+        this.from = options.from;
     }
 
     /** Whether the export is replaced now. */
@@ -49,8 +56,7 @@ export class SdkExport<F> {
         this.refusal = undefined;
         let holder: Record<string, unknown> | undefined;
         try {
-            // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const loaded = require(this.modulePath);
+            const loaded = createRequire(typeof this.from === "string" ? this.from : this.from())(this.modulePath);
             holder = this.target(loaded);
             const why = check?.(loaded);
             if (why !== undefined) return this.refuse(why);
@@ -65,6 +71,11 @@ export class SdkExport<F> {
         this.original = original;
         holder[this.name] = make(original);
         return true;
+    }
+
+    /** The original export, while the hook is installed (a hook that removes itself calls it through this). */
+    get replaced(): F | undefined {
+        return this.original;
     }
 
     /** Puts the original back, if it was replaced. */
@@ -83,20 +94,8 @@ export class SdkExport<F> {
     }
 }
 
-/** Every hook the program defines, in the order their modules were loaded. */
-const HOOKS: SdkExport<unknown>[] = [];
 const warned = new Set<string>();
 let warn: (message: string) => void = (message) => process.stderr.write(`${message}\n`);
-
-/** Puts every hook's original back. */
-export function restoreSdkHooks(): void {
-    for (const h of HOOKS) h.restore();
-}
-
-/** Each hook by name, and whether it is installed now. */
-export function sdkHookStatus(): Record<string, boolean> {
-    return Object.fromEntries(HOOKS.map((h) => [h.hook, h.installed]));
-}
 
 /** For tests: where refusals are reported, and forgetting which were reported. */
 export function setHookWarning(to: (message: string) => void): void {
