@@ -8,6 +8,7 @@ import { configFromStack } from "../../model/stack";
 import { ROOT, configFileValues } from "../harness/configs";
 import { auditState, IsolationWatch } from "./audit";
 import { expectExit, pulumi, run, stackConfigVariant } from "./harness";
+import { sleep } from "./istio";
 
 /**
  * Faults in the middle of an update (README, "Recovering from a failed update"): for each, an `up` of stack `local`,
@@ -66,10 +67,6 @@ function startUp(name: string, file: string, env: Record<string, string> = {}): 
 
 function sh(command: string, args: string[]): Promise<{ code: number; out: string }> {
     return new Promise((resolve) => execFile(command, args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : ((err as any).code ?? 1), out: stdout + stderr })));
-}
-
-async function sleep(ms: number): Promise<void> {
-    await new Promise((r) => setTimeout(r, ms));
 }
 
 async function until(done: () => Promise<boolean>, seconds: number, why: string): Promise<void> {
