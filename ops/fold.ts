@@ -25,14 +25,26 @@ const ERROR = /\berror\b/i;
 const PROTECTED_DELETE = /(unable to delete resource "urn:[^"]*mesh-tenancy:index:(TenantNamespace|ControlPlane)\$[^"]*"|error: resource "urn:[^"]*mesh-tenancy:index:(TenantNamespace|ControlPlane)\$[^"]*" cannot be deleted)/;
 
 /**
- * The Kubernetes API server not answering: the provider's dial refused or timed out, or its own word that the cluster
- * is unreachable. Whatever resource the line names, nothing was refused: the update stopped where the server went away.
+ * The Kubernetes API server not answering, or the connection to it breaking under a request: the provider's dial
+ * refused or timed out, its own word that the cluster is unreachable, or a request's connection cut by the server or a
+ * proxy in between (`write: broken pipe`, `connection reset by peer`, an unexpected EOF, a lost HTTP/2 connection).
+ * Whatever resource the line names, nothing was refused: the update stopped where the server went away.
  */
-const API_UNREACHABLE = /dial tcp \S+: (connect: connection refused|i\/o timeout)|cluster is unreachable|the server is currently unable to handle the request/;
+const API_UNREACHABLE = new RegExp(
+    [
+        String.raw`dial tcp \S+: (connect: connection refused|i/o timeout)`,
+        String.raw`(write|read) tcp \S+->\S+: (write: broken pipe|read: connection reset by peer|use of closed network connection|i/o timeout)`,
+        String.raw`https://[^"\s]+": (unexpected )?EOF`,
+        "http2: client connection lost",
+        "net/http: TLS handshake timeout",
+        "cluster is unreachable",
+        "the server is currently unable to handle the request",
+    ].join("|"),
+);
 
 /** The one next step after an API server outage. */
 export const API_UNREACHABLE_HINT = [
-    "mesh-tenancy: the Kubernetes API server did not answer, so the update stopped part-way; nothing was refused or deleted.",
+    "mesh-tenancy: the Kubernetes API server did not answer (or the connection to it broke), so the update stopped part-way; nothing was refused or deleted.",
     "  Once `kubectl get --raw /readyz` answers ok, run the same `pulumi up` again: it creates what is missing and",
     "  converges from the state saved so far (README, \"When the API server goes away during an update\").",
 ];

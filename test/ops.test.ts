@@ -108,7 +108,7 @@ describe("output folding", () => {
         ].join("\n");
         const out = OutputFolder.fold(outage);
         assert.doesNotMatch(out, /retire/);
-        assert.match(out, /the Kubernetes API server did not answer, so the update stopped part-way; nothing was refused or deleted/);
+        assert.match(out, /the Kubernetes API server did not answer \(or the connection to it broke\), so the update stopped part-way; nothing was refused or deleted/);
         assert.doesNotMatch(OutputFolder.fold(outage.replace(/dial tcp.*$/m, "admission webhook denied the request")), /did not answer/);
     });
 
@@ -127,6 +127,8 @@ describe("output folding", () => {
             ["provider-killed", "plugin"],
             // The up after a kill with the state written at every step: it goes through, and warns of what was in flight.
             ["pending-operations", "pending"],
+            // A proxy adding latency and cutting every third connection: a patch's connection broke (`write: broken pipe`).
+            ["api-server-slow", "outage"],
             // etcd away for 8 s: the API server held the requests and the run went through.
             ["etcd-stopped", undefined],
         ];
