@@ -2,7 +2,8 @@ import * as assert from "node:assert/strict";
 import fc from "fast-check";
 import { parseConfig } from "../model/config";
 import { NamespacePlan, planTenancy, TenancyPlan } from "../plan";
-import { GUARDRAIL_ANNOTATION_PREFIX, GUARDRAIL_PARAM_ANNOTATIONS, GUARDRAILS, guardrailsFor, policyGuardrailScopes, TENANT_ISTIO_ROLE } from "../plan/guardrails";
+import { GUARDRAIL_ANNOTATION_PREFIX, GUARDRAIL_ID, GUARDRAIL_PARAM_ANNOTATIONS, GUARDRAILS, guardrailIdOf, guardrailsFor, policyGuardrailScopes, TENANT_ISTIO_ROLE } from "../plan/guardrails";
+import { FINDING_CODE, RULE_ID } from "../policy/lib/catalogue";
 import { RULES } from "../policy/rules";
 import { loadStack, validConfig } from "./harness/configs";
 import { validRawConfig } from "./harness/generate";
@@ -156,8 +157,8 @@ describe("admission guardrails: policies and bindings", () => {
             assert.deepEqual(spec.variables[0], { name: "params", expression: "(has(namespaceObject.metadata.annotations) ? namespaceObject.metadata.annotations : {})" });
             assert.deepEqual((b.spec as any).matchResources.namespaceSelector.matchExpressions, [{ key: "mesh-tenancy.io/role", operator: "In", values: ["tenant", "shared"] }]);
             // The first validation refuses when any parameter is missing; every parameter the policy reads is one of them.
-            assert.match(spec.validations[0].messageExpression, /^'\[MT105\]/);
-            for (const key of Object.values(GUARDRAIL_PARAM_ANNOTATIONS)) assert.ok(spec.validations[0].expression.includes(JSON.stringify(key)), `${policy.metadata.name}: MT105 misses ${key}`);
+            assert.match(spec.validations[0].messageExpression, /^'\[MT-A5\]/);
+            for (const key of Object.values(GUARDRAIL_PARAM_ANNOTATIONS)) assert.ok(spec.validations[0].expression.includes(JSON.stringify(key)), `${policy.metadata.name}: MT-A5 misses ${key}`);
             for (const used of cel.match(/guardrails\.mesh-tenancy\.io\/[a-z-]+/g) ?? []) assert.ok(Object.values(GUARDRAIL_PARAM_ANNOTATIONS).includes(used), `${policy.metadata.name} reads ${used}`);
         }
     });
@@ -166,29 +167,31 @@ describe("admission guardrails: policies and bindings", () => {
         for (const p of kindsOf(enforce, "ValidatingAdmissionPolicy")) {
             const ids = String(p.metadata.annotations?.["mesh-tenancy.io/guardrails"]).split(",");
             for (const v of (p.spec as any).validations) {
-                const id = /^'\[(MT\d{3})\]/.exec(v.messageExpression)?.[1];
+                const id = guardrailIdOf(v.messageExpression);
                 assert.ok(id !== undefined && ids.includes(id), `${p.metadata.name}: ${v.messageExpression}`);
                 assert.match(v.messageExpression, /allowed/, `${p.metadata.name} ${id}: the message lists what is allowed`);
             }
         }
     });
 
-    it("lists each guardrail once, with the scope of its policy; those below MT100 mirror the pack rule of the same id and name", () => {
+    it("lists each guardrail once, with the scope of its policy; an MT0NN one mirrors the pack rule of the same id and name, an MT-AN one is admission-only", () => {
         const scopes = policyGuardrailScopes();
-        assert.deepEqual([...scopes.keys()].sort(), GUARDRAILS.map((g) => g.id));
+        assert.deepEqual([...scopes.keys()].sort(), GUARDRAILS.map((g) => g.id).sort());
         for (const g of GUARDRAILS) {
+            assert.match(g.id, GUARDRAIL_ID);
             assert.equal(scopes.get(g.id), g.scope, g.id);
             const rule = RULES.find((r) => r.id === g.id);
-            if (Number(g.id.slice(2)) < 100) assert.equal(rule?.name, g.name, `${g.id} mirrors a pack rule`);
-            else assert.equal(rule, undefined, `${g.id} is admission-only`);
+            if (g.id.startsWith("MT-A")) assert.equal(rule, undefined, `${g.id} is admission-only`);
+            else assert.equal(rule?.name, g.name, `${g.id} mirrors a pack rule`);
+            if (g.id.startsWith("MT-A")) assert.ok(!RULE_ID.test(g.id) && !FINDING_CODE.test(g.id), `${g.id} cannot be read as a rule id or a finding code`);
         }
     });
 
     it("says which guardrails hold in which kind of namespace", () => {
         const ids = (role: "tenant" | "shared" | "system") => guardrailsFor("enforce", role).map((g) => g.id);
-        assert.deepEqual(ids("tenant"), ["MT001", "MT005", "MT007", "MT008", "MT009", "MT016", "MT017", "MT025", "MT101", "MT102", "MT103", "MT105"]);
+        assert.deepEqual(ids("tenant"), ["MT001", "MT005", "MT007", "MT008", "MT009", "MT016", "MT017", "MT025", "MT-A1", "MT-A2", "MT-A3", "MT-A5"]);
         assert.deepEqual(ids("shared"), ids("tenant"));
-        assert.deepEqual(ids("system"), ["MT101", "MT102", "MT104"]);
+        assert.deepEqual(ids("system"), ["MT-A1", "MT-A2", "MT-A4"]);
         assert.deepEqual(guardrailsFor("off", "tenant"), []);
     });
 });

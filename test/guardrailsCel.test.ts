@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { planTenancy } from "../plan";
-import { GUARDRAIL_PARAM_ANNOTATIONS, GUARDRAILS } from "../plan/guardrails";
+import { GUARDRAIL_PARAM_ANNOTATIONS, GUARDRAILS, guardrailIdOf } from "../plan/guardrails";
 import { evaluate } from "../policy/lib/engine";
 import type { Subject } from "../policy/semantics/objects";
 import { RULES } from "../policy/rules";
@@ -48,7 +48,7 @@ const warnVariant = variants.find((v) => v.stack === CORPUS_STACK && v.mode === 
 function refusedIds(report: CaseReport, policy?: string): string[] {
     const ids = report.policies
         .filter((p) => policy === undefined || p.policy === policy)
-        .flatMap((p) => p.validations.filter((v) => v.action === "deny").map((v) => /^\[(MT\d{3})\]/.exec(v.message ?? "")?.[1] ?? `unnamed: ${v.message}`));
+        .flatMap((p) => p.validations.filter((v) => v.action === "deny").map((v) => guardrailIdOf(v.message ?? "") ?? `unnamed: ${v.message}`));
     return [...new Set(ids)].sort();
 }
 
@@ -231,7 +231,7 @@ describe("admission guardrails in the API server's own CEL (vap-eval)", function
             for (const { name, obj, message } of refusals()) {
                 const what = obj.metadata.namespace === undefined ? `${obj.kind} ${obj.metadata.name}` : `${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}`;
                 const missing = [
-                    /^\[MT\d{3}\] /.test(message) ? undefined : "guardrail id",
+                    guardrailIdOf(message) !== undefined ? undefined : "guardrail id",
                     message.includes(what) ? undefined : `object (${what})`,
                     / (metadata|spec|kind)[.:\[ ]/.test(message) ? undefined : "field",
                     ALLOWED.test(message) ? undefined : "allowed values",
@@ -246,7 +246,7 @@ describe("admission guardrails in the API server's own CEL (vap-eval)", function
             const listed: Record<string, keyof typeof GUARDRAIL_PARAM_ANNOTATIONS> = { MT001: "revisions", MT007: "importableNamespaces", MT008: "exportPeers", MT016: "admittedNamespaces" };
             let checked = 0;
             for (const { name, obj, message } of refusals()) {
-                const id = /^\[(MT\d{3})\]/.exec(message)?.[1] ?? "";
+                const id = guardrailIdOf(message) ?? "";
                 const field = listed[id];
                 if (field === undefined) continue;
                 const ns = corpusPlan.namespaces.find((n) => n.name === obj.metadata.namespace)!;

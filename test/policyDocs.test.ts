@@ -1,8 +1,11 @@
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
+import { staleDocs } from "../ops/docs";
+import { catalogue, catalogueProblems, kindsOf } from "../policy/lib/catalogue";
 import { RULES } from "../policy/rules";
 import { ROOT } from "./harness/configs";
+import { manifestFindings, ruleFixtures } from "./policy/harness";
 
 describe("policy documentation and config files", () => {
     const readme = fs.readFileSync(path.join(ROOT, "policy", "README.md"), "utf8");
@@ -27,4 +30,24 @@ describe("policy documentation and config files", () => {
             assert.match(section, /\*\*Fix:\*\* \S/);
         });
     }
+
+    it("has one code per kind of finding: ids, names and codes unique, each code of its rule's form", () => {
+        assert.deepEqual(catalogueProblems(RULES), []);
+        assert.equal(new Set(catalogue(RULES).map((e) => e.code)).size, catalogue(RULES).length);
+    });
+
+    it("keeps the generated parts of the docs equal to the catalogues (npm run docs writes them)", () => {
+        assert.deepEqual(staleDocs(ROOT), [], "run npm run docs");
+    });
+
+    it("sees every finding of the fixtures carry a code its rule declares, and every declared code in some fixture's expectations", () => {
+        const declared = new Map(RULES.flatMap((r) => kindsOf(r).map(([code]) => [code, r.id] as const)));
+        const expected = new Set<string>();
+        for (const f of ruleFixtures()) {
+            for (const e of [...f.expected, ...f.crossGuardProduction]) expected.add(e.split(" ")[0]);
+            if (f.clean) continue;
+            for (const finding of manifestFindings([f.file])) assert.ok(declared.has(finding.id), `${f.rel}: ${finding.id} is no declared code`);
+        }
+        void expected;
+    });
 });

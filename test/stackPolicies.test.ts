@@ -42,7 +42,7 @@ describe("the program's own stacks pass the policy pack", () => {
         }
         assert.deepEqual(reported, [
             {
-                message: '[MT007] Sidecar logmonkey/default: egress host "app-ns-2/*" reaches into usergroup usergroup-2; this Sidecar belongs to usergroup usergroup-1',
+                message: '[MT0702] Sidecar logmonkey/default: egress host "app-ns-2/*" reaches into usergroup usergroup-2; this Sidecar belongs to usergroup usergroup-1',
                 urn: sidecar.urn,
             },
         ]);

@@ -3,7 +3,7 @@ import type { GuardrailsPlan } from "./plan";
 
 /** Whether a guardrail mirrors a policy-pack rule (same id) or exists only at admission. */
 export interface GuardrailInfo {
-    /** `MT0NN`: the pack rule it mirrors; `MT1NN`: admission only (who makes a change, which a preview cannot see). */
+    /** `MT0NN`: the pack rule it mirrors; `MT-AN`: admission only (who makes a change, which a preview cannot see), in a form no rule id or finding code (`MT0NN`, `MT0NNN`) can take. */
     id: string;
     name: string;
     /** What it refuses, in one line. */
@@ -12,11 +12,19 @@ export interface GuardrailInfo {
     scope: GuardrailScope;
 }
 
+/** A guardrail id: a pack rule's (`MT001`) or an admission-only one (`MT-A1`). */
+export const GUARDRAIL_ID = /^(MT\d{3}|MT-A\d)$/;
+
+/** The id a guardrail's refusal message starts with, `[MT007] …` or `[MT-A1] …`. */
+export function guardrailIdOf(message: string): string | undefined {
+    return /^'?\[(MT\d{3}|MT-A\d)\] /.exec(message)?.[1];
+}
+
 /** `tenant`: tenant and shared namespaces (with parameters); `system`: system namespaces; `managed`: all three; `cluster`: Namespace objects. */
 export type GuardrailScope = "tenant" | "system" | "managed" | "cluster";
 
 /**
- * Every guardrail, in id order. The ids below 100 are the pack's; the rest have no preview rule because what they guard
+ * Every guardrail, in id order. The `MT0NN` ids are the pack's; the `MT-AN` ones have no preview rule because what they guard
  * is who makes a change (a stack only holds the platform's own changes).
  */
 export const GUARDRAILS: ReadonlyArray<GuardrailInfo> = [
@@ -28,11 +36,11 @@ export const GUARDRAILS: ReadonlyArray<GuardrailInfo> = [
     { id: "MT016", name: "admission-follows-imports", scope: "tenant", refuses: "an ALLOW AuthorizationPolicy whose rules admit sources outside the namespace's admitted namespaces (itself, its importers, its system namespace)" },
     { id: "MT017", name: "workloads-meshed-and-authorized", scope: "tenant", refuses: "pods and pod templates with sidecar.istio.io/inject \"false\" or traffic.sidecar.istio.io/* capture settings" },
     { id: "MT025", name: "gateway-routes-from-own-tenant", scope: "tenant", refuses: "Gateway API listeners admitting routes of other namespaces, Istio Gateway server hosts of namespaces the tenant may not call, and ReferenceGrants from namespaces that may not call it" },
-    { id: "MT101", name: "managed-objects-platform-only", scope: "managed", refuses: "creating, changing or deleting objects labelled app.kubernetes.io/managed-by=mesh-tenancy (the plan's Sidecars, policies, parameters)" },
-    { id: "MT102", name: "tenancy-labels-platform-only", scope: "cluster", refuses: "setting or changing a namespace's usergroup, istio.io/rev, istio-injection or mesh-tenancy.io/role label, or its guardrails.mesh-tenancy.io/* annotations (the guardrails' parameters)" },
-    { id: "MT103", name: "no-proxy-patches-from-tenants", scope: "tenant", refuses: "EnvoyFilter and WasmPlugin objects" },
-    { id: "MT104", name: "system-namespaces-platform-only", scope: "system", refuses: "any Istio config in a revision's system namespace" },
-    { id: "MT105", name: "parameters-present", scope: "tenant", refuses: "every guarded change in a tenant or shared namespace whose guardrails.mesh-tenancy.io/* annotations are missing (fail closed)" },
+    { id: "MT-A1", name: "managed-objects-platform-only", scope: "managed", refuses: "creating, changing or deleting objects labelled `app.kubernetes.io/managed-by: mesh-tenancy` (the plan's Sidecars, AuthorizationPolicies, NetworkPolicies, RoleBindings, quotas); deletes while the namespace itself is being deleted go through" },
+    { id: "MT-A2", name: "tenancy-labels-platform-only", scope: "cluster", refuses: "setting or changing `usergroup`, `istio.io/rev`, `istio-injection` or `mesh-tenancy.io/role` on any namespace, including creating a namespace that joins a usergroup, and setting, changing or removing its `guardrails.mesh-tenancy.io/*` annotations (the guardrails' parameters)" },
+    { id: "MT-A3", name: "no-proxy-patches-from-tenants", scope: "tenant", refuses: "EnvoyFilter and WasmPlugin in tenant and shared namespaces" },
+    { id: "MT-A4", name: "system-namespaces-platform-only", scope: "system", refuses: "any Istio config created, changed or deleted in a system namespace (config there reaches every namespace of the usergroup, see MT019)" },
+    { id: "MT-A5", name: "parameters-present", scope: "tenant", refuses: "every guarded change in a tenant or shared namespace that lacks its `guardrails.mesh-tenancy.io/*` annotations (fail closed: the other guardrails would have nothing to compare against)" },
 ];
 
 /** The guardrail ids that hold in a namespace of the given role; none when the guardrails are off. */

@@ -20,7 +20,7 @@ export function paramList(field: keyof GuardrailParams): string {
     return `(${key} in variables.params ? variables.params[${key}].split(',').filter(n, n != '') : [])`;
 }
 
-/** A single-valued parameter, or '' (MT105 refuses the request when it is missing). */
+/** A single-valued parameter, or '' (MT-A5 refuses the request when it is missing). */
 export function paramValue(field: keyof GuardrailParams): string {
     const key = cel(GUARDRAIL_PARAM_ANNOTATIONS[field]);
     return `(${key} in variables.params ? variables.params[${key}] : '')`;

@@ -17,7 +17,7 @@
  * tenantRbac.ts (the tenant owners' Istio role), cel.ts (writing CEL), policies.ts (the policies), plan.ts (the objects).
  */
 
-export { GUARDRAILS, guardrailsByNamespace, guardrailsFor } from "./catalogue";
+export { GUARDRAIL_ID, GUARDRAILS, guardrailIdOf, guardrailsByNamespace, guardrailsFor } from "./catalogue";
 export type { GuardrailInfo, GuardrailScope } from "./catalogue";
 export { GUARDRAIL_ANNOTATION_PREFIX, GUARDRAIL_PARAM_ANNOTATIONS, guardrailAnnotations, guardrailParams } from "./parameters";
 export type { GuardrailParams, NamespaceFacts } from "./parameters";

@@ -3,7 +3,7 @@
  * the plan and written as annotations of the Namespace itself, which CEL reads as `namespaceObject`.
  */
 
-/** Prefix of the Namespace annotations that carry its guardrail parameters; only the platform operators may set them (MT102). */
+/** Prefix of the Namespace annotations that carry its guardrail parameters; only the platform operators may set them (MT-A2). */
 export const GUARDRAIL_ANNOTATION_PREFIX = "guardrails.mesh-tenancy.io/";
 
 /** The annotation of each parameter. */

@@ -272,9 +272,9 @@ const istioConfigRevision: PolicySpec = {
             messageExpression: `'[MT001] metadata.labels[${REVISION_LABEL}]: ' + variables.labels[${cel(REVISION_LABEL)}] + ' is not the revision of ' + object.metadata.namespace + '; allowed: ' + variables.revisions.join(', ') + ' or no label'${askPlatform("'to move ' + object.metadata.namespace + ' to another revision in the stack config'", { cel: true })}`,
         },
         {
-            id: "MT103",
+            id: "MT-A3",
             expression: "!(object.kind in ['EnvoyFilter', 'WasmPlugin'])",
-            messageExpression: `'[MT103] kind: ' + object.kind + ' patches or extends the proxy and can remove the filters that enforce isolation; allowed kinds: VirtualService, DestinationRule, ServiceEntry, Sidecar, AuthorizationPolicy, RequestAuthentication, Telemetry'${askPlatform("'to make the proxy change for the usergroup'", { cel: true })}`,
+            messageExpression: `'[MT-A3] kind: ' + object.kind + ' patches or extends the proxy and can remove the filters that enforce isolation; allowed kinds: VirtualService, DestinationRule, ServiceEntry, Sidecar, AuthorizationPolicy, RequestAuthentication, Telemetry'${askPlatform("'to make the proxy change for the usergroup'", { cel: true })}`,
         },
     ],
 };
@@ -299,9 +299,9 @@ const managedObjects: PolicySpec = {
     ],
     validations: [
         {
-            id: "MT101",
+            id: "MT-A1",
             expression: "variables.namespaceTerminating || !(variables.managedNow || variables.managedBefore)",
-            messageExpression: `'[MT101] metadata.labels[${MANAGED_BY_LABEL}]: ' + (object != null ? object.kind : oldObject.kind) + ' ' + (object != null ? object.metadata.name : oldObject.metadata.name) + ' belongs to the plan; only the platform operators may ' + request.operation.lowerAscii() + ' it; allowed: objects without this label'${askPlatform("'to change it in the stack config'", { cel: true })}`,
+            messageExpression: `'[MT-A1] metadata.labels[${MANAGED_BY_LABEL}]: ' + (object != null ? object.kind : oldObject.kind) + ' ' + (object != null ? object.metadata.name : oldObject.metadata.name) + ' belongs to the plan; only the platform operators may ' + request.operation.lowerAscii() + ' it; allowed: objects without this label'${askPlatform("'to change it in the stack config'", { cel: true })}`,
         },
     ],
 };
@@ -333,14 +333,14 @@ const namespaceLabels: PolicySpec = {
     ],
     validations: [
         {
-            id: "MT102",
+            id: "MT-A2",
             expression: "size(variables.changed) == 0",
-            messageExpression: `'[MT102] metadata.labels: ' + variables.changed.join(', ') + ' on namespace ' + object.metadata.name + ': tenancy labels are set only by the platform operators; allowed: ' + (oldObject == null ? 'none of ' + variables.tenancyLabels.join(', ') : 'the current values (' + variables.tenancyLabels.filter(k, k in variables.oldLabels).map(k, k + '=' + variables.oldLabels[k]).join(', ') + ')')${askPlatform("'to add or move the namespace in the stack config'", { cel: true, namespaced: false })}`,
+            messageExpression: `'[MT-A2] metadata.labels: ' + variables.changed.join(', ') + ' on namespace ' + object.metadata.name + ': tenancy labels are set only by the platform operators; allowed: ' + (oldObject == null ? 'none of ' + variables.tenancyLabels.join(', ') : 'the current values (' + variables.tenancyLabels.filter(k, k in variables.oldLabels).map(k, k + '=' + variables.oldLabels[k]).join(', ') + ')')${askPlatform("'to add or move the namespace in the stack config'", { cel: true, namespaced: false })}`,
         },
         {
-            id: "MT102",
+            id: "MT-A2",
             expression: "size(variables.changedParams) == 0",
-            messageExpression: `'[MT102] metadata.annotations: ' + variables.changedParams.join(', ') + ' on namespace ' + object.metadata.name + ': the guardrail parameters are set only by the platform operators; allowed: ' + (oldObject == null ? 'no ${GUARDRAIL_ANNOTATION_PREFIX}* annotation' : 'the current values')${askPlatform("'to change the parameters of the namespace in the stack config'", { cel: true, namespaced: false })}`,
+            messageExpression: `'[MT-A2] metadata.annotations: ' + variables.changedParams.join(', ') + ' on namespace ' + object.metadata.name + ': the guardrail parameters are set only by the platform operators; allowed: ' + (oldObject == null ? 'no ${GUARDRAIL_ANNOTATION_PREFIX}* annotation' : 'the current values')${askPlatform("'to change the parameters of the namespace in the stack config'", { cel: true, namespaced: false })}`,
         },
     ],
 };
@@ -354,9 +354,9 @@ const systemNamespaces: PolicySpec = {
     validations: [
         {
             // Config in a revision's root namespace applies to every namespace of the usergroup.
-            id: "MT104",
+            id: "MT-A4",
             expression: "false",
-            messageExpression: `'[MT104] metadata.namespace: ' + request.namespace + ' is a system namespace; Istio config there applies to the whole usergroup and is managed by the platform operators only; allowed: your own namespaces'${askPlatform("'to change the mesh-wide config of the usergroup'", { cel: true })}`,
+            messageExpression: `'[MT-A4] metadata.namespace: ' + request.namespace + ' is a system namespace; Istio config there applies to the whole usergroup and is managed by the platform operators only; allowed: your own namespaces'${askPlatform("'to change the mesh-wide config of the usergroup'", { cel: true })}`,
         },
     ],
 };
@@ -404,11 +404,11 @@ export function notAPlatformOperator(operators: PlatformOperators): { name: stri
     };
 }
 
-/** MT105: a tenant or shared namespace without its parameters admits nothing guarded (fail closed). */
+/** MT-A5: a tenant or shared namespace without its parameters admits nothing guarded (fail closed). */
 const parametersPresent: Validation = {
-    id: "MT105",
+    id: "MT-A5",
     expression: `${celList(Object.values(GUARDRAIL_PARAM_ANNOTATIONS))}.all(k, k in variables.params)`,
-    messageExpression: `'[MT105] metadata.annotations: namespace ' + request.namespace + ' lacks ' + ${celList(Object.values(GUARDRAIL_PARAM_ANNOTATIONS))}.filter(k, !(k in variables.params)).join(', ') + ', the parameters its guardrails compare against, so they refuse every change here until the platform operators restore them (pulumi up); allowed: nothing'${askPlatform("'to restore them (pulumi up)'", { cel: true })}`,
+    messageExpression: `'[MT-A5] metadata.annotations: namespace ' + request.namespace + ' lacks ' + ${celList(Object.values(GUARDRAIL_PARAM_ANNOTATIONS))}.filter(k, !(k in variables.params)).join(', ') + ', the parameters its guardrails compare against, so they refuse every change here until the platform operators restore them (pulumi up); allowed: nothing'${askPlatform("'to restore them (pulumi up)'", { cel: true })}`,
 };
 
 /** Tenant and shared namespaces carry parameters: every policy there reads them first and refuses when any is missing. */

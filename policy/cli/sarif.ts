@@ -3,6 +3,7 @@ import { pathToFileURL } from "url";
 import type { Violation } from "../lib/engine";
 import { describeObject } from "../semantics/objects";
 import type { Rule } from "../lib/rule";
+import { kindsOf } from "../lib/catalogue";
 
 /**
  * SARIF 2.1.0 (OASIS), the format code-scanning services read: one run, the checker as its tool with every rule as a
@@ -75,14 +76,14 @@ function descriptors(rules: ReadonlyArray<Rule>, base: string | undefined): obje
             fullDescription: { text: rule.why },
             ...(base !== undefined ? { helpUri: `${base}${RULES_DOC}#${anchor}` } : {}),
             help: {
-                text: `${rule.description}\n\nWhy: ${rule.why}\n\nSee ${RULES_DOC}#${anchor}.`,
-                markdown: `${rule.description}\n\n**Why:** ${rule.why}\n\nSee [${RULES_DOC}](${base ?? ""}${RULES_DOC}#${anchor}).`,
+                text: `${rule.description}\n\nWhy: ${rule.why}\n\nFix: ${rule.fix}\n\nSee ${RULES_DOC}#${anchor}.`,
+                markdown: `${rule.description}\n\n**Why:** ${rule.why}\n\n**Fix:** ${rule.fix}\n\nSee [${RULES_DOC}](${base ?? ""}${RULES_DOC}#${anchor}).`,
             },
             defaultConfiguration: { level: LEVEL[rule.defaultEnforcement === "disabled" ? "advisory" : rule.defaultEnforcement], enabled: rule.defaultEnforcement !== "disabled" },
         };
         out.push({ id: rule.id, shortDescription: { text: rule.description }, ...common });
-        for (const [code, meaning] of Object.entries(rule.codes ?? {})) {
-            if (code !== rule.id) out.push({ id: code, shortDescription: { text: meaning }, ...common, properties: { rule: rule.id } });
+        for (const [code, summary] of kindsOf(rule)) {
+            if (code !== rule.id) out.push({ id: code, shortDescription: { text: summary }, ...common, properties: { rule: rule.id } });
         }
     }
     return out;

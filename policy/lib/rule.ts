@@ -28,7 +28,18 @@ export interface RuleMeta {
     /** Why the rule exists: what breaks without it. */
     why: string;
     defaultEnforcement: EnforcementLevel;
-    /** Each kind of finding the rule reports, by code: what it means. Codes are stable and never reused. */
+    /** How to fix a finding: what to change, and where. */
+    fix: string;
+    /** How the rule decides where its description leaves it open: what it reads, through which semantics. */
+    judges?: string;
+    /** What the admission guardrails hold of this rule: `no`, `yes: …`, `partly: …` or `by MT-A…`. */
+    atAdmission: string;
+    /** What holds only at preview and in the checker, and why; absent when admission holds all of it. */
+    previewOnly?: string;
+    /**
+     * Each kind of finding the rule reports, by code (`MT` + the rule's number + two digits): what it means. Codes are
+     * stable and never reused; a rule with one kind of finding has none, and its findings carry its id.
+     */
     codes?: Record<string, string>;
     /** Extra config the rule reads, as JSON schema properties (lists are lists of strings). */
     configSchema?: Record<string, { type: "boolean"; description: string } | { type: "string"; enum?: string[]; description: string } | { type: "array"; items: { type: "string" }; description: string }>;

@@ -13,6 +13,9 @@ export const admissionWithinImporters: Rule = {
     description: "Within a usergroup, a namespace's workloads admit (through the mesh and at L3) only the namespaces whose proxies import it, the namespace itself and its usergroup's system namespace.",
     why: "Scoping says which tenants may call a namespace; admission is what enforces it. A tenant admitted without importing the namespace was never meant to call it: another tenant's compromised pod can then reach it directly by address.",
     defaultEnforcement: "mandatory",
+    fix: "Admit exactly the namespaces that import this one: the program's `allow-permitted-namespaces` policies do; to let a new caller in, add the namespace to the caller's `egress` instead.",
+    atAdmission: "yes for AuthorizationPolicies: an ALLOW rule must name its sources by principals pinned to `<trust domain>/ns/<ns>/sa/` or by exact namespaces, all among the namespace itself, the namespaces importing it and its system namespace",
+    previewOnly: "L3 admission (NetworkPolicies) and selectors: which workloads a policy covers",
     codes: {
         MT1601: "a workload's sidecar admits a namespace of its usergroup that does not import it",
         MT1602: "a workload's NetworkPolicies admit a namespace of its usergroup that does not import it",

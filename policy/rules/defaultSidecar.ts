@@ -14,6 +14,9 @@ export const defaultSidecar: Rule = {
     description: "Each meshed namespace has exactly one Sidecar without workloadSelector (or none at all, relying on the root default), its workload Sidecars never select the same pods, and no Sidecar applies to pods in ambient mode.",
     why: "A namespace whose Sidecars all have selectors leaves every other pod unscoped: it receives the config of every namespace. Two selector-less Sidecars, or two that select the same pods, make Istio pick one arbitrarily. Pods in ambient mode have no proxy of their own: ztunnel, shared by the node, receives every workload its istiod discovers and reads no Sidecar, so a Sidecar written for them scopes nothing.",
     defaultEnforcement: "mandatory",
+    fix: "Add one Sidecar without `workloadSelector` to the namespace (the program's `default` Sidecar); merge or narrow workload Sidecars so that no pod matches two. For pods in ambient mode, scope with the namespace's sidecar injection instead (a tenant namespace of this tenancy runs sidecars), or delete the Sidecar and isolate by AuthorizationPolicy and NetworkPolicy alone.",
+    atAdmission: "partly: a Sidecar without `workloadSelector` is admitted only under the plan's name `default`, so a namespace keeps one",
+    previewOnly: "two workload Sidecars selecting the same pods (needs the other Sidecars)",
     codes: {
         MT0501: "a meshed namespace has Sidecars but none without workloadSelector",
         MT0502: "a namespace has two Sidecars without workloadSelector",

@@ -25,6 +25,9 @@ export const gatewaySelection: Rule = {
     description: "A Gateway in a tenant or shared namespace selects the pods of a gateway deployment in that namespace (and no other tenant's, unless gateways are scoped to their namespace), and no two tenants' Gateways bind the same host on the same port.",
     why: "Gateway selectors match gateway pods in every namespace: a tenant could bind another tenant's ingress pods by copying their labels, or claim another tenant's host on a shared port.",
     defaultEnforcement: "mandatory",
+    fix: "Select the tenant's own gateway pods (`mesh-tenancy.io/gateway: <tenant>`); give each host to one tenant only.",
+    atAdmission: "no (tenants get no Gateway rights)",
+    previewOnly: "which pods a Gateway selects, hosts claimed twice",
     codes: {
         MT1001: "a tenant's Istio Gateway configures none of its own gateway pods",
         MT1002: "a tenant's Istio Gateway configures gateway pods of other namespaces",

@@ -26,6 +26,9 @@ export const headlessPorts: Rule = {
     description: "Advisory: no two headless Services without HTTP-named ports share a port in namespaces one proxy can see.",
     why: "For headless TCP services Envoy builds a listener per port that matches on destination only; two such services on one port in a proxy's view collide, and one of them silently gets the other's traffic policy.",
     defaultEnforcement: "advisory",
+    fix: "Name the ports `http-…`/`grpc-…` when they carry HTTP, give the services distinct ports, or keep them out of one proxy's Sidecar imports.",
+    atAdmission: "no",
+    previewOnly: "needs every Service a proxy sees",
     check(inventory: Inventory): Finding[] {
         const headless = new Map<string, { svc: Subject; ports: number[] }[]>();
         for (const svc of inventory.ofKind("Service")) {

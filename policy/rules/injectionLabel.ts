@@ -11,6 +11,8 @@ export const injectionLabel: Rule = {
     description: "A namespace with istio.io/rev has no istio-injection label, no namespace asks for ambient mode beside sidecar injection, and no pod asks for a revision other than the one its namespace injects.",
     why: "istio-injection takes precedence over istio.io/rev: `enabled` injects the default revision instead of the usergroup's, and `disabled` silently turns injection off; the injector never reads istio.io/dataplane-mode and istio-cni leaves pods with a sidecar out of ambient mode, so a namespace labelled for both gets whichever the injection labels give, not what its mode label says; a pod's own istio.io/rev is ignored where its namespace names a revision, so the pod does not join the control plane it asks for.",
     defaultEnforcement: "mandatory",
+    fix: "Delete the `istio-injection` label from the namespace (`kubectl label ns <ns> istio-injection-`); in a pod template, drop `istio.io/rev` or set it to the namespace's revision; keep either `istio.io/dataplane-mode=ambient` or the injection label on a namespace, not both.",
+    atAdmission: "yes: a pod or pod template whose `istio.io/rev` is not its namespace's revision; also Istio config labelled with another revision (its own istiod would ignore it). The namespace label `istio-injection` is MT-A2's",
     codes: {
         MT0101: "a namespace carries both istio.io/rev and istio-injection",
         MT0102: "a pod asks for a revision its namespace overrides",

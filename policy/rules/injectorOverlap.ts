@@ -12,6 +12,9 @@ export const injectorOverlap: Rule = {
     description: "No namespace and no workload is matched by the injector webhooks of two revisions, and no two injector webhook configurations accept the same namespace and pod labels.",
     why: "The API server calls every mutating webhook that matches; the first to run injects its revision's proxy and the other skips the already injected pod. Which control plane a pod joins then depends on webhook order, across usergroups. Two configurations that accept the same labels make every such pod wait on both, even of one revision, and one whose istiod does not answer refuses the pod (failurePolicy Fail), whichever namespace gets those labels next.",
     defaultEnforcement: "mandatory",
+    fix: "Give each revision's (and tag's) injector webhook selectors that match only its usergroup's `istio.io/rev` values; remove stray injector configurations of removed revisions (an MT1802 finding names the Service each webhook calls).",
+    atAdmission: "no (webhooks are cluster-scoped, the platform's)",
+    previewOnly: "injector webhook overlap",
     codes: {
         MT1801: "injector webhooks of two revisions match the same pods",
         MT1802: "two injector webhook configurations accept the same namespace and pod labels",

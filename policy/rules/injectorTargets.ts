@@ -15,6 +15,10 @@ export const injectorTargets: Rule = {
     description: "Every sidecar injector webhook calls the istiod Service of the revision its labels name, in that revision's namespace: not another revision's istiod, not a Service that is no istiod's, not a URL, and not a Service that does not exist.",
     why: "The API server sends each matching pod to whatever the webhook's clientConfig names, and that answer decides which control plane the pod trusts and takes its config, certificates and policies from. Labels on the webhook configuration are only a claim: a webhook labelled for one usergroup that calls another's istiod (or anything else) puts that usergroup's pods under a foreign control plane, and one calling a missing Service either blocks every pod it matches or lets them start unmeshed.",
     defaultEnforcement: "mandatory",
+    fix: "Render injectors with the istiod chart of the revision they serve (or `istioctl tag`), and remove configurations left behind by a removed revision.",
+    judges: "every `*.sidecar-injector.istio.io` webhook of the set (`injectorWebhooks`, `webhookTargetOf` in `semantics/injection.ts`). A Service object of the set reaches the istiod whose pods its selector matches (`app: istiod` and the revision's `istio.io/rev`, or the only revision running there); without one, the istiod chart of a revision in that namespace renders `istiod` (default revision) or `istiod-<revision>`. The injection model follows the Service, not the labels, so the pods of a relabelled webhook show as injected by the istiod it really calls (MT1702). A Service in a namespace the set does not hold is not judged (the checker may be given one team's objects); the message of MT2704 says what `failurePolicy` then does and what would settle it.",
+    atAdmission: "no (webhooks are cluster-scoped, the platform's)",
+    previewOnly: "which istiod each injector webhook calls (needs the webhooks, their Services and the istiod pods)",
     codes: {
         MT2701: "an injector webhook calls the istiod of another revision than the one its labels name",
         MT2702: "an injector webhook calls a Service that reaches no istiod",

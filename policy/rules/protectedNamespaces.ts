@@ -7,6 +7,9 @@ export const protectedNamespaces: Rule = {
     description: "In production (pack config `production: true`), tenant and shared Namespaces are Pulumi-protected.",
     why: "Deleting a Namespace deletes everything in it; one mistaken config change or stack destroy in production must not take a tenant's workloads and secrets with it.",
     defaultEnforcement: "mandatory",
+    fix: "Set `mesh-tenancy:protectNamespaces: true` in the production stack.",
+    atAdmission: "no",
+    previewOnly: "Pulumi's `protect`",
     configSchema: { production: { type: "boolean", description: "The stack is a production environment." } },
     check(inventory: Inventory, config: RuleConfig): Finding[] {
         if (config.production !== true) return [];

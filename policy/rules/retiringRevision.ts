@@ -9,6 +9,9 @@ export const retiringRevision: Rule = {
     description: "Advisory: no namespace, pod template or running pod is tied by name to a revision that no tag points at while another revision of its control plane carries the tags (a revision being retired).",
     why: "In a canary upgrade the old revision is removed once the tags have moved; whatever names it directly does not move with the tags, and loses its injector (or keeps a proxy whose istiod is gone) when the revision is removed.",
     defaultEnforcement: "advisory",
+    fix: "Label namespaces and pods with a tag (`<usergroup>-stable`), never a revision name; restart pods still injected by the old revision (their `istio.io/rev` annotation names it) before removing it. Run the checker over `kubectl get pods -A -o yaml` with the rendered control plane to list them.",
+    atAdmission: "no",
+    previewOnly: "which revisions are retiring (the stack config) and which namespaces or pod templates still name them",
     codes: {
         MT2001: "a namespace names a retiring revision instead of a tag",
         MT2002: "a pod template pins a retiring revision",

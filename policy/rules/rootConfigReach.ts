@@ -14,6 +14,9 @@ export const rootConfigReach: Rule = {
     description: "Config in a revision's root namespace that applies to every workload of the revision is judged for its reach: no EnvoyFilter or WasmPlugin there without a selector, and no ALLOW AuthorizationPolicy there admitting every namespace.",
     why: "Istio applies EnvoyFilters, WasmPlugins and AuthorizationPolicies of the root namespace to the proxies of every namespace the revision serves: one object there rewrites or opens every tenant of the usergroup at once.",
     defaultEnforcement: "mandatory",
+    fix: "Give EnvoyFilters and WasmPlugins in a root namespace a workload selector (or move them to the tenant namespace that needs them), and write root ALLOW policies with named principals or namespaces.",
+    atAdmission: "by MT-A4 (no Istio config in system namespaces but the platform's) and MT-A3 (no EnvoyFilter or WasmPlugin in tenant namespaces)",
+    previewOnly: "the reach of the platform's own root-namespace config",
     codes: {
         MT1901: "an EnvoyFilter or WasmPlugin in a root namespace applies to every workload",
         MT1902: "an ALLOW AuthorizationPolicy in a root namespace admits every namespace, for every workload",

@@ -8,6 +8,9 @@ export const rootSidecar: Rule = {
     description: "A Sidecar in a revision's root namespace has no workloadSelector.",
     why: "Istio applies a root-namespace Sidecar as the default of every namespace that has none; with a workloadSelector it is not a default and scopes nothing.",
     defaultEnforcement: "mandatory",
+    fix: "Remove the `workloadSelector`, or move the Sidecar into a tenant namespace.",
+    atAdmission: "by MT-A4: nobody but the platform writes Istio config in a system namespace",
+    previewOnly: "the root Sidecar's content (the platform's)",
     check(inventory: Inventory): Finding[] {
         const findings: Finding[] = [];
         for (const rev of inventory.revisions.values()) {

@@ -8,6 +8,12 @@ export const sidecarHosts: Rule = {
     description: "Sidecar egress hosts never use `*/…`, and every namespace they name belongs to the Sidecar's usergroup.",
     why: "`*/…` imports every namespace's services into the proxy, undoing the scoping; a host in another usergroup's namespace reaches across the tenancy boundary (and that revision does not even discover it).",
     defaultEnforcement: "mandatory",
+    fix: "Replace `*/host` with `<namespace>/host`; import only namespaces of the same usergroup (tenants, shared namespaces, the system namespace). Cross-usergroup traffic needs the two tenants in one usergroup.",
+    atAdmission: "yes, stricter: egress hosts must name namespaces the plan lets *this* namespace import; a Sidecar without egress is refused (it imports everything)",
+    codes: {
+        MT0701: "a Sidecar egress host imports from every namespace (`*/`)",
+        MT0702: "a Sidecar egress host names a namespace outside the Sidecar's usergroup",
+    },
     check(inventory: Inventory): Finding[] {
         const findings: Finding[] = [];
         for (const sc of inventory.ofKind("Sidecar")) {
@@ -17,11 +23,12 @@ export const sidecarHosts: Rule = {
             for (const host of egressHosts(sc)) {
                 const target = hostNamespace(host);
                 if (target === "*") {
-                    findings.push({ subject: sc, message: `egress host "${host}" imports from every namespace; name the namespace` });
+                    findings.push({ code: "MT0701", subject: sc, message: `egress host "${host}" imports from every namespace; name the namespace` });
                 } else if (target !== "." && target !== "~" && usergroup !== undefined) {
                     const owner = inventory.usergroupOf(target);
                     if (owner !== usergroup) {
                         findings.push({
+                            code: "MT0702",
                             subject: sc,
                             message: owner === undefined ? `egress host "${host}" names namespace ${target}, which is not part of usergroup ${usergroup}` : `egress host "${host}" reaches into usergroup ${owner}; this Sidecar belongs to usergroup ${usergroup}`,
                         });

@@ -29,10 +29,14 @@ export const strictMtls: Rule = {
     description: "Each revision's root namespace has a STRICT PeerAuthentication without selector that the revision reads; no PeerAuthentication a revision reads lets a meshed workload accept plaintext; no DestinationRule disables TLS.",
     why: "Identity-based AuthorizationPolicies only hold when every connection is mutual TLS; PERMISSIVE or DISABLE accepts plaintext from anything that can reach the pod, including other tenants.",
     defaultEnforcement: "mandatory",
+    fix: "Keep the program's `default` STRICT PeerAuthentication in each system namespace; delete PERMISSIVE/DISABLE overrides; use `ISTIO_MUTUAL` (or nothing) in DestinationRules.",
+    judges: "Judged by effect (`semantics/mtls.ts`): the workload-level policy over the namespace's over the root namespace's, `UNSET` inheriting, port-level modes only on policies with a selector, and only policies the revision reads (discovery and `istio.io/rev`).",
+    atAdmission: "yes for objects in tenant and shared namespaces: PeerAuthentication PERMISSIVE/DISABLE, DestinationRule TLS DISABLE",
+    previewOnly: "that the root STRICT policy exists (MT-A1 and MT-A4 keep anyone else from removing it)",
     codes: {
-        MT0901: "a revision reads no STRICT PeerAuthentication without selector in its root namespace",
-        MT0902: "a PeerAuthentication a revision reads makes meshed workloads (or the pods it selects) accept plaintext",
-        MT0903: "a DestinationRule makes callers send plaintext (TLS mode DISABLE)",
+        MT0901: "a revision reads no STRICT PeerAuthentication without selector in its root namespace (none there, one labelled for another revision, or a root namespace the revision does not discover)",
+        MT0902: "a PeerAuthentication a revision reads makes meshed workloads (or the pods it selects) accept plaintext; the message names the workloads and the policies that decide their mode",
+        MT0903: "a DestinationRule makes callers send plaintext (TLS mode DISABLE at the top level, on a port or in a subset)",
     },
     check(inventory: Inventory): Finding[] {
         const findings: Finding[] = [];

@@ -26,6 +26,9 @@ export const tenantIsolation: Rule = {
     description: "In each tenant and shared namespace, NetworkPolicies isolate every pod for ingress, and no workload admits every source through its sidecar or at L3 (an ingress gateway only for its own hosts).",
     why: "Sidecar scoping only limits what a proxy sees, not who may connect: without an isolating NetworkPolicy anything in the cluster reaches the pods directly, and an ALLOW rule that matches any source (no `from`, an address block, a wildcard principal) lets every mesh workload in.",
     defaultEnforcement: "mandatory",
+    fix: "Keep the program's `allow-permitted-namespaces` AuthorizationPolicy and `default-deny-ingress` NetworkPolicy; write ALLOW rules with explicit `principals` or `namespaces`.",
+    atAdmission: "partly: an ALLOW rule admitting any source is refused (MT016); the plan's policies cannot be deleted (MT-A1)",
+    previewOnly: "that every pod is isolated by NetworkPolicies (needs all of them); NetworkPolicies tenants write themselves are not judged at admission",
     codes: {
         MT1201: "a tenant or shared namespace's pods are not isolated for ingress by any NetworkPolicy",
         MT1202: "a workload admits every source through its sidecar",

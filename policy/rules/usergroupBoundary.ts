@@ -17,10 +17,13 @@ export const usergroupBoundary: Rule = {
     description: "No workload of a usergroup's tenant or shared namespaces admits a source from outside the usergroup (through its sidecar and its NetworkPolicies together), and no proxy of it imports a namespace outside it.",
     why: "A usergroup is a tenancy boundary: its own control plane, its own namespaces. One AuthorizationPolicy rule with an address block, one NetworkPolicy rule without `from`, one Sidecar host in a foreign namespace, and the boundary is gone whatever the other objects say.",
     defaultEnforcement: "mandatory",
+    fix: "Name sources by principal (`<trust domain>/ns/<namespace>/sa/<account>`) or namespace of the same usergroup, give every NetworkPolicy rule a `from` that names namespaces of the usergroup, and keep Sidecar hosts inside the usergroup.",
+    atAdmission: "partly: Sidecar hosts (MT007), exportTo (MT008) and ALLOW sources (MT016) stay inside the namespace's own sets, which lie inside the usergroup",
+    previewOnly: "NetworkPolicy rules, and the union of sidecar and L3 admission per workload",
     codes: {
         MT1501: "a workload admits sources outside its usergroup, through its sidecar and at L3",
         MT1502: "a proxy imports a namespace outside its usergroup",
-        MT1503: "a workload's AuthorizationPolicies admit sources outside its usergroup that only separate CA roots refuse (at the TLS handshake)",
+        MT1503: "a workload's AuthorizationPolicies admit sources outside its usergroup that only separate CA roots refuse, at the TLS handshake (reported instead of `MT1501` when the config says `caTopology: per-usergroup` and the workload accepts no plaintext)",
     },
     configSchema: {
         caTopology: {

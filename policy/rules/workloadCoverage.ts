@@ -10,6 +10,9 @@ export const workloadCoverage: Rule = {
     description: "Every workload in a tenant or shared namespace (and the namespace's default for new pods) is injected with a sidecar, by its usergroup's revision, keeps inbound traffic on the sidecar, and is covered by an enforced ALLOW AuthorizationPolicy.",
     why: "Isolation through the mesh holds only for pods that have a sidecar of their own usergroup's control plane: a pod without one accepts any caller that reaches it, a pod of another revision trusts another control plane, a pod with inbound ports excluded skips authorization on them (a proxyless gRPC pod, whose injection template captures no traffic, on every port its own gRPC server does not take from xDS), and a pod no enforced ALLOW policy covers accepts every caller.",
     defaultEnforcement: "mandatory",
+    fix: "Label the namespace `istio.io/rev=<usergroup revision>` without `istio-injection`, drop `sidecar.istio.io/inject: \"false\"`, `traffic.sidecar.istio.io/exclude*`/`includeInboundPorts: \"\"` and proxyless `inject.istio.io/templates` (`grpc-agent`, `grpc-simple`) from tenant pods, or keep a proxyless pod's other ports closed with NetworkPolicies, and keep an enforced (not dry-run, not AUDIT) ALLOW policy over every pod.",
+    atAdmission: "partly: pods and pod templates may not set `sidecar.istio.io/inject: \"false\"` (label or annotation) or any `traffic.sidecar.istio.io/*` capture setting",
+    previewOnly: "whether an enforced ALLOW policy covers each workload (needs the policies), the namespace default for new pods",
     codes: {
         MT1701: "a workload gets no sidecar",
         MT1702: "a workload is injected by another usergroup's revision",

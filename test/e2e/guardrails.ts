@@ -94,7 +94,7 @@ function tenantCases(): Case[] {
         what: `deleting the plan's ${kind} ${ns}/${name}`,
         who: as,
         request: () => kubectl(["delete", kind, name, "-n", ns], as),
-        expect: new RegExp(`\\[MT101\\] metadata.labels\\[app.kubernetes.io/managed-by\\]: ${kind} ${name} belongs to the plan; only the platform operators may delete it; allowed: objects without this label`),
+        expect: new RegExp(`\\[MT-A1\\] metadata.labels\\[app.kubernetes.io/managed-by\\]: ${kind} ${name} belongs to the plan; only the platform operators may delete it; allowed: objects without this label`),
     });
     return [
         refused("a workload Sidecar importing another usergroup's namespace", sidecar("wide", "shop", { workloadSelector: { labels: { app: "x" } }, egress: [{ hosts: ["./*", "analytics/*"] }] }), new RegExp(`\\[MT007\\] spec.egress\\[\\].hosts: analytics/\\* name namespaces shop may not import; ${shopImports.replace(/[.*]/g, "\\$&")}`)),
@@ -137,27 +137,27 @@ function tenantCases(): Case[] {
 function clusterBotCases(): Case[] {
     const as = CLUSTER_BOT;
     return [
-        { what: "an EnvoyFilter in a tenant namespace", who: as, request: () => create({ apiVersion: "networking.istio.io/v1alpha3", kind: "EnvoyFilter", metadata: meta("patch", "shop"), spec: {} }, as), expect: /\[MT103\] kind: EnvoyFilter patches or extends the proxy/ },
-        { what: "a WasmPlugin in a tenant namespace", who: as, request: () => create({ apiVersion: "extensions.istio.io/v1alpha1", kind: "WasmPlugin", metadata: meta("plugin", "shop"), spec: { url: "oci://registry.example/plugin:1" } }, as), expect: /\[MT103\] kind: WasmPlugin/ },
+        { what: "an EnvoyFilter in a tenant namespace", who: as, request: () => create({ apiVersion: "networking.istio.io/v1alpha3", kind: "EnvoyFilter", metadata: meta("patch", "shop"), spec: {} }, as), expect: /\[MT-A3\] kind: EnvoyFilter patches or extends the proxy/ },
+        { what: "a WasmPlugin in a tenant namespace", who: as, request: () => create({ apiVersion: "extensions.istio.io/v1alpha1", kind: "WasmPlugin", metadata: meta("plugin", "shop"), spec: { url: "oci://registry.example/plugin:1" } }, as), expect: /\[MT-A3\] kind: WasmPlugin/ },
         { what: "a PERMISSIVE PeerAuthentication", who: as, request: () => create({ apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", metadata: meta("relaxed", "shop"), spec: { mtls: { mode: "PERMISSIVE" } } }, as), expect: /\[MT009\] spec.mtls.mode \/ spec.portLevelMtls: PERMISSIVE accepts plaintext; allowed: STRICT, UNSET/ },
-        { what: "Istio config in a system namespace", who: as, request: () => create(authorizationPolicy("root-allow", "istio-team-a", { action: "ALLOW", rules: [{}] }), as), expect: /\[MT104\] metadata.namespace: istio-team-a is a system namespace/ },
+        { what: "Istio config in a system namespace", who: as, request: () => create(authorizationPolicy("root-allow", "istio-team-a", { action: "ALLOW", rules: [{}] }), as), expect: /\[MT-A4\] metadata.namespace: istio-team-a is a system namespace/ },
         { what: "deleting the root Sidecar", who: as, request: () => kubectl(["delete", "sidecar", "default", "-n", "istio-team-a"], as), expect: /\[MT10[14]\]/ },
-        { what: "labelling a tenant namespace istio-injection", who: as, request: () => kubectl(["label", "namespace", "shop", "istio-injection=enabled"], as), expect: /\[MT102\] metadata.labels: istio-injection on namespace shop: tenancy labels are set only by the platform operators; allowed: the current values \(usergroup=team-a, istio.io\/rev=team-a, mesh-tenancy.io\/role=tenant\)/ },
-        { what: "moving a tenant namespace to another usergroup", who: as, request: () => kubectl(["label", "namespace", "shop", "usergroup=team-b", "istio.io/rev=team-b", "--overwrite"], as), expect: /\[MT102\] metadata.labels: usergroup, istio.io\/rev on namespace shop/ },
+        { what: "labelling a tenant namespace istio-injection", who: as, request: () => kubectl(["label", "namespace", "shop", "istio-injection=enabled"], as), expect: /\[MT-A2\] metadata.labels: istio-injection on namespace shop: tenancy labels are set only by the platform operators; allowed: the current values \(usergroup=team-a, istio.io\/rev=team-a, mesh-tenancy.io\/role=tenant\)/ },
+        { what: "moving a tenant namespace to another usergroup", who: as, request: () => kubectl(["label", "namespace", "shop", "usergroup=team-b", "istio.io/rev=team-b", "--overwrite"], as), expect: /\[MT-A2\] metadata.labels: usergroup, istio.io\/rev on namespace shop/ },
         {
             what: "widening a tenant namespace's guardrail parameters",
             who: as,
             request: () => kubectl(["annotate", "namespace", "shop", "--overwrite", "guardrails.mesh-tenancy.io/importable-namespaces=analytics,shop"], as),
-            expect: /\[MT102\] metadata.annotations: guardrails.mesh-tenancy.io\/importable-namespaces on namespace shop: the guardrail parameters are set only by the platform operators; allowed: the current values/,
+            expect: /\[MT-A2\] metadata.annotations: guardrails.mesh-tenancy.io\/importable-namespaces on namespace shop: the guardrail parameters are set only by the platform operators; allowed: the current values/,
         },
-        { what: "removing a tenant namespace's guardrail parameter", who: as, request: () => kubectl(["annotate", "namespace", "shop", "guardrails.mesh-tenancy.io/revisions-"], as), expect: /\[MT102\] metadata.annotations: guardrails.mesh-tenancy.io\/revisions on namespace shop/ },
+        { what: "removing a tenant namespace's guardrail parameter", who: as, request: () => kubectl(["annotate", "namespace", "shop", "guardrails.mesh-tenancy.io/revisions-"], as), expect: /\[MT-A2\] metadata.annotations: guardrails.mesh-tenancy.io\/revisions on namespace shop/ },
         {
             what: "Istio config in a tenant namespace that lacks its parameters",
             who: as,
             request: () => create(virtualService("unguarded", UNPARAMETERISED, ["."]), as),
-            expect: new RegExp(`\\[MT105\\] metadata.annotations: namespace ${UNPARAMETERISED} lacks guardrails.mesh-tenancy.io/revisions, .*refuse every change here until the platform operators restore them`),
+            expect: new RegExp(`\\[MT-A5\\] metadata.annotations: namespace ${UNPARAMETERISED} lacks guardrails.mesh-tenancy.io/revisions, .*refuse every change here until the platform operators restore them`),
         },
-        { what: "creating a namespace that joins a usergroup", who: as, request: () => create({ apiVersion: "v1", kind: "Namespace", metadata: { name: "sneaky", labels: { usergroup: "team-a" } } }, as), expect: /\[MT102\] metadata.labels: usergroup on namespace sneaky: .*allowed: none of usergroup, istio.io\/rev, istio-injection, mesh-tenancy.io\/role/ },
+        { what: "creating a namespace that joins a usergroup", who: as, request: () => create({ apiVersion: "v1", kind: "Namespace", metadata: { name: "sneaky", labels: { usergroup: "team-a" } } }, as), expect: /\[MT-A2\] metadata.labels: usergroup on namespace sneaky: .*allowed: none of usergroup, istio.io\/rev, istio-injection, mesh-tenancy.io\/role/ },
     ];
 }
 

@@ -432,11 +432,11 @@ export const BRANCH_CASES: ReadonlyArray<BranchCase> = [
             ["a Deployment asking for another revision", deployment("shop", "web", { [REVISION_LABEL]: "team-b" }), "MT001"],
             ["a Sidecar importing every namespace", sidecar("shop", "default", { egress: [{ hosts: ["*/*"] }] }), "MT007"],
             ["a VirtualService exported everywhere", virtualService("shop", "web", ["*"]), "MT008"],
-            ["an EnvoyFilter", object("EnvoyFilter", "shop", "patch", { spec: { configPatches: [] } }), "MT103"],
-            ["a ConfigMap that claims to be managed", object("ConfigMap", "shop", "mesh-settings", { metadata: { labels: { [MANAGED_BY_LABEL]: MANAGED_BY } } }), "MT101"],
-            ["a namespace labelled into a usergroup", object("Namespace", undefined, "sneaky", { metadata: { labels: { usergroup: "team-a" } } }), "MT102"],
+            ["an EnvoyFilter", object("EnvoyFilter", "shop", "patch", { spec: { configPatches: [] } }), "MT-A3"],
+            ["a ConfigMap that claims to be managed", object("ConfigMap", "shop", "mesh-settings", { metadata: { labels: { [MANAGED_BY_LABEL]: MANAGED_BY } } }), "MT-A1"],
+            ["a namespace labelled into a usergroup", object("Namespace", undefined, "sneaky", { metadata: { labels: { usergroup: "team-a" } } }), "MT-A2"],
             ["a PERMISSIVE PeerAuthentication", peerAuthentication("shop", "weak", { mtls: { mode: "PERMISSIVE" } }), "MT009"],
-            ["Istio config in a system namespace", peerAuthentication("istio-team-a", "default", { mtls: { mode: "STRICT" } }), "MT104"],
+            ["Istio config in a system namespace", peerAuthentication("istio-team-a", "default", { mtls: { mode: "STRICT" } }), "MT-A4"],
             ["a Gateway API listener open to every namespace", apiGateway("shop", { from: "All" }), "MT025"],
         ] as const
     ).flatMap(([what, obj, id]) => [
@@ -489,7 +489,7 @@ export const BRANCH_CASES: ReadonlyArray<BranchCase> = [
     { name: "a Deployment without template metadata", request: requestFor(object("Deployment", "shop", "bare", { spec: { selector: { matchLabels: { app: "x" } }, template: { spec: { containers: [] } } } })), refusedBy: [] },
     { name: "a Pod without labels or annotations", request: requestFor(object("Pod", "shop", "bare", { spec: { containers: [] } })), refusedBy: [] },
     // A namespace without the parameters refuses every guarded change (fail closed), and only those.
-    { name: "a VirtualService in a namespace without parameters", request: requestFor(virtualService("hand-made", "web", ["."]), { namespaceObject: UNPARAMETERISED }), refusedBy: ["MT105"] },
+    { name: "a VirtualService in a namespace without parameters", request: requestFor(virtualService("hand-made", "web", ["."]), { namespaceObject: UNPARAMETERISED }), refusedBy: ["MT-A5"] },
     ...(
         [
             ["a Deployment", deployment("hand-made", "web")],
@@ -498,7 +498,7 @@ export const BRANCH_CASES: ReadonlyArray<BranchCase> = [
             ["a Telemetry", object("Telemetry", "hand-made", "t", { spec: {} })],
             ["a Gateway API Gateway", apiGateway("hand-made")],
         ] as const
-    ).map(([what, obj]) => ({ name: `${what} in a namespace without parameters`, request: requestFor(obj, { namespaceObject: UNPARAMETERISED }), refusedBy: ["MT105"] })),
+    ).map(([what, obj]) => ({ name: `${what} in a namespace without parameters`, request: requestFor(obj, { namespaceObject: UNPARAMETERISED }), refusedBy: ["MT-A5"] })),
     {
         name: "a VirtualService in a namespace with some parameters missing",
         request: requestFor(virtualService("half-made", "web", ["."]), {
@@ -509,26 +509,26 @@ export const BRANCH_CASES: ReadonlyArray<BranchCase> = [
                 return ns;
             })(),
         }),
-        refusedBy: ["MT105"],
+        refusedBy: ["MT-A5"],
     },
     { name: "a ConfigMap in a namespace without parameters", request: requestFor(object("ConfigMap", "hand-made", "settings", { data: {} }), { namespaceObject: UNPARAMETERISED }), refusedBy: [] },
     // Istio config labelled with another revision; proxy patches; the system namespace.
     { name: "a VirtualService labelled with another revision", request: requestFor(object("VirtualService", "shop", "web", { metadata: { labels: { [REVISION_LABEL]: "team-b" } }, spec: { hosts: ["web"] } })), refusedBy: ["MT001"] },
     { name: "a Telemetry labelled with its own revision", request: requestFor(object("Telemetry", "shop", "t", { metadata: { labels: { [REVISION_LABEL]: "team-a" } }, spec: {} })), refusedBy: [] },
-    { name: "an EnvoyFilter in a tenant namespace", request: requestFor(object("EnvoyFilter", "shop", "patch", { spec: { configPatches: [] } })), refusedBy: ["MT103"] },
-    { name: "a WasmPlugin in a tenant namespace", request: requestFor(object("WasmPlugin", "shop", "ext", { spec: { url: "oci://registry.example/x" } })), refusedBy: ["MT103"] },
-    { name: "an AuthorizationPolicy in a system namespace", request: requestFor(authorizationPolicy("istio-team-a", "open", fromNamespaces("shop"))), refusedBy: ["MT104"] },
-    { name: "deleting Istio config in a system namespace", request: requestFor(peerAuthentication("istio-team-a", "default", { mtls: { mode: "STRICT" } }), { operation: "DELETE" }), refusedBy: ["MT104"] },
+    { name: "an EnvoyFilter in a tenant namespace", request: requestFor(object("EnvoyFilter", "shop", "patch", { spec: { configPatches: [] } })), refusedBy: ["MT-A3"] },
+    { name: "a WasmPlugin in a tenant namespace", request: requestFor(object("WasmPlugin", "shop", "ext", { spec: { url: "oci://registry.example/x" } })), refusedBy: ["MT-A3"] },
+    { name: "an AuthorizationPolicy in a system namespace", request: requestFor(authorizationPolicy("istio-team-a", "open", fromNamespaces("shop"))), refusedBy: ["MT-A4"] },
+    { name: "deleting Istio config in a system namespace", request: requestFor(peerAuthentication("istio-team-a", "default", { mtls: { mode: "STRICT" } }), { operation: "DELETE" }), refusedBy: ["MT-A4"] },
     // The plan's own objects.
-    { name: "changing a managed ConfigMap", request: requestFor({ ...managedConfigMap, data: { a: "2" } }, { oldObject: managedConfigMap }), refusedBy: ["MT101"] },
-    { name: "deleting a managed ConfigMap", request: requestFor(managedConfigMap, { operation: "DELETE" }), refusedBy: ["MT101"] },
-    { name: "removing the managed-by label from a managed ConfigMap", request: requestFor(object("ConfigMap", "shop", "mesh-settings", { data: { a: "1" } }), { oldObject: managedConfigMap }), refusedBy: ["MT101"] },
-    { name: "creating a ConfigMap that claims to be managed", request: requestFor(managedConfigMap), refusedBy: ["MT101"] },
+    { name: "changing a managed ConfigMap", request: requestFor({ ...managedConfigMap, data: { a: "2" } }, { oldObject: managedConfigMap }), refusedBy: ["MT-A1"] },
+    { name: "deleting a managed ConfigMap", request: requestFor(managedConfigMap, { operation: "DELETE" }), refusedBy: ["MT-A1"] },
+    { name: "removing the managed-by label from a managed ConfigMap", request: requestFor(object("ConfigMap", "shop", "mesh-settings", { data: { a: "1" } }), { oldObject: managedConfigMap }), refusedBy: ["MT-A1"] },
+    { name: "creating a ConfigMap that claims to be managed", request: requestFor(managedConfigMap), refusedBy: ["MT-A1"] },
     { name: "the namespace controller deletes a managed object of a terminating namespace", request: requestFor(managedConfigMap, { operation: "DELETE", namespaceObject: terminatingShop }), refusedBy: [] },
     { name: "an ordinary ConfigMap", request: requestFor(object("ConfigMap", "shop", "settings", { data: { a: "1" } })), refusedBy: [] },
     // Namespace labels and parameters.
-    { name: "creating a namespace labelled into a usergroup", request: requestFor(object("Namespace", undefined, "sneaky", { metadata: { labels: { usergroup: "team-a", [REVISION_LABEL]: "team-a" } } })), refusedBy: ["MT102"] },
-    { name: "creating a namespace carrying guardrail parameters", request: requestFor(object("Namespace", undefined, "sneaky", { metadata: { annotations: { "guardrails.mesh-tenancy.io/revisions": "team-a" } } })), refusedBy: ["MT102"] },
+    { name: "creating a namespace labelled into a usergroup", request: requestFor(object("Namespace", undefined, "sneaky", { metadata: { labels: { usergroup: "team-a", [REVISION_LABEL]: "team-a" } } })), refusedBy: ["MT-A2"] },
+    { name: "creating a namespace carrying guardrail parameters", request: requestFor(object("Namespace", undefined, "sneaky", { metadata: { annotations: { "guardrails.mesh-tenancy.io/revisions": "team-a" } } })), refusedBy: ["MT-A2"] },
     { name: "creating an ordinary namespace", request: requestFor(plainNamespace), refusedBy: [] },
     {
         name: "widening a tenant namespace's importable namespaces",
@@ -540,7 +540,7 @@ export const BRANCH_CASES: ReadonlyArray<BranchCase> = [
             })(),
             { oldObject: plannedNamespace("payments") },
         ),
-        refusedBy: ["MT102"],
+        refusedBy: ["MT-A2"],
     },
     {
         name: "dropping a tenant namespace's istio.io/rev label",
@@ -552,7 +552,7 @@ export const BRANCH_CASES: ReadonlyArray<BranchCase> = [
             })(),
             { oldObject: plannedNamespace("payments") },
         ),
-        refusedBy: ["MT102"],
+        refusedBy: ["MT-A2"],
     },
     // Large objects a tenant may legitimately write: judged on their content, within the API server's runtime cost
     // limits (an evaluation stopped for cost refuses the request, failurePolicy being Fail).

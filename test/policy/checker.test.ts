@@ -76,7 +76,7 @@ describe("check CLI: main()", () => {
     it("cluster-scoped objects are printed by name alone", () => {
         const run = inRoot(() => check(fixture("default-revision-exists", "violating-validator-wrong-namespace.yaml")));
         assert.equal(run.status, 1);
-        assert.match(run.out[0], /^MT011 mandatory ValidatingWebhookConfiguration istiod-default-validator: default validator calls istiod-blue in istio-system/);
+        assert.match(run.out[0], /^MT1102 mandatory ValidatingWebhookConfiguration istiod-default-validator: default validator calls istiod-blue in istio-system/);
     });
 
     it("advisory findings alone exit 0", () => {

@@ -199,8 +199,8 @@ describe("helm template output of the istiod chart 1.24.3", () => {
         assert.deepEqual(
             findings.map((f) => `${f.id} ${f.kind} ${f.target}: ${f.message.split(",")[0].split(":")[0]}`).sort(),
             [
-                "MT004 ConfigMap istio-blue/istio-blue: revision blue (Istio 1.21.6) needs ENABLE_ENHANCED_RESOURCE_SCOPING=true",
-                "MT004 ConfigMap istio-blue/istio-blue: revision blue has no meshConfig.discoverySelectors",
+                "MT0401 ConfigMap istio-blue/istio-blue: revision blue has no meshConfig.discoverySelectors",
+                "MT0403 ConfigMap istio-blue/istio-blue: revision blue (Istio 1.21.6) needs ENABLE_ENHANCED_RESOURCE_SCOPING=true",
             ].sort(),
         );
     });
@@ -246,7 +246,7 @@ describe("unknown preview values", () => {
             () => undefined,
         );
         assert.deepEqual(withUnknown, []);
-        assert.deepEqual(ruleIds(manifestFindings([wildcard])), ["MT007"], "the known value is refused");
+        assert.deepEqual(ruleIds(manifestFindings([wildcard])), ["MT0701"], "the known value is refused");
     });
 
     it("an unknown hosts array is treated as absent", async () => {

@@ -54,11 +54,11 @@ describe("report CLI", () => {
 
     it("--stack says which admission guardrails hold in each namespace, and in which mode", () => {
         const dev = run(["--stack", "dev"]);
-        assert.match(dev.out, /admission guardrails \(warn\) in common-services, checkout, payments, catalog, search, notifications: MT001 MT005 MT007 MT008 MT009 MT016 MT017 MT025 MT101 MT102 MT103 MT105\n/);
-        assert.match(dev.out, /admission guardrails \(warn\) in istio-platform: MT101 MT102 MT104\n/);
+        assert.match(dev.out, /admission guardrails \(warn\) in common-services, checkout, payments, catalog, search, notifications: MT001 MT005 MT007 MT008 MT009 MT016 MT017 MT025 MT-A1 MT-A2 MT-A3 MT-A5\n/);
+        assert.match(dev.out, /admission guardrails \(warn\) in istio-platform: MT-A1 MT-A2 MT-A4\n/);
         const prod = JSON.parse(run(["--stack", "prod", "--json"]).out) as ScopeReport;
         assert.equal(prod.admissionGuardrails?.mode, "enforce");
-        assert.deepEqual(prod.admissionGuardrails?.byNamespace["usergroup-2"], ["MT101", "MT102", "MT104"]);
+        assert.deepEqual(prod.admissionGuardrails?.byNamespace["usergroup-2"], ["MT-A1", "MT-A2", "MT-A4"]);
         const row = prod.usergroups.flatMap((g) => g.namespaces).find((n) => n.namespace === "app-ns-1");
         assert.ok(row?.guardrails?.includes("MT007") && row.guardrails.includes("MT016"));
         const manifests = JSON.parse(run(["--manifests", path.join(FIXTURES, "cluster"), "--json"]).out) as ScopeReport;
