@@ -11,8 +11,10 @@ import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
 import { main } from "../../policy/cli/check";
+import { composedFixtures } from "../harness/overlay";
 
-const DIR = path.resolve(__dirname, "..", "fixtures", "analyzer-cases");
+/** The cases, composed from their overlays on analyzer-cases/clean.yaml (test/harness/overlay.ts). */
+const DIR = composedFixtures("analyzer-cases");
 
 interface Case {
     file: string;

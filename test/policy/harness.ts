@@ -16,9 +16,14 @@ import { readManifests } from "../../policy/adapters/manifests";
 import { evaluate, PackConfig } from "../../policy/lib/engine";
 import { describeObject, HELM_RELEASE_KIND, isRecord, KubeObject } from "../../policy/semantics/objects";
 import { RULES } from "../../policy/rules";
+import { composedFixtures } from "../harness/overlay";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
-export const FIXTURES = path.join(ROOT, "test", "fixtures", "policy");
+/**
+ * The rule fixtures as tests read them: each composed from its overlay (test/fixtures/policy, most cases a baseline plus
+ * their change; test/harness/overlay.ts) into a whole manifest under test/.composed/policy.
+ */
+export const FIXTURES = composedFixtures("policy");
 
 /** Fixture directories that are not named after a rule. */
 export const HELM_TEMPLATE_DIR = path.join(FIXTURES, "istiod-helm-template-1.24.3");
