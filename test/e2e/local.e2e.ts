@@ -104,7 +104,7 @@ describe("the real engine against a local control plane", function () {
         assert.notEqual(r.code, 0, out);
         assert.match(out, /revision-label-without-injection-label/);
         assert.match(out, /sidecar-hosts-within-usergroup/);
-        assert.match(out, /\[MT007\] Sidecar payments\/default: egress host "\*\/\*" imports from every namespace/);
+        assert.match(out, /\[MT0701\] Sidecar payments\/default: egress host "\*\/\*" imports from every namespace/);
     });
 
     it("3. up creates what the plan says", () => {
