@@ -185,7 +185,7 @@ describe("faults: an update interrupted in the middle converges on the next run,
         const last = stepConfig(step, false);
         expectExit(pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, "--config-file", last.file, ...POLICY]), 0, "unprotect");
         expectExit(pulumi(["destroy", "--yes", "--skip-preview", "--stack", STACK, "--config-file", last.file]), 0, "destroy");
-        // What follows (local.e2e.ts) creates the same namespaces: wait until the namespace controller has emptied them.
+        // What follows (gateway-api.e2e.ts, install.e2e.ts) creates the same namespaces: wait until the namespace controller has emptied them.
         const names = [...last.plan.namespaces.map((n) => n.name), ...last.plan.controlPlanes.map((c) => c.systemNamespace)];
         const deadline = Date.now() + 180_000;
         while (Date.now() < deadline && names.some((n) => run("kubectl", ["get", "namespace", n]).code === 0)) run("sleep", ["0.5"]);

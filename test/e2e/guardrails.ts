@@ -202,7 +202,7 @@ function check(cases: Case[]): void {
 
 /**
  * A tenant owner's requests against the guardrails, refused with their messages or admitted: for a stack whose
- * guardrails were installed again (test 17), since a core paramKind's informer stops for good once no binding names it
+ * guardrails were installed again (the killed up of operations.e2e.ts), since a core paramKind's informer stops for good once no binding names it
  * (kubernetes#130887) and the parameters must survive that.
  */
 export function checkTenantGuardrails(): void {
