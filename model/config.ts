@@ -113,7 +113,7 @@ const tenantSchema = z.strictObject({
     labels: stringMap.default({}),
     /**
      * First step of retiring the tenant on purpose: its objects lose their protection and are left for the namespace
-     * deletion to take, so that its isolation goes only with its namespace (README, "Retiring a tenant").
+     * deletion to take, so that its isolation goes only with its namespace (docs/operating.md, "Protected namespaces and retiring a tenant").
      */
     retire: z.boolean().default(false),
     /** The usergroup's revision tag this tenant's namespace follows; only for usergroups that list `revisions`. */

@@ -46,7 +46,7 @@ const API_UNREACHABLE = new RegExp(
 export const API_UNREACHABLE_HINT = [
     "mesh-tenancy: the Kubernetes API server did not answer (or the connection to it broke), so the update stopped part-way; nothing was refused or deleted.",
     "  Once `kubectl get --raw /readyz` answers ok, run the same `pulumi up` again: it creates what is missing and",
-    "  converges from the state saved so far (README, \"When the API server goes away during an update\").",
+    "  converges from the state saved so far (docs/operating.md, \"When the API server goes away during an update\").",
 ];
 
 /**
@@ -64,7 +64,7 @@ export function lockHeldHint(holder?: { stack: string; by: string; pid: string; 
         `mesh-tenancy: another update of this stack holds its lock${holder !== undefined ? ` (${holder.by}, pid ${holder.pid}, since ${holder.at})` : ""}; this run changed nothing.`,
         "  If that update is still running, let it finish, then run again. If its process is gone (killed, a lost CI",
         `  runner): end its plugins, \`pulumi cancel --yes --stack ${stack}\`, then \`PULUMI_K8S_ENABLE_PATCH_FORCE=true pulumi up\``,
-        '  (README, "After a killed update").',
+        '  (docs/operating.md, "After a killed update").',
     ];
 }
 
@@ -81,7 +81,7 @@ export function pendingOperationsHint(count: string, stack = "<stack>"): string[
         `mesh-tenancy: the last update was interrupted while ${count} operation${count === "1" ? " was" : "s were"} in flight (listed above); their objects may or may`,
         `  not exist. \`pulumi refresh --clear-pending-creates --yes --stack ${stack}\` reads every object back and drops the`,
         "  creates that never finished from the state; then `PULUMI_K8S_ENABLE_PATCH_FORCE=true pulumi up` creates them again",
-        '  by server-side apply, taking over what the killed run had applied (README, "After a killed update").',
+        '  by server-side apply, taking over what the killed run had applied (docs/operating.md, "After a killed update").',
     ];
 }
 
@@ -95,7 +95,7 @@ export function pluginEndedHint(plugin: string): string[] {
         `mesh-tenancy: ${what} ended in the middle of the run (killed, or out of memory: see the runner's memory and`,
         "  `dmesg`); the objects it was writing may or may not have been applied. Run the same `pulumi up` again: every",
         "  create is a server-side apply, so it takes over what was applied and creates the rest; a refresh preview then",
-        '  shows no change (README, "When a plugin process dies").',
+        '  shows no change (docs/operating.md, "When a plugin process dies").',
     ];
 }
 
@@ -103,7 +103,7 @@ export function pluginEndedHint(plugin: string): string[] {
 export const RETIRE_HINT = [
     "mesh-tenancy: nothing in a protected namespace was deleted. To retire a tenant on purpose: set `retire: true` on it",
     "  and run `pulumi up`; run the `pulumi state unprotect` command the stack output `retiring` names; then remove the",
-    "  tenant from the config and run `pulumi up` (README, \"Retiring a tenant\"). To take down a whole protected stack,",
+    "  tenant from the config and run `pulumi up` (docs/operating.md, \"Protected namespaces and retiring a tenant\"). To take down a whole protected stack,",
     "  set `mesh-tenancy:protectNamespaces` to false and run `pulumi up` before `pulumi destroy`.",
 ];
 /** A resource's heading in the Diagnostics section: `  kubernetes:helm.sh/v4:Chart (shop-gateway):`. */

@@ -23,7 +23,7 @@ export PULUMI_IGNORE_AMBIENT_PLUGINS=true
 # The file backend rewrites the whole state after every step, which makes an update quadratic in the stack's size
 # (a 400-tenant `up` did not finish in 16 minutes; 89 s without it). The state is written once, at the end, instead.
 # A run killed half-way leaves the state as it was before the run, and the next `up` converges: every create is a
-# server-side apply (an upsert) and deleting what is already gone succeeds (README "Scale"; e2e "killed up").
+# server-side apply (an upsert) and deleting what is already gone succeeds (docs/scaling.md; the killed up of operations.e2e.ts).
 # MESH_TENANCY_CHECKPOINTS=every-step restores the engine's default.
 if [ "${MESH_TENANCY_CHECKPOINTS:-at-end}" = every-step ]; then
 	unset PULUMI_SKIP_CHECKPOINTS

@@ -6,7 +6,7 @@
 set -uo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 log=${MESH_TENANCY_PULUMI_LOG:-$(mktemp "${TMPDIR:-/tmp}/pulumi-XXXXXX.log")}
-# How the run's processes are tuned for a large stack (README "Scale"; BENCHMARKS.md), each unless already set:
+# How the run's processes are tuned for a large stack (docs/scaling.md; BENCHMARKS.md), each unless already set:
 # Go's collector in the CLI and the Go plugins it starts (provider, language host) runs when the heap has grown by
 # 400% instead of 100%: a sixth less CPU for a no-op update of a large stack, for about a third more memory.
 export GOGC=${GOGC:-400}

@@ -11,7 +11,7 @@ import { expectExit, pulumi, run, stackConfigVariant } from "./harness";
 import { sleep } from "./istio";
 
 /**
- * Faults in the middle of an update (README, "Recovering from a failed update"): for each, an `up` of stack `local`,
+ * Faults in the middle of an update (docs/operating.md, "Recovering from a failed update"): for each, an `up` of stack `local`,
  * protected, with a real change (three tenants added, a quota changed) is started, the fault is injected once the run has
  * created its first new namespace, and then the next normal `up` (or the documented recovery) must converge; a refresh
  * preview shows no change; the state and the cluster hold the same objects; and no namespace is meshed without its
@@ -255,7 +255,7 @@ describe("faults: an update interrupted in the middle converges on the next run,
             "cli-killed",
             async (started) => {
                 process.kill(-started.child.pid!, "SIGKILL");
-                // The plugins live on in process groups of their own inside the run's session (README, "After a killed update").
+                // The plugins live on in process groups of their own inside the run's session (docs/operating.md, "After a killed update").
                 await started.exited;
                 await killSession(started.child.pid!);
             },

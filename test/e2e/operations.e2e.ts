@@ -215,7 +215,7 @@ describe("operations: day-two runs of stack local, from drift to destroy", funct
             assert.notEqual(locked.code, 0, "the lock of the killed run stops the next up");
             assert.match(locked.stdout + locked.stderr, /locked/);
             expectExit(pulumi(["cancel", "--yes", "--stack", STACK]), 0, "cancel releases the lock");
-            // The killed run applied under field managers of its own; the recovering up takes every field back (README).
+            // The killed run applied under field managers of its own; the recovering up takes every field back (docs/operating.md, "After a killed update").
             const recover = run("pulumi", ["up", "--yes", "--skip-preview", "--stack", STACK, ...POLICY, "--non-interactive", "--color", "never"], { env: { PULUMI_K8S_ENABLE_PATCH_FORCE: "true" } });
             timed("up after kill", expectExit(recover, 0, "up after the kill"));
             expectExit(pulumi(["preview", "--expect-no-changes", "--stack", STACK, ...POLICY]), 0, "converged");

@@ -21,7 +21,7 @@ export function configFileValues(file: string): Record<string, string> {
     return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
 
-/** The documented upgrade, one stack config per step (README, "Upgrading Istio"; test/fixtures/upgrade). */
+/** The documented upgrade, one stack config per step (docs/upgrading.md; test/fixtures/upgrade). */
 export const UPGRADE_STEPS = ["0-before", "1-add-canary-revision", "2-canary-one-tenant", "3-move-stable", "4-remove-old-revision"] as const;
 
 /** One upgrade step's validated config, as the program reads it. */
