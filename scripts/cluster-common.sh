@@ -42,11 +42,17 @@ stop_one() { # NAME
 	rm -f "$state_dir/$1.pid"
 }
 
-# free_port: prints a TCP port on 127.0.0.1 that nothing listens on now.
+# free_port: prints a TCP port on 127.0.0.1 that nothing listens on now, below the kernel's ephemeral range: a port in
+# that range can be the local end of another process's outgoing connection, which a connect probe does not see and
+# which makes the server's bind fail ("address already in use"), as a thousand xDS client streams on the machine did.
 free_port() {
-	local port i
+	local port i low=32768 high
+	read -r low high < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
+	local from=20000 span=$((low - 20000))
+	if [ "$span" -lt 2000 ]; then from=$((high + 1)) span=$((65535 - high)); fi
+	[ "$span" -ge 100 ] || die "no port range outside the ephemeral ports ($low-$high) to choose from"
 	for i in $(seq 1 200); do
-		port=$((20000 + RANDOM % 40000))
+		port=$((from + RANDOM % span))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
 			printf '%s\n' "$port"
 			return 0
