@@ -280,12 +280,14 @@ describe("faults: an update interrupted in the middle converges on the next run,
     it("the CLI killed with the state written at every step: pending operations named, and the next up converges", async () => {
         let next = "";
         let inFlight = 0;
-        const { proxy, kubeconfig } = await slowProxy(400, 0);
+        // A second per chunk each way: each operation takes several seconds through the proxy, so the kill lands inside
+        // one. At 400 ms, with two suites running at once on the machine, a killed run once left no operation pending:
+        // the one seen in flight had ended before the kill.
+        const { proxy, kubeconfig } = await slowProxy(1000, 0);
         await rehearse(
             "cli-killed-pending",
             async (started) => {
-                // Killed while the state, written at every step, records an operation in flight: each takes a second
-                // through the slow proxy, so the kill lands inside one.
+                // Killed while the state, written at every step, records an operation in flight.
                 proxy.degrade();
                 await until(async () => pendingOperations() > 0, 120, "an operation in flight in the state");
                 process.kill(-started.child.pid!, "SIGKILL");
