@@ -12,7 +12,8 @@
  * CPU seconds and resident memory once settled with 50 proxies connected (summed over the istiods of the mode), and
  * how long a change of one Service (a port added) takes to reach the connected proxies that receive it. Prints one line
  * per mode and the ratios c/a. Objects istiod does not read (NetworkPolicies, RoleBindings, quotas, admission
- * policies) are not applied. Needs the toolchain; run through bench/istiod.sh (PATH, MESH_TENANCY_BIN).
+ * policies) are not applied. Needs the toolchain; run through bench/istiod.sh (PATH, MESH_TENANCY_BIN). The same
+ * estate under a steady stream of changes, with a fleet of a thousand proxies: bench/istiodChurn.ts (`--churn`).
  */
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
@@ -31,9 +32,9 @@ import { engineBenchConfig } from "./generate";
 const ROOT = path.resolve(__dirname, "..");
 const WATCHERS = 50;
 const SAMPLES = 10;
-const ISTIO_VERSION = "1.31.0";
+export const ISTIO_VERSION = "1.31.0";
 /** The Kinds istiod reads among what the plan writes. */
-const ISTIO_READS = new Set(["Sidecar", "PeerAuthentication", "AuthorizationPolicy", "Gateway"]);
+export const ISTIO_READS = new Set(["Sidecar", "PeerAuthentication", "AuthorizationPolicy", "Gateway"]);
 
 interface ModeResult {
     mode: string;
@@ -50,15 +51,13 @@ interface ModeResult {
     pushSeconds: number;
 }
 
-const log = (message: string) => process.stderr.write(`bench-istiod: ${message}\n`);
-
-function kubectlApply(objects: KubeObject[], file: string): void {
+export function kubectlApply(objects: KubeObject[], file: string): void {
     fs.writeFileSync(file, objects.map((o) => `---\n${YAML.stringify(o)}`).join(""));
     expectExit(run("kubectl", ["apply", "--server-side", "--force-conflicts", "--field-manager", "bench-istiod", "-f", file]), 0, `kubectl apply ${file}`);
 }
 
 /** Three Services per namespace, as app teams write them; with `exportTo`, annotated as the plan says. */
-function services(plan: TenancyPlan, exportTo: boolean): KubeObject[] {
+export function services(plan: TenancyPlan, exportTo: boolean): KubeObject[] {
     return plan.namespaces.flatMap((ns) =>
         [
             ["api", 8080],
@@ -73,23 +72,23 @@ function services(plan: TenancyPlan, exportTo: boolean): KubeObject[] {
     );
 }
 
-async function startIstiod(dir: string, revision: string, namespace: string, mesh: Record<string, unknown>, env: Record<string, string>): Promise<Istiod> {
+export async function startIstiod(dir: string, revision: string, namespace: string, mesh: Record<string, unknown>, env: Record<string, string>): Promise<Istiod> {
     const home = fs.mkdtempSync(path.join(dir, `istiod-${revision}-`));
     fs.writeFileSync(path.join(home, "mesh.yaml"), YAML.stringify(mesh));
     // Cluster-admin credentials: what istiod may read is not what this measures. No webhook patching, no injection.
     return launchIstiod({ revision, namespace, dir: home, kubeconfig: process.env.KUBECONFIG!, env: { INJECTION_WEBHOOK_CONFIG_NAME: "", VALIDATION_WEBHOOK_CONFIG_NAME: "", INJECT_ENABLED: "false", ...env } });
 }
 
-const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
+export const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 
 /** utime + stime of a process, in seconds (fields 14 and 15 of /proc/PID/stat). */
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
     const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
     return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
 /** Waits until the istiods' CPU stays flat (under 0.1 s over 3 s), at most 180 s; returns their CPU seconds. */
-async function settle(istiods: Istiod[]): Promise<number> {
+export async function settle(istiods: Istiod[]): Promise<number> {
     const total = () => istiods.reduce((sum, i) => sum + cpuSeconds(i.process.pid!), 0);
     const started = Date.now();
     let last = total();
@@ -126,7 +125,7 @@ function watch(addr: string, namespace: string, index: number): Watcher {
 }
 
 /** The other namespaces whose proxies import `namespace`, as the plan scopes them. */
-function importersOf(plan: TenancyPlan, namespace: string): string[] {
+export function importersOf(plan: TenancyPlan, namespace: string): string[] {
     return plan.namespaces.filter((n) => n.name !== namespace && n.imports.includes(namespace)).map((n) => n.name);
 }
 
@@ -174,27 +173,54 @@ async function stopAll(istiods: Istiod[]): Promise<void> {
     await Promise.all(istiods.map((i) => i.stop()));
 }
 
-async function bench(n: number): Promise<ModeResult[]> {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), `mesh-tenancy-bench-istiod.${n}.`));
+/** One of the three setups, its istiods running, handed to a measurement. */
+export interface Setup {
+    n: number;
+    mode: "a" | "b" | "c";
+    plan: TenancyPlan;
+    /** What the plan writes (the Namespaces are applied in every setup, the Kinds of ISTIO_READS in c only). */
+    objects: KubeObject[];
+    istiods: Istiod[];
+    /** The istiod that serves a namespace's proxies. */
+    istiodOf: (ns: string) => Istiod;
+    /** The run's scratch directory (removed at the end unless MESH_TENANCY_BENCH_KEEP is set). */
+    work: string;
+}
+
+/**
+ * The N-tenant estate on a fresh local control plane, and each setup in turn (a, b, c; `only` picks some) with its
+ * istiods started for `measure` and stopped after it. `prefix` names the bench in the log and the scratch directory.
+ */
+export async function withSetups<T>(n: number, measure: (setup: Setup) => Promise<T>, options: { prefix?: string; only?: string[] } = {}): Promise<T[]> {
+    const prefix = options.prefix ?? "bench-istiod";
+    const wanted = (mode: string) => options.only === undefined || options.only.includes(mode);
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), `mesh-tenancy-${prefix}.${n}.`));
+    const log = (message: string) => process.stderr.write(`${prefix}: ${message}\n`);
     // Three Services per namespace need more ClusterIPs than the e2e cluster's /24.
     const clusterEnv = { ...process.env, MESH_TENANCY_CLUSTER_DIR: path.join(work, "cluster"), MESH_TENANCY_SERVICE_CIDR: "10.96.0.0/16" };
     expectExit(run(path.join(ROOT, "scripts", "cluster.sh"), ["start"], { env: clusterEnv as Record<string, string> }), 0, "cluster start");
     process.env.KUBECONFIG = path.join(work, "cluster", "kubeconfig");
-    const results: ModeResult[] = [];
+    const results: T[] = [];
     try {
         expectExit(run(path.join(ROOT, "scripts", "istio.sh"), ["crds"]), 0, "Istio CRDs");
         const plan = planTenancy(parseConfig(engineBenchConfig(n)));
         const objects = plannedObjects(plan);
-        // The Service changed: `api` of a tenant that another tenant imports (a shared namespace is everyone's).
-        const changed = `${plan.namespaces.find((ns) => ns.role === "tenant" && importersOf(plan, ns.name).length > 0)!.name}/api`;
         const rootNamespace: KubeObject = { apiVersion: "v1", kind: "Namespace", metadata: { name: "istio-system" } };
         log(`n=${n}: ${plan.namespaces.length} tenant and shared namespaces, ${plan.namespaces.length * 3} Services`);
         kubectlApply([rootNamespace, ...objects.filter((o) => o.kind === "Namespace"), ...services(plan, false)], path.join(work, "base.yaml"));
 
-        log(`n=${n}: a, no scoping`);
-        let istiods = [await startIstiod(work, "default", "istio-system", { rootNamespace: "istio-system" }, {})];
-        results.push(await measure("a", plan, istiods, () => istiods[0], changed));
-        await stopAll(istiods);
+        const each = async (mode: Setup["mode"], istiods: Istiod[], istiodOf: Setup["istiodOf"]) => {
+            try {
+                results.push(await measure({ n, mode, plan, objects, istiods, istiodOf, work }));
+            } finally {
+                await stopAll(istiods);
+            }
+        };
+        if (wanted("a")) {
+            log(`n=${n}: a, no scoping`);
+            const istiods = [await startIstiod(work, "default", "istio-system", { rootNamespace: "istio-system" }, {})];
+            await each("a", istiods, () => istiods[0]);
+        }
 
         const byUsergroup = new Map(plan.namespaces.map((ns) => [ns.name, ns.usergroup]));
         const start = async (full: boolean) => {
@@ -209,21 +235,31 @@ async function bench(n: number): Promise<ModeResult[]> {
         };
         const route = (list: Istiod[]) => (ns: string) => list[plan.controlPlanes.findIndex((cp) => cp.usergroup === byUsergroup.get(ns))];
 
-        log(`n=${n}: b, discovery selectors only`);
-        istiods = await start(false);
-        results.push(await measure("b", plan, istiods, route(istiods), changed));
-        await stopAll(istiods);
+        if (wanted("b")) {
+            log(`n=${n}: b, discovery selectors only`);
+            const istiods = await start(false);
+            await each("b", istiods, route(istiods));
+        }
 
-        log(`n=${n}: c, the program's scoping`);
-        kubectlApply([...objects.filter((o) => ISTIO_READS.has(o.kind)), ...services(plan, true)], path.join(work, "scoping.yaml"));
-        istiods = await start(true);
-        results.push(await measure("c", plan, istiods, route(istiods), changed));
-        await stopAll(istiods);
+        if (wanted("c")) {
+            log(`n=${n}: c, the program's scoping`);
+            kubectlApply([...objects.filter((o) => ISTIO_READS.has(o.kind)), ...services(plan, true)], path.join(work, "scoping.yaml"));
+            const istiods = await start(true);
+            await each("c", istiods, route(istiods));
+        }
         return results;
     } finally {
         run(path.join(ROOT, "scripts", "cluster.sh"), ["stop"], { env: clusterEnv as Record<string, string> });
         if (process.env.MESH_TENANCY_BENCH_KEEP === undefined) fs.rmSync(work, { recursive: true, force: true });
     }
+}
+
+async function bench(n: number): Promise<ModeResult[]> {
+    return withSetups(n, (s) => {
+        // The Service changed: `api` of a tenant that another tenant imports (a shared namespace is everyone's).
+        const changed = `${s.plan.namespaces.find((ns) => ns.role === "tenant" && importersOf(s.plan, ns.name).length > 0)!.name}/api`;
+        return measure(s.mode, s.plan, s.istiods, s.istiodOf, changed);
+    });
 }
 
 async function main(): Promise<void> {
@@ -240,7 +276,9 @@ async function main(): Promise<void> {
     }
 }
 
-main().catch((err) => {
-    process.stderr.write(`bench-istiod: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-});
+if (require.main === module) {
+    main().catch((err) => {
+        process.stderr.write(`bench-istiod: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+    });
+}

@@ -18,6 +18,9 @@
 // With -watch D it stays connected for D after the first CDS response and
 // prints one JSON line per CDS push (time, cluster count), for measuring how
 // long a change takes to reach connected proxies.
+//
+// `xds-probe fleet -file FLEET.json` connects many proxies at once and records
+// every push each receives (fleet.go).
 package main
 
 import (
@@ -35,7 +38,6 @@ import (
 	core "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
-	hcm "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -71,6 +73,10 @@ type watchLine struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "fleet" {
+		runFleet(os.Args[2:])
+		return
+	}
 	addr := flag.String("addr", "127.0.0.1:15010", "istiod's plaintext xDS address")
 	ns := flag.String("namespace", "", "namespace the proxy claims to run in (required)")
 	proxyType := flag.String("type", "sidecar", "the node's proxy type: sidecar, or router (a gateway)")
@@ -271,20 +277,12 @@ func (p *prober) probe() *result {
 			fail("decode listener: %v", err)
 		}
 		res.Listeners = append(res.Listeners, l.Name)
-		for _, fc := range l.FilterChains {
-			for _, f := range fc.Filters {
-				tc := f.GetTypedConfig()
-				if tc == nil || !tc.MessageIs(&hcm.HttpConnectionManager{}) {
-					continue
-				}
-				var h hcm.HttpConnectionManager
-				if err := tc.UnmarshalTo(&h); err != nil {
-					fail("decode http_connection_manager: %v", err)
-				}
-				if name := h.GetRds().GetRouteConfigName(); name != "" {
-					routeNames[name] = true
-				}
-			}
+		names, err := listenerRouteNames(&l)
+		if err != nil {
+			fail("%v", err)
+		}
+		for _, name := range names {
+			routeNames[name] = true
 		}
 	}
 
