@@ -32,10 +32,9 @@
  * kubectl call is printed beside it.
  *
  * What a proxy needs is the program's semantics, the same in every setup: the report's visibility model
- * (report/visibility.ts over policy/semantics) of setup c's objects says which Services a proxy of each namespace sees
- * (the namespaces its Sidecar's egress imports, intersected with exportTo). That model reads egress hosts by namespace
- * only, and the plan's Sidecars import single Services of peers (`peer/api.peer.svc.cluster.local`), so the host part of
- * each egress host is matched too (egressHosts, hostNamespace and hostsOverlap of policy/semantics). A proxy needs a
+ * (report/visibility.ts over policy/semantics) of setup c's objects says which Services each proxy sees (by its Sidecar:
+ * the hosts its egress imports, intersected with exportTo); a Service the churn adds is judged by the same egress-host
+ * functions of policy/semantics (egressHostsByNamespace, egressImportsService). A proxy needs a
  * change of Service `ns/x` (its endpoints, or a Service added or removed in `ns` with `ns/api`'s exportTo) when it sees
  * `ns/api` and an egress host of its Sidecar covers `x.ns.svc.cluster.local`, and an edit of a Sidecar when that Sidecar
  * scopes it (c: the namespace's own Sidecar, its proxies; a and b: none, the Sidecar selects nobody). In a and b, pushes
@@ -50,10 +49,11 @@ import * as path from "path";
 import * as readline from "readline";
 import * as YAML from "yaml";
 import type { TenancyPlan } from "../plan";
-import { hostsOverlap } from "../policy/semantics/hosts";
+import { serviceHost } from "../policy/semantics/hosts";
 import { SERVICE_EXPORT_TO_ANNOTATION } from "../policy/semantics/labels";
 import type { KubeObject } from "../policy/semantics/objects";
-import { egressHosts, hostNamespace, workloadSelectorOf } from "../policy/semantics/sidecarScope";
+import { selects } from "../policy/semantics/selectors";
+import { egressHostsByNamespace, egressImportsService } from "../policy/semantics/sidecarScope";
 import { visibilityModel } from "../report/visibility";
 import { expectExit, run } from "../test/e2e/harness";
 import { binary, Istiod, rssMb, sleep } from "../test/e2e/istio";
@@ -187,35 +187,27 @@ function visibilityOfProgram(plan: TenancyPlan, objects: KubeObject[]): Visibili
         } as KubeObject;
     });
     const model = visibilityModel([...objects, ...meshConfigMaps, ...services(plan, true)].map((object) => ({ object, origin: {} })));
-    // What any proxy of a namespace sees (the union over its Sidecars); each proxy's own Sidecar narrows it below.
-    const visible = new Map<string, Set<string>>();
-    for (const scope of model.scopes) visible.set(scope.namespace, new Set(scope.services?.visible ?? []));
-    const sidecars = new Map<string, { selector?: Record<string, string>; hosts: string[] }[]>();
-    for (const o of objects) {
-        if (o.kind !== "Sidecar") continue;
-        const subject = { object: o, origin: {} };
-        const list = sidecars.get(o.metadata.namespace!) ?? [];
-        list.push({ selector: workloadSelectorOf(subject), hosts: egressHosts(subject) });
-        sidecars.set(o.metadata.namespace!, list);
-    }
-    // The proxy's Sidecar as istiod picks it: one whose workloadSelector matches its labels, else the namespace's own.
-    const sidecarOf = (proxy: FleetProxy) => {
-        const list = sidecars.get(proxy.namespace) ?? [];
-        return list.find((sc) => sc.selector !== undefined && Object.entries(sc.selector).every(([k, v]) => proxy.labels[k] === v)) ?? list.find((sc) => sc.selector === undefined);
+    const scopes = new Map(model.scopes.map((scope) => [scope.namespace, scope]));
+    const sidecarSubjects = new Map(objects.filter((o) => o.kind === "Sidecar").map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, { object: o, origin: {} }]));
+    // The proxy's scope as the model gives it: the workload Sidecar whose selector matches its labels, else the
+    // namespace's default scope; each with the services its proxies see and the Sidecar's egress hosts.
+    const scopeOf = (proxy: FleetProxy) => {
+        const scope = scopes.get(proxy.namespace);
+        const workload = scope?.workloadSidecars.find((w) => selects({ matchLabels: w.selector }, proxy.labels));
+        const sidecar = workload !== undefined ? `${proxy.namespace}/${workload.sidecar}` : scope?.scopedBy;
+        return { visible: new Set((workload !== undefined ? workload.services : scope?.defaultServices)?.visible ?? []), sidecar: sidecar === undefined ? undefined : sidecarSubjects.get(sidecar), byWorkload: workload !== undefined };
     };
     return {
-        scopedByNamespaceSidecar: (proxy) => sidecarOf(proxy)?.selector === undefined,
+        scopedByNamespaceSidecar: (proxy) => !scopeOf(proxy).byWorkload,
         sees: (proxy, namespace, name) => {
-            const proxyNamespace = proxy.namespace;
-            if (!(visible.get(proxyNamespace)?.has(`${namespace}/api`) ?? false)) return false;
-            const egress = sidecarOf(proxy)?.hosts;
-            if (egress === undefined) return true;
-            const fqdn = `${name}.${namespace}.svc.cluster.local`;
-            return egress.some((h) => {
-                const ns = hostNamespace(h);
-                const dns = h.slice(h.indexOf("/") + 1);
-                return (ns === "*" || ns === namespace || (ns === "." && namespace === proxyNamespace)) && hostsOverlap(dns, fqdn);
-            });
+            const scope = scopeOf(proxy);
+            // A Service the model holds: its answer. A Service added by the churn: exported as the namespace's api is
+            // (the churn annotates it so), and imported when an egress host of the proxy's Sidecar names it.
+            if (APPS.includes(name as (typeof APPS)[number])) return scope.visible.has(`${namespace}/${name}`);
+            if (!scope.visible.has(`${namespace}/api`)) return false;
+            if (scope.sidecar === undefined) return true;
+            const byNamespace = egressHostsByNamespace(scope.sidecar, proxy.namespace);
+            return egressImportsService([...(byNamespace.get(namespace) ?? []), ...(byNamespace.get("*") ?? [])], [serviceHost(name, namespace)]);
         },
     };
 }

@@ -168,7 +168,7 @@ export function renderText(report: ScopeReport): string {
                 !r.revisionInstalled ? "no revision" : r.scoping === "unscoped" ? "UNSCOPED" : r.scoping === "root-sidecar" ? `root ${r.scopedBy}` : r.scopedBy!,
             ];
             if (withExport) line.push(r.serviceExportTo?.join(",") ?? "-");
-            if (report.hasServices) line.push(r.services === undefined ? "-" : `${r.services.visible.length} (${r.services.notExported.length} not exported)`);
+            if (report.hasServices) line.push(r.services === undefined ? "-" : `${r.services.visible.length} (${r.services.notExported.length} not exported, ${r.services.notImported.length} not named by egress hosts)`);
             line.push(r.imports.join(", "));
             table.push(line);
         }

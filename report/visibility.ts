@@ -3,7 +3,7 @@ import { Inventory, RevisionInfo } from "../policy/semantics/inventory";
 import { push } from "../policy/semantics/collections";
 import { INJECTION_LABEL, NamespaceRole, REVISION_LABEL, ROLE_LABEL, USERGROUP_LABEL } from "../policy/semantics/labels";
 import type { Subject } from "../policy/semantics/objects";
-import { egressHosts, hostNamespace, SidecarChoice, sidecarImports, workloadSelectorOf } from "../policy/semantics/sidecarScope";
+import { egressHosts, egressHostsByNamespace, egressImportsService, hostNamespace, serviceHosts, SidecarChoice, sidecarImports, workloadSelectorOf } from "../policy/semantics/sidecarScope";
 import { effectiveExportTo, exportedTo } from "../policy/semantics/exportTo";
 import { Call, meshView, WorkloadView } from "../policy/semantics/reachability";
 import { configIn } from "../policy/semantics/revisions";
@@ -15,7 +15,9 @@ import { attachedRoutes, boundVirtualServices, gatewayRouteNamespaces, listenerR
  * revision injects the namespace's pods, which Sidecar scopes them, what that Sidecar imports among the namespaces the
  * revision discovers, what each Service is exported to) is answered by the semantics model in policy/semantics; this
  * module only arranges the answers per namespace and usergroup and compares them with the minimum a namespace needs.
- * A service is visible to a proxy when its namespace is imported and it is exported to the proxy's namespace.
+ * A service is visible to a proxy when an egress host of its Sidecar imports it (its namespace, and a host part that
+ * matches the service's hosts: `payments/api.payments.svc.cluster.local` imports `api` of payments and no other) and it
+ * is exported to the proxy's namespace.
  */
 
 /** How the pods of a namespace that no workload Sidecar selects are scoped. */
@@ -32,6 +34,8 @@ export interface WorkloadScope {
     sidecar: string;
     selector: Record<string, string>;
     imports: string[];
+    /** The services the pods it selects see (when the set holds Services). */
+    services?: ServiceVisibility;
 }
 
 export interface ServiceVisibility {
@@ -41,6 +45,8 @@ export interface ServiceVisibility {
     namespaces: string[];
     /** `namespace/name` of services in imported namespaces that are not exported to this namespace. */
     notExported: string[];
+    /** `namespace/name` of services in imported namespaces that no egress host of the namespace's Sidecars names. */
+    notImported: string[];
 }
 
 export interface NamespaceScope {
@@ -71,6 +77,8 @@ export interface NamespaceScope {
     missing: string[];
     /** Only when the object set holds Services or ServiceEntries. */
     services?: ServiceVisibility;
+    /** The services the pods no workload Sidecar selects see. */
+    defaultServices?: ServiceVisibility;
     /** Things a reader must know: an uninstalled revision, an ambiguous Sidecar, an undiscovered own namespace. */
     notes: string[];
 }
@@ -287,12 +295,30 @@ function scopeOf(context: Context, self: string, standIn: WorkloadView): Namespa
     if (!discovered.set.has(self)) notes.push(`revision ${rev.name} does not discover ${self}: its proxies get no config for their own namespace`);
     const defaultImports = inOrder(standIn.imports!.namespaces);
     const imported = new Set(defaultImports);
-    const workloadSidecars = workloads.map((s) => {
+    // The host parts each imported namespace is imported with: per Sidecar, and over all of the namespace's proxies.
+    const union = new Map<string, Set<string>>();
+    const partsOf = (sidecar: Subject | undefined, namespaces: Iterable<string>) => {
+        const byNamespace = sidecar === undefined ? undefined : egressHostsByNamespace(sidecar, self);
+        const out = new Map<string, Set<string>>();
+        for (const ns of namespaces) {
+            const parts = byNamespace === undefined ? ["*"] : [...(byNamespace.get(ns) ?? []), ...(byNamespace.get("*") ?? [])];
+            out.set(ns, new Set(parts));
+            const all = union.get(ns) ?? new Set<string>();
+            for (const part of parts) all.add(part);
+            union.set(ns, all);
+        }
+        return out;
+    };
+    const defaultParts = partsOf(choice.sidecar, defaultImports);
+    const workloadParts: Map<string, Set<string>>[] = [];
+    const workloadSidecars: WorkloadScope[] = workloads.map((s) => {
         const own = sidecarImports(s, self);
         const imports = own.everything ? discovered.list : inOrder([...own.named].filter((ns) => discovered.set.has(ns)));
         for (const ns of imports) imported.add(ns);
+        workloadParts.push(partsOf(s, imports));
         return { sidecar: s.object.metadata.name, selector: workloadSelectorOf(s)!, imports };
     });
+    if (services !== undefined) workloadSidecars.forEach((w, i) => (w.services = serviceVisibility(self, w.imports, workloadParts[i], services, rev)));
     const imports = imported.size === defaultImports.length ? defaultImports : inOrder(imported);
     const min = [...minimum];
     return {
@@ -311,7 +337,7 @@ function scopeOf(context: Context, self: string, standIn: WorkloadView): Namespa
         minimum: min,
         excess: imports.filter((ns) => !minimum.has(ns)),
         missing: min.filter((ns) => !imported.has(ns)),
-        ...(services !== undefined ? { services: serviceVisibility(self, imports, services, rev) } : {}),
+        ...(services !== undefined ? { services: serviceVisibility(self, imports, union, services, rev), defaultServices: serviceVisibility(self, defaultImports, defaultParts, services, rev) } : {}),
         notes,
     };
 }
@@ -335,15 +361,19 @@ function servicesByNamespace(inventory: Inventory): Map<string, ServiceEntryInfo
     return any ? out : undefined;
 }
 
-function serviceVisibility(self: string, imports: string[], services: Map<string, ServiceEntryInfo[]>, rev: RevisionInfo): ServiceVisibility {
+function serviceVisibility(self: string, imports: string[], hostParts: ReadonlyMap<string, ReadonlySet<string>>, services: Map<string, ServiceEntryInfo[]>, rev: RevisionInfo): ServiceVisibility {
     const visible: string[] = [];
     const notExported: string[] = [];
+    const notImported: string[] = [];
     const namespaces: string[] = [];
     for (const ns of imports) {
         let seen = false;
+        const parts = [...(hostParts.get(ns) ?? ["*"])];
         for (const svc of services.get(ns) ?? []) {
             const id = `${ns}/${svc.name}`;
-            if (exportedTo(effectiveExportTo(svc.subject, rev), ns, self)) {
+            if (!egressImportsService(parts, serviceHosts(svc.subject))) {
+                notImported.push(id);
+            } else if (exportedTo(effectiveExportTo(svc.subject, rev), ns, self)) {
                 visible.push(id);
                 seen = true;
             } else {
@@ -352,7 +382,7 @@ function serviceVisibility(self: string, imports: string[], services: Map<string
         }
         if (seen) namespaces.push(ns);
     }
-    return { visible, namespaces, notExported };
+    return { visible, namespaces, notExported, notImported };
 }
 
 function summarise(inventory: Inventory, namespaces: string[], scopes: NamespaceScope[]): UsergroupScope[] {

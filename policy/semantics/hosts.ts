@@ -2,6 +2,14 @@
  * Istio host names as gateways bind them: exact names, `*.suffix` wildcards and `*`. Two hosts overlap when they are
  * equal or a wildcard covers the other (`*.example.com` covers `a.example.com` and `*.a.example.com`).
  */
+/** The cluster's DNS domain for Services, as istiod names them (`--domain`, default `cluster.local`). */
+export const SERVICE_DOMAIN = "svc.cluster.local";
+
+/** The host a Kubernetes Service is known by in the mesh: `reviews` in `app-a` is `reviews.app-a.svc.cluster.local`. */
+export function serviceHost(name: string, namespace: string): string {
+    return `${name}.${namespace}.${SERVICE_DOMAIN}`;
+}
+
 export function hostsOverlap(a: string, b: string): boolean {
     if (a === b || a === "*" || b === "*") return true;
     const covers = (wild: string, host: string) => wild.startsWith("*.") && host.endsWith(wild.slice(1));

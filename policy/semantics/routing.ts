@@ -1,6 +1,6 @@
 import { effectiveExportTo, exportedTo } from "./exportTo";
 import { GATEWAY_API_GROUP, isGatewayApiGateway, isIstioGateway, podsOfGateway } from "./gateways";
-import { hostsOverlap } from "./hosts";
+import { hostsOverlap, SERVICE_DOMAIN, serviceHost } from "./hosts";
 import type { Inventory, RevisionInfo } from "./inventory";
 import { arrayOf, describeObject, isRecord, Subject } from "./objects";
 import { meshView } from "./reachability";
@@ -39,7 +39,6 @@ import { SourceSet } from "./sources";
  * - Istio's gateway controller runs a Gateway's pods in the Gateway's namespace: the traffic is that namespace's.
  */
 
-const DOMAIN = "svc.cluster.local";
 const VS_GROUP = "networking.istio.io";
 
 export type TargetKind = "route" | "mirror";
@@ -61,13 +60,13 @@ export interface RouteTarget {
 
 /** A short host read in a namespace: `reviews` in `app-a` is `reviews.app-a.svc.cluster.local`. */
 export function resolveHost(host: string, namespace: string): string {
-    return host.includes(".") || host === "*" || host.startsWith("*") ? host : `${host}.${namespace}.${DOMAIN}`;
+    return host.includes(".") || host === "*" || host.startsWith("*") ? host : serviceHost(host, namespace);
 }
 
 /** The Service namespace of a Kubernetes Service host name, undefined for other hosts. */
 function serviceNamespace(host: string): string | undefined {
-    const m = /^[^.]+\.([^.]+)\.svc\.cluster\.local$/.exec(host);
-    return m?.[1];
+    if (!host.endsWith(`.${SERVICE_DOMAIN}`)) return undefined;
+    return /^[^.]+\.([^.]+)$/.exec(host.slice(0, -SERVICE_DOMAIN.length - 1))?.[1];
 }
 
 /**
@@ -337,7 +336,7 @@ function gatewayApiTargets(inventory: Inventory, route: Subject): RouteTarget[] 
             }
             for (const gateway of gateways) {
                 const source = gateway.object.metadata.namespace ?? "default";
-                out.push({ source, destination: target, host: `${b.name}.${target}.${DOMAIN}`, kind: targetKind, subject: route, path: [`${self} is attached to Gateway ${describeObject(gateway.object)}, whose pods run in ${source}`, ...path] });
+                out.push({ source, destination: target, host: serviceHost(b.name, target), kind: targetKind, subject: route, path: [`${self} is attached to Gateway ${describeObject(gateway.object)}, whose pods run in ${source}`, ...path] });
             }
         }
     });

@@ -1,3 +1,4 @@
+import { hostsOverlap, serviceHost } from "./hosts";
 import type { Inventory, RevisionInfo } from "./inventory";
 import { arrayOf, describeObject, isRecord, stringRecord, Subject } from "./objects";
 import { configIn } from "./revisions";
@@ -40,6 +41,41 @@ export function sidecarImports(sidecar: Subject, self: string): { everything: bo
         else if (ns !== "~") named.add(ns);
     }
     return { everything, named };
+}
+
+/**
+ * The host part of each egress host a Sidecar imports, by the namespace it names, for a proxy in `self`: `.` is `self`,
+ * `~` imports nothing, and hosts of namespace `*` are kept under `*`. A Sidecar without egress listeners imports every host of every namespace.
+ * Istio imports from a namespace only the services whose hosts an egress host of that namespace (or of `*`) matches:
+ * `payments/api.payments.svc.cluster.local` imports the Service `api` of `payments` and no other.
+ */
+export function egressHostsByNamespace(sidecar: Subject, self: string): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    if (arrayOf((sidecar.object.spec as any)?.egress).length === 0) return new Map([["*", ["*"]]]);
+    for (const host of egressHosts(sidecar)) {
+        let ns = hostNamespace(host);
+        if (ns === "~") continue;
+        if (ns === ".") ns = self;
+        const slash = host.indexOf("/");
+        const part = slash < 0 ? host : host.slice(slash + 1);
+        out.set(ns, [...(out.get(ns) ?? []), part]);
+    }
+    return out;
+}
+
+/** The hosts a Service or ServiceEntry is known by in the mesh: the Service's name in its namespace, an entry's `spec.hosts`. */
+export function serviceHosts(subject: Subject): string[] {
+    const { kind, metadata, spec } = subject.object as { kind: string; metadata: { name: string; namespace?: string }; spec?: any };
+    if (kind === "Service") return [serviceHost(metadata.name, metadata.namespace ?? "default")];
+    return arrayOf(spec?.hosts).filter((h): h is string => typeof h === "string");
+}
+
+/**
+ * Whether egress host parts import a service known by `hosts`: a `*` part imports every service, a part imports a
+ * service when the two overlap (`*.example.com` and `api.example.com`, either way round).
+ */
+export function egressImportsService(parts: readonly string[], hosts: readonly string[]): boolean {
+    return parts.some((p) => p === "*" || hosts.some((h) => hostsOverlap(p, h)));
 }
 
 /**

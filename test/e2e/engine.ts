@@ -80,21 +80,26 @@ export function ensureUp(): void {
 
 /**
  * The real istiod of each usergroup, started out of cluster as its chart's ServiceAccount on the deployed mesh config,
- * with a Service in each shared namespace annotated as the stack outputs say app teams must (tenants have the
- * program's echo Service; system namespaces hold the istiod Service). Started once per process.
+ * with a Service in each shared namespace and a second one in each tenant, annotated as the stack outputs say app teams
+ * must (tenants also have the program's echo Service; system namespaces hold the istiod Service). Started once per
+ * process.
  */
 export async function ensureIstiods(): Promise<Map<string, Istiod>> {
     ensureUp();
     if (istiods.size === plan.controlPlanes.length) return istiods;
     const build = istioBuild(plan.base.version);
-    for (const ns of plan.namespaces.filter((n) => n.role === "shared")) {
-        const svc = {
-            apiVersion: "v1",
-            kind: "Service",
-            metadata: { name: "shared-echo", namespace: ns.name, annotations: { [SERVICE_EXPORT_TO_ANNOTATION]: ns.serviceExportTo.join(",") } },
-            spec: { selector: { app: "shared-echo" }, ports: [{ name: "http", port: 80, targetPort: 8080 }] },
-        };
-        expectExit(run("kubectl", ["apply", "-f", "-"], { input: JSON.stringify(svc) }), 0, `Service ${ns.name}/shared-echo`);
+    // And a second Service in each tenant, exported like its smoke echo: a Sidecar that names one Service of a peer by
+    // host (shop's audit Sidecar: ledger/smoke-echo.ledger.svc.cluster.local) imports that one and not this, and the
+    // model's prediction and istiod's view must agree on it.
+    const extra = (ns: (typeof plan.namespaces)[number], name: string) => ({
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name, namespace: ns.name, annotations: { [SERVICE_EXPORT_TO_ANNOTATION]: ns.serviceExportTo.join(",") } },
+        spec: { selector: { app: name }, ports: [{ name: "http", port: 80, targetPort: 8080 }] },
+    });
+    for (const ns of plan.namespaces) {
+        const name = ns.role === "shared" ? "shared-echo" : "second-echo";
+        expectExit(run("kubectl", ["apply", "-f", "-"], { input: JSON.stringify(extra(ns, name)) }), 0, `Service ${ns.name}/${name}`);
     }
     await clock("istiods ready", async () => {
         for (const cp of plan.controlPlanes) {

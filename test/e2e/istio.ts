@@ -353,13 +353,13 @@ export function compareViews(subjects: Subject[], istiods: ReadonlyMap<string, I
             mismatches.push(`${scope.namespace}: ${istiod === undefined ? "no istiod runs for its usergroup" : "the report computed no Services"}`);
             continue;
         }
-        const visible = scope.services.visible;
+        // Each proxy's own prediction: the namespace's default scope, and each workload Sidecar's (hosts included).
         const proxies = [
-            { proxy: "default", labels: {} as Record<string, string>, imports: scope.defaultImports },
-            ...scope.workloadSidecars.map((w) => ({ proxy: `Sidecar ${w.sidecar}`, labels: w.selector, imports: w.imports })),
+            { proxy: "default", labels: {} as Record<string, string>, imports: scope.defaultImports, visible: scope.defaultServices?.visible ?? [] },
+            ...scope.workloadSidecars.map((w) => ({ proxy: `Sidecar ${w.sidecar}`, labels: w.selector, imports: w.imports, visible: w.services?.visible ?? [] })),
         ];
         for (const p of proxies) {
-            const predicted = visible.filter((id) => p.imports.includes(namespaceOf(id))).sort();
+            const predicted = [...p.visible].sort();
             const result = probe(istiod.grpc, scope.namespace, { labels: p.labels, istioVersion });
             const got = receivedServices(result);
             rows.push({

@@ -87,13 +87,20 @@ describe("visibility model on the program's stacks", () => {
             registered.scopes.map((s) => [s.namespace, s.imports]),
             planned.scopes.map((s) => [s.namespace, s.imports]),
         );
-        // The smoke echo Services carry the planned exportTo: every service in an imported namespace is visible.
+        // The smoke echo Services carry the planned exportTo: every smoke echo Service of a namespace the default Sidecar
+        // imports whole (`ns/*`, `./*`) is visible; where it names one Service of a peer (checkout:
+        // payments/payments.payments.svc.cluster.local), the peer's smoke echo is not imported, as istiod would not send it.
         assert.ok(registered.hasServices);
+        const hostsOf = (ns: string) => (subjects.find((x) => x.object.kind === "Sidecar" && x.object.metadata.namespace === ns && x.object.metadata.name === "default")?.object as any)?.spec?.egress?.[0]?.hosts ?? [];
+        let hostLevel = 0;
         for (const s of registered.scopes) {
             assert.deepEqual(s.services!.notExported, [], s.namespace);
-            const expected = s.imports.filter((ns) => plannedTenant(config.usergroups, ns)).map((ns) => `${ns}/smoke-echo`);
+            const whole = (ns: string) => hostsOf(s.namespace).includes(`${ns}/*`) || (ns === s.namespace && hostsOf(s.namespace).includes("./*"));
+            const expected = s.imports.filter((ns) => plannedTenant(config.usergroups, ns) && whole(ns)).map((ns) => `${ns}/smoke-echo`);
             assert.deepEqual(s.services!.visible, expected, s.namespace);
+            hostLevel += s.services!.notImported.length;
         }
+        assert.ok(hostLevel > 0, "the dev stack imports some peer by one Service");
     });
 
     it("has zero excess and imports what the plan says for any valid config", () => {
@@ -162,7 +169,9 @@ describe("visibility model on hand-made manifests", () => {
         const s = scopeOf(model, "fallback");
         assert.equal(s.scoping, "root-sidecar");
         assert.deepEqual(s.defaultImports, ["istio-blue", "shared-blue", "fallback"]);
-        assert.deepEqual(s.workloadSidecars, [{ sidecar: "batch", selector: { app: "batch" }, imports: ["istio-blue", "rooted", "fallback"] }]);
+        assert.deepEqual(s.workloadSidecars.map(({ services: _, ...w }) => w), [{ sidecar: "batch", selector: { app: "batch" }, imports: ["istio-blue", "rooted", "fallback"] }]);
+        // The batch pods import rooted whole, but neither of its Services is exported to fallback.
+        assert.deepEqual(s.workloadSidecars[0].services, { visible: [], namespaces: [], notExported: ["rooted/api", "rooted/admin"], notImported: [] });
         assert.deepEqual(s.imports, ["istio-blue", "shared-blue", "rooted", "fallback"], "the union of its proxies' scopes");
         assert.deepEqual(s.excess, [], "rooted is named by its own Sidecar");
     });
@@ -180,12 +189,21 @@ describe("visibility model on hand-made manifests", () => {
             visible: ["shared-blue/catalog", "scoped/web", "rooted/api"],
             namespaces: ["shared-blue", "scoped", "rooted"],
             notExported: [],
+            notImported: ["rooted/admin"],
         });
-        // wildcard imports all three namespaces, but none of their services is exported to it.
-        assert.deepEqual(scopeOf(model, "wildcard").services, { visible: [], namespaces: [], notExported: ["shared-blue/catalog", "scoped/web", "rooted/api"] });
-        assert.deepEqual(scopeOf(model, "rooted").services!.visible, ["shared-blue/catalog", "rooted/api"]);
+        // wildcard imports all three namespaces, but only hosts named catalog.shared-blue…, which is not exported to it.
+        assert.deepEqual(scopeOf(model, "wildcard").services, { visible: [], namespaces: [], notExported: ["shared-blue/catalog"], notImported: ["scoped/web", "rooted/api", "rooted/admin"] });
+        assert.deepEqual(scopeOf(model, "rooted").services!.visible, ["shared-blue/catalog", "rooted/api", "rooted/admin"]);
         // green sets no defaultServiceExportTo: Istio exports to every namespace.
         assert.deepEqual(scopeOf(model, "pitfall").services!.visible, ["green-app/echo"]);
+    });
+
+    it("an egress host that names one Service imports that Service of the namespace, and no other (as istiod sends it)", () => {
+        // scoped's Sidecar names rooted/api.rooted.svc.cluster.local; rooted/admin is exported to scoped and still not seen.
+        const s = scopeOf(model, "scoped");
+        assert.ok(s.imports.includes("rooted"), "the namespace is imported");
+        assert.ok(s.services!.visible.includes("rooted/api"));
+        assert.ok(!s.services!.visible.includes("rooted/admin") && s.services!.notImported.includes("rooted/admin"));
     });
 
     it("a revision that is not installed imports nothing and says so", () => {
