@@ -30,6 +30,22 @@ describe("fixtures as a baseline plus a change (test/harness/overlay.ts)", () =>
         assert.deepEqual(composedObjects(file), [ns("a", { team: "x" }), sc("a", ["*/*"]), ns("c")]);
     });
 
+    it("composes over what the program plans for a config (`# base: plan:`), and names a config the plan refuses", () => {
+        write("estate.yaml", YAML.stringify({ istio: { version: "1.31.0" }, admissionGuardrails: "off", usergroups: [{ name: "blue", systemNamespace: "istio-blue", tenants: [{ name: "app-a" }] }] }));
+        const planned = composedObjects(write("planned.yaml", "# planned\n# base: plan:estate.yaml\n"));
+        const keys = planned.map((o) => `${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}`);
+        for (const k of ["Namespace /app-a", "Sidecar app-a/default", "AuthorizationPolicy app-a/allow-permitted-namespaces", "NetworkPolicy app-a/default-deny-ingress", "HelmRelease istio-blue/istiod-blue"]) {
+            assert.ok(keys.includes(k), `the plan's ${k} is in the baseline (got ${keys.join(", ")})`);
+        }
+        const changed = composedObjects(
+            write("planned-case.yaml", `# case\n# base: plan:estate.yaml\n---\n${YAML.stringify({ $patch: "v1 Namespace app-a", merge: { metadata: { labels: { usergroup: "green" } } } })}`),
+        );
+        assert.equal(changed.find((o) => o.kind === "Namespace" && o.metadata.name === "app-a")!.metadata.labels.usergroup, "green");
+        write("bad-estate.yaml", YAML.stringify({ istio: { version: "1.31.0" }, usergroups: [{ name: "blue", tenants: [{ name: "app-a", bogus: 1 }] }] }));
+        assert.throws(() => composedObjects(write("bad.yaml", "# bad\n# base: plan:bad-estate.yaml\n")), /bad-estate\.yaml: .*bogus/s);
+        assert.throws(() => composedObjects(write("missing.yaml", "# missing\n# base: plan:nowhere.yaml\n")), /base plan:nowhere\.yaml: no such file/);
+    });
+
     it("follows a baseline that is an overlay itself, and refuses a cycle or a key the baseline lacks, naming them", () => {
         const mid = write("mid.yaml", `# mid\n# base: clean.yaml\n---\n${YAML.stringify(ns("d"))}`);
         const top = write("top.yaml", `# top\n# base: mid.yaml\n---\n${YAML.stringify({ $remove: "v1 Namespace d" })}`);

@@ -8,6 +8,7 @@ import type { Subject } from "../../policy/semantics/objects";
 import { admissionTable, compareAdmission } from "../authz/istiodAuthz";
 import { fixtureCases, runFuzz } from "../authz/fuzz";
 import { ROOT, loadStack } from "../harness/configs";
+import { allComposedFixtures } from "../harness/overlay";
 import { clockInto, expectExit, kubectlJson, run, tempFile } from "./harness";
 import { Istiod, istioBuild, istioOperatorFor, liveSubjects, renderOfficial, sleep, startIstiod } from "./istio";
 
@@ -64,7 +65,7 @@ describe("authorization judged by istiod itself", function () {
             for (const doc of YAML.parseAllDocuments(fs.readFileSync(rogue, "utf8"))) if (doc.get("kind") === "Namespace") namespaces.add(String(doc.getIn(["metadata", "name"])));
             apply(rogue, "apply the rogue team's manifests");
             const team = plan.namespaces.find((n) => n.usergroup === plan.controlPlanes[0].usergroup)!;
-            const cases = fixtureCases(path.join(ROOT, "test", "fixtures"), team.namespace.object.metadata.labels ?? {});
+            const cases = fixtureCases(allComposedFixtures(), team.namespace.object.metadata.labels ?? {});
             for (const c of cases) namespaces.add(c.namespace);
             const file = tempFile("cases.yaml");
             fs.writeFileSync(file, cases.flatMap((c) => c.objects).map((o) => YAML.stringify(o)).join("---\n"));

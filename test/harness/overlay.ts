@@ -7,6 +7,12 @@
  *   - `$patch: <key>` with `merge: {…}` applies a JSON merge patch (RFC 7386: objects merge, `null` deletes a field,
  *     anything else replaces) to the baseline's object with that key, in place.
  *
+ * A baseline may also be what the program plans: `# base: plan:<config.yaml>` (a path relative to the fixture's
+ * directory; the file is a mesh-tenancy config as a stack sets it, without the `mesh-tenancy:` prefix) stands for
+ * everything the program would register for that config, planned at test time (`planTenancy`, then `planSubjects`:
+ * the planned objects and each chart release as the HelmRelease subject the pack judges). A change to what the plan
+ * writes reaches every case built on it.
+ *
  * A key is `<apiVersion> <kind> <namespace>/<name>`, or `<apiVersion> <kind> <name>` for a cluster-scoped object. The
  * composed set keeps the baseline's order, with additions at the end in the overlay's order. Every consumer (the
  * checker, both adapters, the analyzer cases) reads the composed files that `composeTree` writes, with the overlay's own
@@ -15,8 +21,24 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
+import { parseConfig } from "../../model/config";
+import { planTenancy } from "../../plan";
+import { planSubjects } from "../../report/stack";
 
 type Obj = Record<string, any>;
+
+const PLAN_BASE = /^plan:(.+)$/;
+
+/** What the program registers for the config in `file`, as the objects a fixture composes over. */
+export function plannedBase(file: string): Obj[] {
+    if (!fs.existsSync(file)) throw new Error(`plan base ${file}: no such file`);
+    try {
+        const config = YAML.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+        return planSubjects(planTenancy(parseConfig(config))).map((s) => structuredClone(s.object) as Obj);
+    } catch (err) {
+        throw new Error(`plan base ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+}
 
 export const BASE_HEADER = /^# base: (\S+)$/m;
 
@@ -66,10 +88,11 @@ export function composedObjects(file: string, seen: ReadonlySet<string> = new Se
     const docs = documents(file, text);
     const base = BASE_HEADER.exec(headerOf(text))?.[1];
     if (base === undefined) return docs;
-    const baseFile = path.resolve(path.dirname(file), base);
+    const planned = PLAN_BASE.exec(base)?.[1];
+    const baseFile = path.resolve(path.dirname(file), planned ?? base);
     if (seen.has(baseFile)) throw new Error(`${file}: its base ${base} leads back to itself`);
     if (!fs.existsSync(baseFile)) throw new Error(`${file}: base ${base}: no such file`);
-    const objects = composedObjects(baseFile, new Set([...seen, file]));
+    const objects = planned !== undefined ? plannedBase(baseFile) : composedObjects(baseFile, new Set([...seen, file]));
     const index = () => new Map(objects.map((o, i) => [objectKey(o), i]));
     for (const doc of docs) {
         if ("$remove" in doc) {
@@ -178,17 +201,31 @@ export function composedFixtures(name: string): string {
 }
 
 /**
- * `npx ts-node --transpile-only test/harness/overlay.ts <whole.yaml> <base.yaml>`: prints the overlay of a whole manifest
- * on a baseline (a path relative to the manifest's directory goes in its `# base:` line), to write a new case as the
- * change it is.
+ * Every fixture directory (but the plan configs) composed under `test/.composed/`: its path, for readers that walk all
+ * cases, so they see each case's whole objects, the planned baseline's included.
+ */
+export function allComposedFixtures(): string {
+    const tests = path.resolve(__dirname, "..");
+    for (const entry of fs.readdirSync(path.join(tests, "fixtures"), { withFileTypes: true })) {
+        if (entry.isDirectory() && entry.name !== "plans") composedFixtures(entry.name);
+    }
+    return path.join(tests, ".composed");
+}
+
+/**
+ * `npx ts-node --transpile-only test/harness/overlay.ts <whole.yaml> <base.yaml | plan:config.yaml>`: prints the overlay
+ * of a whole manifest on a baseline (a path relative to the manifest's directory goes in its `# base:` line), to write a
+ * new case as the change it is.
  */
 if (require.main === module) {
     const [whole, base] = process.argv.slice(2);
     if (whole === undefined || base === undefined) {
-        process.stderr.write("usage: overlay.ts <whole.yaml> <base.yaml>\n");
+        process.stderr.write("usage: overlay.ts <whole.yaml> <base.yaml | plan:config.yaml>\n");
         process.exit(2);
     }
-    const header = headerOf(fs.readFileSync(whole, "utf8"));
-    const docs = overlayOf(composedObjects(base), composedObjects(whole));
-    process.stdout.write(`${header}\n# base: ${path.relative(path.dirname(whole), base)}\n${docs.map((d) => `---\n${YAML.stringify(d, { lineWidth: 0 })}`).join("")}`);
+    const header = headerOf(fs.readFileSync(whole, "utf8")).replace(/^# base: .*\n?/m, "").replace(/\n+$/, "");
+    const planned = PLAN_BASE.exec(base)?.[1];
+    const docs = overlayOf(planned !== undefined ? plannedBase(planned) : composedObjects(base), composedObjects(whole));
+    const baseLine = planned !== undefined ? `plan:${path.relative(path.dirname(whole), planned)}` : path.relative(path.dirname(whole), base);
+    process.stdout.write(`${header}\n# base: ${baseLine}\n${docs.map((d) => `---\n${YAML.stringify(d, { lineWidth: 0 })}`).join("")}`);
 }

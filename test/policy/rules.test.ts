@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "fs";
 import * as path from "path";
+import * as YAML from "yaml";
 import { crossGuardPolicies, subjectFromResource } from "../../policy/adapters/crossguard";
 import { readManifests } from "../../policy/adapters/manifests";
 import { Inventory } from "../../policy/semantics/inventory";
@@ -319,7 +320,8 @@ describe("CrossGuard adapter conversion", () => {
         assert.equal(subject.object.kind, "HelmRelease");
         assert.deepEqual(subject.object.metadata, { name: "istiod-blue", namespace: "istio-blue" });
         assert.equal((subject.object.spec as any).chart, "istiod");
-        assert.equal((subject.object.spec as any).version, "1.24.3");
+        // The fixture's istiod is the one the plan writes for the shared baseline's config (test/fixtures/plans/shop.yaml).
+        assert.equal((subject.object.spec as any).version, YAML.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "plans", "shop.yaml"), "utf8")).istio.version);
     });
 
     // BUG (policy/adapters/crossguard.ts subjectFromResource): the guard `m[1] === "yaml" || m[1] === "kustomize"`
