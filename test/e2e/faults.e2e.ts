@@ -108,12 +108,29 @@ class SlowProxy {
     connections = 0;
     dropped = 0;
     private slow = false;
+    /** While set, no byte passes either way (released by `release`). */
+    private gate?: { promise: Promise<void>; open: () => void };
     constructor(private readonly target: { host: string; port: number }, private readonly delayMs: number, private readonly dropEvery: number, private readonly dropAfterMs: number) {}
 
     /** Until this is called the proxy only passes bytes on; from then on it is slow, and cuts what is open now. */
     degrade(): void {
         this.slow = true;
         for (const s of this.sockets) s.destroy();
+    }
+
+    /** From now on nothing passes, so whatever is in flight stays in flight. */
+    hold(): void {
+        if (this.gate !== undefined) return;
+        let open!: () => void;
+        const promise = new Promise<void>((resolve) => (open = resolve));
+        this.gate = { promise, open };
+    }
+
+    /** Lets what `hold` kept back through, in order. */
+    release(): void {
+        const gate = this.gate;
+        this.gate = undefined;
+        gate?.open();
     }
 
     async listen(): Promise<number> {
@@ -123,7 +140,7 @@ class SlowProxy {
             for (const s of [client, upstream]) this.sockets.add(s), s.on("close", () => this.sockets.delete(s)), s.on("error", () => undefined);
             const pipe = (from: net.Socket, to: net.Socket) => {
                 let chain = Promise.resolve();
-                from.on("data", (chunk) => (chain = chain.then(() => (this.slow ? sleep(this.delayMs) : undefined)).then(() => void (to.destroyed || to.write(chunk)))));
+                from.on("data", (chunk) => (chain = chain.then(() => (this.slow ? sleep(this.delayMs) : undefined)).then(() => this.gate?.promise).then(() => void (to.destroyed || to.write(chunk)))));
                 from.on("close", () => chain.then(() => to.destroy()));
             };
             pipe(client, upstream);
@@ -280,16 +297,24 @@ describe("faults: an update interrupted in the middle converges on the next run,
     it("the CLI killed with the state written at every step: pending operations named, and the next up converges", async () => {
         let next = "";
         let inFlight = 0;
-        // A second per chunk each way: each operation takes several seconds through the proxy, so the kill lands inside
-        // one. At 400 ms, with two suites running at once on the machine, a killed run once left no operation pending:
-        // the one seen in flight had ended before the kill.
+        // Operations are slow through the proxy; once the state records one in flight, the proxy holds every byte, so
+        // that operation cannot end before the kill. (Timing alone was not enough: a slow operation seen in flight had
+        // ended before the kill in a run of CI, leaving nothing pending.) Should the state show none once held (an
+        // operation ended between the look and the hold), the proxy lets go and the wait starts again.
         const { proxy, kubeconfig } = await slowProxy(1000, 0);
         await rehearse(
             "cli-killed-pending",
             async (started) => {
                 // Killed while the state, written at every step, records an operation in flight.
                 proxy.degrade();
-                await until(async () => pendingOperations() > 0, 120, "an operation in flight in the state");
+                for (let attempt = 1; ; attempt++) {
+                    await until(async () => pendingOperations() > 0, 120, "an operation in flight in the state");
+                    proxy.hold();
+                    await sleep(2000);
+                    if (pendingOperations() > 0) break;
+                    if (attempt === 5) throw new Error("the state never kept an operation in flight while the proxy held the API server's traffic");
+                    proxy.release();
+                }
                 process.kill(-started.child.pid!, "SIGKILL");
                 await started.exited;
                 await killSession(started.child.pid!);
