@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real-engine benchmark (`npm run bench:engine -- [--split] [N...]`, default 100 400 1000): for each N, a fresh local
+# Real-engine benchmark (`npm run bench:engine -- [--split] [--usergroup-size S] [--no-kubectl] [N...]`, default 100 400 1000): for each N, a fresh local
 # control plane and the N-tenant, four-usergroup estate of bench/generate.ts (`engineBenchConfig`), deployed the way
 # the main job deploys (scripts/pulumi-run.sh's settings, the policy pack with policy/config/dev.json), timing:
 #   up        `pulumi up --skip-preview` from an empty stack and cluster
@@ -16,6 +16,8 @@
 # runs the preview and the no-op R times and reports the median run (every run's seconds beside it): on a shared
 # machine one run's wall time moves by a quarter or more with the neighbours' load; a probe (milliseconds of fixed
 # CPU-bound work) before each run says how fast the machine was then.
+# --usergroup-size S writes usergroups of at most S tenants (more usergroups, so more parts, as N grows), and
+# --no-kubectl leaves out the kubectl comparison.
 # Needs the toolchain (built on first use). MESH_TENANCY_BENCH_KEEP=1 keeps the state dirs.
 set -euo pipefail
 scripts_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../scripts" && pwd)
@@ -24,11 +26,19 @@ cd "$root"
 split=
 parallel=
 repeat=3
+kubectl_compare=1
+shape_args=()
 sizes=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--split) split=1 ;;
 	--parallel) split=1 parallel=1 ;;
+	--usergroup-size)
+		[[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "bench-engine: --usergroup-size needs a number of tenants, got '${2:-}'" >&2; exit 2; }
+		shape_args+=(--usergroup-size "$2")
+		shift
+		;;
+	--no-kubectl) kubectl_compare= ;;
 	--repeat)
 		[[ "${2:-}" =~ ^[1-9][0-9]*$ ]] || { echo "bench-engine: --repeat needs a count of runs, got '${2:-}'" >&2; exit 2; }
 		repeat=$2
@@ -68,7 +78,7 @@ for n in "${sizes[@]}"; do
 	"$scripts_dir/istio.sh" crds 2>/dev/null
 	# Each part is a stack of its own with its own config file; without --split the one part is the whole estate.
 	if [ -n "$split" ]; then
-		parts_json=$(npx ts-node --transpile-only bench/stack-file.ts "$n" - --shape engine --parts)
+		parts_json=$(npx ts-node --transpile-only bench/stack-file.ts "$n" - --shape engine "${shape_args[@]}" --parts)
 		read -r -a parts <<<"$(node -e 'console.log(JSON.parse(process.argv[1]).order.join(" "))' "$parts_json")"
 		changed_part=$(node -e 'console.log(JSON.parse(process.argv[1]).changed)' "$parts_json")
 	else
@@ -78,8 +88,8 @@ for n in "${sizes[@]}"; do
 	stacks=()
 	for part in "${parts[@]}"; do
 		tag=${part#usergroup:}
-		npx ts-node --transpile-only bench/stack-file.ts "$n" "$work/base-$tag.yaml" --shape engine --part "$part"
-		[ "$part" = "$changed_part" ] && npx ts-node --transpile-only bench/stack-file.ts "$n" "$work/changed.yaml" --shape engine --change --part "$part"
+		npx ts-node --transpile-only bench/stack-file.ts "$n" "$work/base-$tag.yaml" --shape engine "${shape_args[@]}" --part "$part"
+		[ "$part" = "$changed_part" ] && npx ts-node --transpile-only bench/stack-file.ts "$n" "$work/changed.yaml" --shape engine "${shape_args[@]}" --change --part "$part"
 		stack=bench-engine-$n-$tag
 		made=stacks/Pulumi.$stack.yaml
 		[ -e "$made" ] && made=
@@ -162,18 +172,20 @@ for n in "${sizes[@]}"; do
 	objects=$(grep -c '^---$' "$work/objects.yaml")
 	"$scripts_dir/cluster.sh" stop 2>/dev/null
 
-	export MESH_TENANCY_CLUSTER_DIR=$work/kubectl KUBECONFIG=$work/kubectl/kubeconfig
-	"$scripts_dir/cluster.sh" start >/dev/null
-	"$scripts_dir/istio.sh" crds 2>/dev/null
-	log "n=$n: kubectl apply --server-side of the same $objects objects"
-	direct_probes=$(probe)
-	t=$(now)
-	kubectl apply --server-side --field-manager bench -f "$work/objects.yaml" >"$work/kubectl.log"
-	direct=$(since "$t")
-	"$scripts_dir/cluster.sh" stop 2>/dev/null
-
-	ratio=$(awk -v a="$up" -v b="$direct" 'BEGIN { printf "%.1f", a / b }')
-	echo "n=$n${split:+ split into ${#parts[@]} stacks}${parallel:+ (parts after the first two at once)} resources=$resources objects=$objects up_s=$up preview_one_tenant_s=$preview (+$changes) noop_up_s=$noop kubectl_apply_s=$direct up/kubectl=${ratio}x"
+	direct=- direct_probes=- ratio=-
+	if [ -n "$kubectl_compare" ]; then
+		export MESH_TENANCY_CLUSTER_DIR=$work/kubectl KUBECONFIG=$work/kubectl/kubeconfig
+		"$scripts_dir/cluster.sh" start >/dev/null
+		"$scripts_dir/istio.sh" crds 2>/dev/null
+		log "n=$n: kubectl apply --server-side of the same $objects objects"
+		direct_probes=$(probe)
+		t=$(now)
+		kubectl apply --server-side --field-manager bench -f "$work/objects.yaml" >"$work/kubectl.log"
+		direct=$(since "$t")
+		"$scripts_dir/cluster.sh" stop 2>/dev/null
+		ratio=$(awk -v a="$up" -v b="$direct" 'BEGIN { printf "%.1fx", a / b }')
+	fi
+	echo "n=$n${split:+ split into ${#parts[@]} stacks}${parallel:+ (parts after the first two at once)} resources=$resources objects=$objects up_s=$up preview_one_tenant_s=$preview (+$changes) noop_up_s=$noop kubectl_apply_s=$direct up/kubectl=$ratio"
 	echo "n=$n runs (median reported): preview_one_tenant_s $preview_runs; noop_up_s $noop_runs"
 	echo "n=$n machine probe before each run (ms of fixed work, lower is faster): up $up_probes; preview $preview_probes; noop_up $noop_probes; kubectl $direct_probes"
 	[ -z "$split" ] || echo "n=$n per stack (${parts[*]}): up_s $up_parts, largest $(largest <<<"$up_parts"); noop_up_s $noop_parts, largest $(largest <<<"$noop_parts")"

@@ -24,8 +24,8 @@ export function benchConfig(n: number): Record<string, unknown> {
  * isolation, each tenant like the ones above (one in ten with an ingress gateway, owners on all, quotas on a quarter),
  * as a platform team with four business units would run it.
  */
-export function engineBenchConfig(n: number): Record<string, unknown> {
-    const usergroups = split(n, Math.ceil(n / 4)).map((size, u) => usergroup(`ug${u}`, size, "namespace"));
+export function engineBenchConfig(n: number, usergroupSize = Math.ceil(n / 4)): Record<string, unknown> {
+    const usergroups = split(n, usergroupSize).map((size, u) => usergroup(`ug${u}`, size, "namespace"));
     return { istio: { version: "1.31.0" }, protectNamespaces: true, platformOperators: { groups: ["mesh-tenancy-deployers"] }, usergroups };
 }
 

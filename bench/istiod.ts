@@ -56,14 +56,17 @@ export function kubectlApply(objects: KubeObject[], file: string): void {
     expectExit(run("kubectl", ["apply", "--server-side", "--force-conflicts", "--field-manager", "bench-istiod", "-f", file]), 0, `kubectl apply ${file}`);
 }
 
+const SERVICE_PORTS: [string, number][] = [
+    ["api", 8080],
+    ["web", 80],
+    ["db", 5432],
+];
+export const SERVICES_PER_NAMESPACE = SERVICE_PORTS.length;
+
 /** Three Services per namespace, as app teams write them; with `exportTo`, annotated as the plan says. */
 export function services(plan: TenancyPlan, exportTo: boolean): KubeObject[] {
     return plan.namespaces.flatMap((ns) =>
-        [
-            ["api", 8080],
-            ["web", 80],
-            ["db", 5432],
-        ].map(([name, port]) => ({
+        SERVICE_PORTS.map(([name, port]) => ({
             apiVersion: "v1",
             kind: "Service",
             metadata: { name: String(name), namespace: ns.name, ...(exportTo ? { annotations: { [SERVICE_EXPORT_TO_ANNOTATION]: ns.serviceExportTo.join(",") } } : {}) },

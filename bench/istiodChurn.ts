@@ -17,7 +17,9 @@
  * until istiod's CPU is flat again. Per setup: istiod CPU seconds over window and drain, and RSS sampled every
  * second (summed over the setup's istiods; from /proc), the pushes and bytes the fleet received, how long each change took
  * to reach the last proxy it pushed to, the proxies pushed a change they do not need, and istiod's own pilot_* metrics
- * (monitoring port, deltas over window and drain).
+ * (monitoring port, deltas over window and drain). Memory per istiod: its resident set and Go heap settled before the
+ * fleet connects and again with the fleet, beside the namespaces and Services it discovers; with an istiod that discovers
+ * nothing (started once per N), that gives the start, per-namespace and per-proxy memory a setup's istiods need.
  *
  * Attribution is by timing window and by version. A full push (CDS, LDS, RDS) carries the version of the push context
  * istiod built for it, the same for every proxy it goes to: each such push is
@@ -57,7 +59,7 @@ import { egressHostsByNamespace, egressImportsService } from "../policy/semantic
 import { visibilityModel } from "../report/visibility";
 import { expectExit, run } from "../test/e2e/harness";
 import { binary, Istiod, rssMb, sleep } from "../test/e2e/istio";
-import { cpuSeconds, importersOf, ISTIO_VERSION, kubectlApply, services, settle, Setup, withSetups } from "./istiod";
+import { cpuSeconds, importersOf, ISTIO_VERSION, kubectlApply, services, SERVICES_PER_NAMESPACE, settle, Setup, startIstiod, withSetups } from "./istiod";
 
 const PREFIX = "bench-istiod-churn";
 const log = (message: string) => process.stderr.write(`${PREFIX}: ${message}\n`);
@@ -109,6 +111,17 @@ interface Sample {
 
 type Metrics = Map<string, { labels: Record<string, string>; value: number }[]>;
 
+interface IstiodMemory {
+    revision: string;
+    /** Namespaces of the estate the istiod discovers, and their Services (three each, as bench/istiod.ts writes them). */
+    namespaces: number;
+    services: number;
+    proxies: number;
+    /** Resident set (from /proc) and Go heap in use (go_memstats_heap_inuse_bytes), MB: settled without proxies, then with them. */
+    idle: { rssMb: number; heapMb: number };
+    fleet: { rssMb: number; heapMb: number };
+}
+
 interface ChurnResult {
     mode: string;
     istiods: number;
@@ -119,6 +132,8 @@ interface ChurnResult {
     connectSeconds: number;
     cpuSeconds: number;
     rss: { start: number; peak: number; end: number };
+    /** Per istiod: what it discovers, and its memory settled before the fleet connects and again with the fleet. */
+    memory: IstiodMemory[];
     fleetRssPeak: number;
     /** CPU seconds the fleet process used over the window (it shares the machine with istiod). */
     fleetCpuSeconds: number;
@@ -275,6 +290,30 @@ async function scrape(istiods: Istiod[]): Promise<Metrics> {
         }
     }
     return metrics;
+}
+
+/** Each istiod's resident set and Go heap in use, MB. */
+async function memoryOf(istiods: Istiod[]): Promise<{ rssMb: number; heapMb: number }[]> {
+    const out: { rssMb: number; heapMb: number }[] = [];
+    for (const istiod of istiods) {
+        const heap = [...sumBy(await scrape([istiod]), "go_memstats_heap_inuse_bytes").values()][0];
+        out.push({ rssMb: rssMb(istiod.process.pid!), heapMb: heap === undefined ? NaN : Math.round(heap / 2 ** 20) });
+    }
+    return out;
+}
+
+/**
+ * What an istiod holds before it discovers anything: one started beside the estate with discovery selectors no
+ * namespace matches, settled, measured and stopped.
+ */
+async function emptyIstiodMemory(setup: Setup): Promise<{ rssMb: number; heapMb: number }> {
+    const istiod = await startIstiod(setup.work, "empty", "istio-system", { rootNamespace: "istio-system", discoverySelectors: [{ matchLabels: { "mesh-tenancy.io/bench-discovers-nothing": "true" } }] }, {});
+    try {
+        await settle([istiod]);
+        return (await memoryOf([istiod]))[0];
+    } finally {
+        await istiod.stop();
+    }
 }
 
 /** Sum of a metric over the series whose labels match `where`, grouped by one label (or all together). */
@@ -599,6 +638,7 @@ async function measureChurn(setup: Setup, options: Options, visible: Visibility)
     const churner = new Churner(setup, visible, path.join(dir, "change.yaml"));
     churner.prepare(targets);
     await settle(setup.istiods);
+    const idle = await memoryOf(setup.istiods);
     log(`n=${setup.n} ${setup.mode}: connecting ${options.proxies} proxies to ${setup.istiods.length} istiod(s) at ${options.rate}/s each`);
     const fleet = startFleet(fleetFile, path.join(dir, "pushes.jsonl"), options.rate, Math.ceil(perIstiod / options.rate) + 300);
     try {
@@ -606,6 +646,18 @@ async function measureChurn(setup: Setup, options: Options, visible: Visibility)
         const total = () => setup.istiods.reduce((sum, i) => sum + cpuSeconds(i.process.pid!), 0);
         const rss = () => setup.istiods.reduce((sum, i) => sum + rssMb(i.process.pid!), 0);
         await settle(setup.istiods);
+        const withFleet = await memoryOf(setup.istiods);
+        const memory = setup.istiods.map((istiod, i): IstiodMemory => {
+            const discovered = setup.plan.namespaces.filter((ns) => setup.istiodOf(ns.name) === istiod).length;
+            return {
+                revision: istiod.revision,
+                namespaces: discovered,
+                services: discovered * SERVICES_PER_NAMESPACE,
+                proxies: proxies.filter((p) => p.addr === istiod.grpc).length,
+                idle: idle[i],
+                fleet: withFleet[i],
+            };
+        });
         const before = await scrape(setup.istiods);
         const samples: Sample[] = [];
         const sample = () => samples.push({ t: Date.now(), rssMb: rss(), cpuSeconds: total(), fleetRssMb: rssMb(fleet.process.pid!), fleetCpuSeconds: cpuSeconds(fleet.process.pid!) });
@@ -640,6 +692,7 @@ async function measureChurn(setup: Setup, options: Options, visible: Visibility)
             ...analysed,
             cpuSeconds: samples.at(-1)!.cpuSeconds - samples[0].cpuSeconds,
             rss: { start: samples[0].rssMb, peak: Math.max(...window.map((s) => s.rssMb)), end: samples.at(-1)!.rssMb },
+            memory,
             fleetRssPeak: Math.max(...samples.map((s) => s.fleetRssMb)),
             fleetCpuSeconds: samples.at(-1)!.fleetCpuSeconds - samples[0].fleetCpuSeconds,
             changes: changes.length,
@@ -670,22 +723,51 @@ function print(n: number, r: ChurnResult): void {
     );
     console.log(`n=${n} ${r.mode} by change: ${Object.entries(r.byKind).map(([k, v]) => `${k} x${v.changes}: pushed ${v.pushedPairs} unneeded ${v.unneededPairs} last_proxy_p50 ${f(v.lastProxyP50)}s`).join("; ")}`);
     console.log(`n=${n} ${r.mode} istiod metrics over the window: ${Object.entries(r.metrics).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+    for (const m of r.memory) {
+        console.log(
+            `n=${n} ${r.mode} memory of istiod ${m.revision}: discovers ${m.namespaces} namespaces, ${m.services} Services; settled rss_mb=${m.idle.rssMb} heap_mb=${m.idle.heapMb};` +
+                ` with ${m.proxies} proxies rss_mb=${m.fleet.rssMb} heap_mb=${m.fleet.heapMb}`,
+        );
+    }
+}
+
+/**
+ * Memory per istiod as start + per discovered namespace (with its three Services) + per connected proxy: the start is
+ * the istiod that discovers nothing, the rest the mean of each istiod's increments over it.
+ */
+function printMemoryModel(n: number, empty: { rssMb: number; heapMb: number }, results: ChurnResult[]): void {
+    const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "-");
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    console.log(`n=${n} memory of an istiod that discovers nothing: rss_mb=${empty.rssMb} heap_mb=${empty.heapMb}`);
+    for (const r of results) {
+        const m = r.memory.filter((x) => x.namespaces > 0);
+        const perNs = (k: "rssMb" | "heapMb") => mean(m.map((x) => (x.idle[k] - empty[k]) / x.namespaces));
+        const perProxy = (k: "rssMb" | "heapMb") => mean(m.filter((x) => x.proxies > 0).map((x) => (x.fleet[k] - x.idle[k]) / x.proxies));
+        const total = (k: "rssMb" | "heapMb", at: "idle" | "fleet") => r.memory.reduce((sum, x) => sum + x[at][k], 0);
+        console.log(
+            `n=${n} ${r.mode} memory model: per namespace rss_mb=${f(perNs("rssMb"))} heap_mb=${f(perNs("heapMb"))}; per proxy rss_mb=${f(perProxy("rssMb"))} heap_mb=${f(perProxy("heapMb"))};` +
+                ` ${r.memory.length} istiod(s) together settled rss_mb=${total("rssMb", "idle")} with the fleet rss_mb=${total("rssMb", "fleet")}`,
+        );
+    }
 }
 
 async function main(): Promise<void> {
     const options = parseOptions(process.argv.slice(2));
     for (const n of options.sizes) {
         let visible: Visibility | undefined;
+        let empty: { rssMb: number; heapMb: number } | undefined;
         const results = await withSetups(
             n,
             async (setup) => {
                 visible ??= visibilityOfProgram(setup.plan, setup.objects);
+                empty ??= await emptyIstiodMemory(setup);
                 const r = await measureChurn(setup, options, visible);
                 print(n, r);
                 return r;
             },
             { prefix: PREFIX, only: options.setups },
         );
+        if (empty !== undefined) printMemoryModel(n, empty, results);
         log(`n=${n}: ${results.length} setups measured`);
     }
 }

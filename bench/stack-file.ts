@@ -3,12 +3,13 @@
  * scripts/istio.sh, no nodes, unprotected, the guardrails' operator being the local admin, like
  * stacks/Pulumi.local.yaml), for measuring real `pulumi preview` and `up` runs:
  *
- *   ts-node --transpile-only bench/stack-file.ts N FILE [--shape program|engine] [--change] [--part PART]
+ *   ts-node --transpile-only bench/stack-file.ts N FILE [--shape program|engine] [--usergroup-size S] [--change] [--part PART]
  *   pulumi up --stack bench-N --config-file FILE ...
  *   ts-node --transpile-only bench/stack-file.ts N - --shape engine --parts   # JSON: the parts in deploy order, and
  *                                                                            # the part the one-tenant change is in
  *
- * The usergroups are written to FILE.usergroups.yaml (`usergroupsFile`). `--shape engine` is the four-usergroup estate of `npm run bench:engine`; `--change` gives the first tenant that has
+ * The usergroups are written to FILE.usergroups.yaml (`usergroupsFile`). `--shape engine` is the estate of `npm run bench:engine` (four usergroups, or as many of at most S tenants as
+ * `--usergroup-size S` asks); `--change` gives the first tenant that has
  * no quota one, a one-tenant change.
  */
 import * as fs from "fs";
@@ -24,13 +25,18 @@ const option = (name: string) => (args.indexOf(name) >= 0 ? args[args.indexOf(na
 const [n, out] = [Number(args[0]), args[1]];
 const shape = option("--shape") ?? "program";
 if (!Number.isInteger(n) || n < 1 || out === undefined || (shape !== "program" && shape !== "engine")) {
-    process.stderr.write("usage: stack-file.ts N FILE [--shape program|engine] [--change] [--part PART] [--parts]\n");
+    process.stderr.write("usage: stack-file.ts N FILE [--shape program|engine] [--usergroup-size S] [--change] [--part PART] [--parts]\n");
     process.exit(2);
 }
 const part = option("--part");
 const localFile = YAML.parse(fs.readFileSync(path.join(__dirname, "..", "stacks", "Pulumi.local.yaml"), "utf8"));
 const local = localFile.config;
-const raw = shape === "engine" ? engineBenchConfig(n) : benchConfig(n);
+const usergroupSize = option("--usergroup-size");
+if (usergroupSize !== undefined && !(Number.isInteger(Number(usergroupSize)) && Number(usergroupSize) > 0)) {
+    process.stderr.write(`stack-file.ts: --usergroup-size must be a positive integer, got ${usergroupSize}\n`);
+    process.exit(2);
+}
+const raw = shape === "engine" ? engineBenchConfig(n, usergroupSize === undefined ? undefined : Number(usergroupSize)) : benchConfig(n);
 const changed = (raw.usergroups as any[]).flatMap((ug) => ug.tenants.map((t: any) => ({ ug: ug.name as string, t }))).find((x) => x.t.quota === undefined)!;
 if (flag("--change")) changed.t.quota = { pods: 10 };
 if (flag("--parts")) {
