@@ -58,7 +58,7 @@ import { selects } from "../policy/semantics/selectors";
 import { egressHostsByNamespace, egressImportsService } from "../policy/semantics/sidecarScope";
 import { visibilityModel } from "../report/visibility";
 import { expectExit, run } from "../test/e2e/harness";
-import { binary, Istiod, rssMb, sleep } from "../test/e2e/istio";
+import { binary, Istiod, residentMb, rssMb, sleep } from "../test/e2e/istio";
 import { cpuSeconds, importersOf, ISTIO_VERSION, kubectlApply, services, SERVICES_PER_NAMESPACE, settle, Setup, startIstiod, withSetups } from "./istiod";
 
 const PREFIX = "bench-istiod-churn";
@@ -111,15 +111,22 @@ interface Sample {
 
 type Metrics = Map<string, { labels: Record<string, string>; value: number }[]>;
 
+/** MB: resident set, its anonymous part (from /proc; the rest is the binary's pages) and Go heap in use (go_memstats_heap_inuse_bytes). */
+interface Memory {
+    rssMb: number;
+    anonMb: number;
+    heapMb: number;
+}
+
 interface IstiodMemory {
     revision: string;
     /** Namespaces of the estate the istiod discovers, and their Services (three each, as bench/istiod.ts writes them). */
     namespaces: number;
     services: number;
     proxies: number;
-    /** Resident set (from /proc) and Go heap in use (go_memstats_heap_inuse_bytes), MB: settled without proxies, then with them. */
-    idle: { rssMb: number; heapMb: number };
-    fleet: { rssMb: number; heapMb: number };
+    /** Settled without proxies, then with them. */
+    idle: Memory;
+    fleet: Memory;
 }
 
 interface ChurnResult {
@@ -293,11 +300,12 @@ async function scrape(istiods: Istiod[]): Promise<Metrics> {
 }
 
 /** Each istiod's resident set and Go heap in use, MB. */
-async function memoryOf(istiods: Istiod[]): Promise<{ rssMb: number; heapMb: number }[]> {
-    const out: { rssMb: number; heapMb: number }[] = [];
+async function memoryOf(istiods: Istiod[]): Promise<Memory[]> {
+    const out: Memory[] = [];
     for (const istiod of istiods) {
         const heap = [...sumBy(await scrape([istiod]), "go_memstats_heap_inuse_bytes").values()][0];
-        out.push({ rssMb: rssMb(istiod.process.pid!), heapMb: heap === undefined ? NaN : Math.round(heap / 2 ** 20) });
+        const resident = residentMb(istiod.process.pid!);
+        out.push({ rssMb: resident.rss, anonMb: resident.anon, heapMb: heap === undefined ? NaN : Math.round(heap / 2 ** 20) });
     }
     return out;
 }
@@ -306,7 +314,7 @@ async function memoryOf(istiods: Istiod[]): Promise<{ rssMb: number; heapMb: num
  * What an istiod holds before it discovers anything: one started beside the estate with discovery selectors no
  * namespace matches, settled, measured and stopped.
  */
-async function emptyIstiodMemory(setup: Setup): Promise<{ rssMb: number; heapMb: number }> {
+async function emptyIstiodMemory(setup: Setup): Promise<Memory> {
     const istiod = await startIstiod(setup.work, "empty", "istio-system", { rootNamespace: "istio-system", discoverySelectors: [{ matchLabels: { "mesh-tenancy.io/bench-discovers-nothing": "true" } }] }, {});
     try {
         await settle([istiod]);
@@ -725,8 +733,8 @@ function print(n: number, r: ChurnResult): void {
     console.log(`n=${n} ${r.mode} istiod metrics over the window: ${Object.entries(r.metrics).map(([k, v]) => `${k}=${v}`).join(" ")}`);
     for (const m of r.memory) {
         console.log(
-            `n=${n} ${r.mode} memory of istiod ${m.revision}: discovers ${m.namespaces} namespaces, ${m.services} Services; settled rss_mb=${m.idle.rssMb} heap_mb=${m.idle.heapMb};` +
-                ` with ${m.proxies} proxies rss_mb=${m.fleet.rssMb} heap_mb=${m.fleet.heapMb}`,
+            `n=${n} ${r.mode} memory of istiod ${m.revision}: discovers ${m.namespaces} namespaces, ${m.services} Services; settled rss_mb=${m.idle.rssMb} anon_mb=${m.idle.anonMb} heap_mb=${m.idle.heapMb};` +
+                ` with ${m.proxies} proxies rss_mb=${m.fleet.rssMb} anon_mb=${m.fleet.anonMb} heap_mb=${m.fleet.heapMb}`,
         );
     }
 }
@@ -735,18 +743,18 @@ function print(n: number, r: ChurnResult): void {
  * Memory per istiod as start + per discovered namespace (with its three Services) + per connected proxy: the start is
  * the istiod that discovers nothing, the rest the mean of each istiod's increments over it.
  */
-function printMemoryModel(n: number, empty: { rssMb: number; heapMb: number }, results: ChurnResult[]): void {
+function printMemoryModel(n: number, empty: Memory, results: ChurnResult[]): void {
     const f = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "-");
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    console.log(`n=${n} memory of an istiod that discovers nothing: rss_mb=${empty.rssMb} heap_mb=${empty.heapMb}`);
+    console.log(`n=${n} memory of an istiod that discovers nothing: rss_mb=${empty.rssMb} anon_mb=${empty.anonMb} heap_mb=${empty.heapMb}`);
     for (const r of results) {
         const m = r.memory.filter((x) => x.namespaces > 0);
-        const perNs = (k: "rssMb" | "heapMb") => mean(m.map((x) => (x.idle[k] - empty[k]) / x.namespaces));
-        const perProxy = (k: "rssMb" | "heapMb") => mean(m.filter((x) => x.proxies > 0).map((x) => (x.fleet[k] - x.idle[k]) / x.proxies));
-        const total = (k: "rssMb" | "heapMb", at: "idle" | "fleet") => r.memory.reduce((sum, x) => sum + x[at][k], 0);
+        const perNs = (k: keyof Memory) => mean(m.map((x) => (x.idle[k] - empty[k]) / x.namespaces));
+        const perProxy = (k: keyof Memory) => mean(m.filter((x) => x.proxies > 0).map((x) => (x.fleet[k] - x.idle[k]) / x.proxies));
+        const total = (k: keyof Memory, at: "idle" | "fleet") => r.memory.reduce((sum, x) => sum + x[at][k], 0);
         console.log(
-            `n=${n} ${r.mode} memory model: per namespace rss_mb=${f(perNs("rssMb"))} heap_mb=${f(perNs("heapMb"))}; per proxy rss_mb=${f(perProxy("rssMb"))} heap_mb=${f(perProxy("heapMb"))};` +
-                ` ${r.memory.length} istiod(s) together settled rss_mb=${total("rssMb", "idle")} with the fleet rss_mb=${total("rssMb", "fleet")}`,
+            `n=${n} ${r.mode} memory model: per namespace rss_mb=${f(perNs("rssMb"))} anon_mb=${f(perNs("anonMb"))} heap_mb=${f(perNs("heapMb"))}; per proxy rss_mb=${f(perProxy("rssMb"))} anon_mb=${f(perProxy("anonMb"))} heap_mb=${f(perProxy("heapMb"))};` +
+                ` ${r.memory.length} istiod(s) together settled rss_mb=${total("rssMb", "idle")} anon_mb=${total("anonMb", "idle")} with the fleet rss_mb=${total("rssMb", "fleet")} anon_mb=${total("anonMb", "fleet")}`,
         );
     }
 }
@@ -755,7 +763,7 @@ async function main(): Promise<void> {
     const options = parseOptions(process.argv.slice(2));
     for (const n of options.sizes) {
         let visible: Visibility | undefined;
-        let empty: { rssMb: number; heapMb: number } | undefined;
+        let empty: Memory | undefined;
         const results = await withSetups(
             n,
             async (setup) => {

@@ -189,9 +189,17 @@ export function sleep(ms: number): Promise<void> {
 
 /** Resident memory of a process in MB, from /proc. */
 export function rssMb(pid: number): number {
+    return residentMb(pid).rss;
+}
+
+/**
+ * A process's resident memory in MB, and its parts: anonymous (its own heap and stacks) and file-backed (the pages of
+ * its executable and libraries, which processes of the same binary share).
+ */
+export function residentMb(pid: number): { rss: number; anon: number; file: number } {
     const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
-    return Math.round(kb / 1024);
+    const mb = (field: string) => Math.round(Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024);
+    return { rss: mb("VmRSS"), anon: mb("RssAnon"), file: mb("RssFile") };
 }
 
 export interface ProbeResult {
