@@ -59,6 +59,10 @@ log() { printf 'bench-engine: %s\n' "$*" >&2; }
 # each measured run, so that figures taken minutes apart on a machine shared with others can be read against each other.
 probe() { node -e 'const t=process.hrtime.bigint();let n=0;for(let i=0;i<3e6;i++)n+=JSON.stringify({i,s:String(i)}).length;console.log(Math.round(Number(process.hrtime.bigint()-t)/1e6))'; }
 
+run_pulumi_checked() { # LOG ARGS...: run_pulumi, a failure recorded in $work/failed
+	run_pulumi "$@" || echo "$(basename "$1")" >>"$work/failed"
+}
+
 run_pulumi() { # LOG ARGS...: pulumi with the pack as the main job runs it (scripts/pulumi-run.sh), failing loudly with the log's tail
 	local out=$1
 	shift
@@ -72,6 +76,8 @@ run_pulumi() { # LOG ARGS...: pulumi with the pack as the main job runs it (scri
 for n in "${sizes[@]}"; do
 	work=$(mktemp -d "${TMPDIR:-/tmp}/mesh-tenancy-bench.$n.XXXXXX")
 	export MESH_TENANCY_CLUSTER_DIR=$work/engine
+	# Every gateway and istiod has a Service: past about ten usergroups of 250 tenants a /24 of ClusterIPs runs out.
+	export MESH_TENANCY_SERVICE_CIDR=${MESH_TENANCY_SERVICE_CIDR:-10.96.0.0/16}
 	# shellcheck source=../scripts/pulumi-env.sh
 	. "$scripts_dir/pulumi-env.sh"
 	"$scripts_dir/cluster.sh" start >/dev/null
@@ -99,11 +105,20 @@ for n in "${sizes[@]}"; do
 		[ "$part" = "$changed_part" ] && changed_stack=$stack
 	done
 
-	up_part() { # WHAT I: up part I; prints its seconds
+	up_part() { # WHAT I: up part I; prints its seconds (a failed run leaves $work/failed, which ends the benchmark)
 		local t1
 		t1=$(now)
-		run_pulumi "$work/$1-$2.log" up --yes --skip-preview --stack "${stacks[$2]}" --config-file "$work/base-${parts[$2]#usergroup:}.yaml"
+		run_pulumi "$work/$1-$2.log" up --yes --skip-preview --stack "${stacks[$2]}" --config-file "$work/base-${parts[$2]#usergroup:}.yaml" || echo "${parts[$2]} ($1)" >>"$work/failed"
 		since "$t1"
+	}
+	# A run inside $(...) cannot stop the script itself, so each measured step is checked for a failed run after it:
+	# figures of a run that failed are not figures.
+	check_runs() {
+		[ ! -s "$work/failed" ] || {
+			log "n=$n: failed: $(tr '\n' ' ' <"$work/failed")(logs in $work); no figures"
+			"$scripts_dir/cluster.sh" stop 2>/dev/null || true
+			exit 1
+		}
 	}
 	every_part() { # WHAT: up each part in order, or with --parallel the parts after the first two at once; prints the seconds of each
 		local i per=() pids=()
@@ -152,6 +167,7 @@ for n in "${sizes[@]}"; do
 	log "n=$n: up from empty (${parts[*]})"
 	up_probes=$(probe)
 	measure up every_part up
+	check_runs
 	up_parts=$up_out
 	resources=0
 	for stack in "${stacks[@]}"; do
@@ -160,11 +176,13 @@ for n in "${sizes[@]}"; do
 	done
 
 	log "n=$n: preview of a one-tenant change ($changed_part)"
-	measure_median preview run_pulumi "$work/preview.log" preview --stack "$changed_stack" --config-file "$work/changed.yaml"
+	measure_median preview run_pulumi_checked "$work/preview.log" preview --stack "$changed_stack" --config-file "$work/changed.yaml"
+	check_runs
 	changes=$(grep -cE '^\s+\+\s' "$work/preview.log" || true)
 
 	log "n=$n: no-op up ($repeat runs)"
 	measure_median noop every_part noop
+	check_runs
 	noop_parts=$noop_out
 	if grep -qE '[0-9]+ (to create|created|updated|to update|deleted)' "$work"/noop-*.log; then log "n=$n: the no-op up changed something: see $work/noop-*.log"; fi
 
