@@ -377,6 +377,25 @@ func (a *adsClient) ack(resp *discovery.DiscoveryResponse) *discovery.DiscoveryR
 	return a.send(resp.TypeUrl, s.names)
 }
 
+// follow is the subscription of type child that a response implies (EDS for
+// the clusters a CDS response names, RDS for the routes an LDS response names):
+// a request when the names differ from what is subscribed (an empty one when
+// they are gone), else nil; and the names.
+func (a *adsClient) follow(resp *discovery.DiscoveryResponse, child string, namesOf func(*anypb.Any) ([]string, error)) ([]string, *discovery.DiscoveryRequest, error) {
+	names, err := subscribedNames(resp.Resources, a.cache, namesOf)
+	if err != nil {
+		return nil, nil, err
+	}
+	sub := a.sub(child)
+	if len(names) > 0 && (!sub.requested || !slices.Equal(names, sub.names)) {
+		return names, a.request(child, names), nil
+	}
+	if len(names) == 0 && sub.requested && len(sub.names) > 0 {
+		return names, a.request(child, []string{}), nil
+	}
+	return names, nil, nil
+}
+
 // respond is what Envoy sends after a response: the ACK, then the EDS
 // subscription CDS implies if it changed, LDS after the first endpoints (or
 // after a CDS without EDS clusters), and the RDS subscription LDS implies if
@@ -394,15 +413,12 @@ func (a *adsClient) respond(resp *discovery.DiscoveryResponse) (out []*discovery
 	}
 	switch resp.TypeUrl {
 	case typeCDS:
-		names, err := subscribedNames(resp.Resources, a.cache, edsNamesOf)
+		names, req, err := a.follow(resp, typeEDS, edsNamesOf)
 		if err != nil {
 			return nil, false, err
 		}
-		eds := a.sub(typeEDS)
-		if len(names) > 0 && (!eds.requested || !slices.Equal(names, eds.names)) {
-			out = append(out, a.request(typeEDS, names))
-		} else if len(names) == 0 && eds.requested && len(eds.names) > 0 {
-			out = append(out, a.request(typeEDS, []string{}))
+		if req != nil {
+			out = append(out, req)
 		}
 		if len(names) == 0 {
 			requestLDS()
@@ -410,15 +426,12 @@ func (a *adsClient) respond(resp *discovery.DiscoveryResponse) (out []*discovery
 	case typeEDS:
 		requestLDS()
 	case typeLDS:
-		names, err := subscribedNames(resp.Resources, a.cache, rdsNamesOf)
+		_, req, err := a.follow(resp, typeRDS, rdsNamesOf)
 		if err != nil {
 			return nil, false, err
 		}
-		rds := a.sub(typeRDS)
-		if len(names) > 0 && (!rds.requested || !slices.Equal(names, rds.names)) {
-			out = append(out, a.request(typeRDS, names))
-		} else if len(names) == 0 && rds.requested && len(rds.names) > 0 {
-			out = append(out, a.request(typeRDS, []string{}))
+		if req != nil {
+			out = append(out, req)
 		}
 	}
 	return out, requested, nil
