@@ -16,7 +16,25 @@ export PULUMI_PARALLEL_DIFF=${PULUMI_PARALLEL_DIFF:-true}
 # Node.js keeps the compiled code of every module the program and the policy pack load, from the first one on (the
 # SDK's own runner, loaded before the program can ask for it: runtime/compileCache.ts), for the next run.
 export NODE_COMPILE_CACHE=${NODE_COMPILE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mesh-tenancy/node-compile-cache}
-pulumi "$@" 2>&1 | tee "$log" | TS_NODE_PROJECT="$root/tsconfig.json" node -r "$root/node_modules/ts-node/register/transpile-only" "$root/ops/cli.ts" fold --log "$log"
+# This project's policy pack, named by its directory, runs as the binary analyzer beside it (policy/analyzer): the
+# same pack, started by the CLI itself rather than behind the Node.js language host's policy proxy, which decodes and
+# re-encodes the engine's two calls per resource. MESH_TENANCY_PACK_LAUNCH=language-host keeps the directory as given.
+pack_dir=$(cd "$root/policy" && pwd -P)
+args=()
+after_flag=
+for arg in "$@"; do
+	if [ "${MESH_TENANCY_PACK_LAUNCH:-analyzer}" != language-host ]; then
+		if [ -n "$after_flag" ] && [ "$(cd "$arg" 2>/dev/null && pwd -P)" = "$pack_dir" ]; then
+			arg=$pack_dir/analyzer
+		elif [[ "$arg" == --policy-pack=* ]] && [ "$(cd "${arg#--policy-pack=}" 2>/dev/null && pwd -P)" = "$pack_dir" ]; then
+			arg=--policy-pack=$pack_dir/analyzer
+		fi
+	fi
+	after_flag=
+	[ "$arg" != --policy-pack ] || after_flag=1
+	args+=("$arg")
+done
+pulumi "${args[@]}" 2>&1 | tee "$log" | TS_NODE_PROJECT="$root/tsconfig.json" node -r "$root/node_modules/ts-node/register/transpile-only" "$root/ops/cli.ts" fold --log "$log"
 status=("${PIPESTATUS[@]}")
 [ "${status[1]}" -eq 0 ] && [ "${status[2]}" -eq 0 ] || echo "pulumi-run: the output filter failed; the whole output is in $log" >&2
 exit "${status[0]}"

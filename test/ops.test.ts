@@ -260,13 +260,14 @@ describe("program runs", () => {
 
 describe("scripts/pulumi-run.sh", () => {
     /** Runs the script with a stand-in `pulumi` first on PATH that prints what it was given and exits with `status`. */
-    function runWith(env: Record<string, string>, status: number) {
+    function runWith(env: Record<string, string>, status: number, args = ["up", "--yes"]) {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-run-"));
         try {
             fs.writeFileSync(path.join(dir, "pulumi"), `#!/bin/sh\necho "args=$* GOGC=$GOGC PULUMI_PARALLEL_DIFF=$PULUMI_PARALLEL_DIFF NODE_COMPILE_CACHE=$NODE_COMPILE_CACHE"\nexit ${status}\n`, { mode: 0o755 });
             const log = path.join(dir, "whole.log");
             const { GOGC: _g, NODE_COMPILE_CACHE: _n, PULUMI_PARALLEL_DIFF: _p, ...inherited } = process.env;
-            const run = spawnSync(path.join(ROOT, "scripts", "pulumi-run.sh"), ["up", "--yes"], {
+            const run = spawnSync(path.join(ROOT, "scripts", "pulumi-run.sh"), args, {
+                cwd: ROOT,
                 env: { ...inherited, HOME: dir, XDG_CACHE_HOME: "", PATH: `${dir}:${process.env.PATH}`, MESH_TENANCY_PULUMI_LOG: log, ...env },
                 encoding: "utf8",
             });
@@ -284,5 +285,21 @@ describe("scripts/pulumi-run.sh", () => {
         const chosen = runWith({ GOGC: "100", PULUMI_PARALLEL_DIFF: "false", NODE_COMPILE_CACHE: "/elsewhere" }, 0);
         assert.equal(chosen.status, 0);
         assert.match(chosen.log, /GOGC=100 PULUMI_PARALLEL_DIFF=false NODE_COMPILE_CACHE=\/elsewhere$/m);
+    });
+
+    it("starts this project's policy pack as the binary analyzer beside it, however its directory is named, and leaves other packs and other arguments alone", () => {
+        const analyzer = path.join(fs.realpathSync(ROOT), "policy", "analyzer");
+        const argsOf = (args: string[], env: Record<string, string> = {}) => runWith(env, 0, args).log.match(/^args=(.*) GOGC=/m)![1];
+        assert.equal(argsOf(["preview", "--policy-pack", "policy", "--policy-pack-config", "policy/config/dev.json"]), `preview --policy-pack ${analyzer} --policy-pack-config policy/config/dev.json`);
+        assert.equal(argsOf(["preview", "--policy-pack", path.join(ROOT, "policy") + "/"]), `preview --policy-pack ${analyzer}`);
+        assert.equal(argsOf(["preview", "--policy-pack=./policy"]), `preview --policy-pack=${analyzer}`);
+        assert.equal(argsOf(["preview", "--policy-pack", "test", "--message", "policy"]), "preview --policy-pack test --message policy", "another pack, and a value that is not a pack");
+        assert.equal(argsOf(["preview", "--policy-pack", "policy"], { MESH_TENANCY_PACK_LAUNCH: "language-host" }), "preview --policy-pack policy");
+    });
+
+    it("policy/analyzer says what it needs when started by hand", () => {
+        const r = spawnSync(path.join(ROOT, "policy", "analyzer"), [], { encoding: "utf8" });
+        assert.equal(r.status, 2);
+        assert.match(r.stderr, /expects the engine's address as its one argument/);
     });
 });

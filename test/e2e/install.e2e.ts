@@ -10,7 +10,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { planTenancy, plannedObjects } from "../../plan";
 import { ROOT, loadStack } from "../harness/configs";
-import { expectExit, kubectlJson, pulumi, stackConfigVariant, stackFileVariant } from "./harness";
+import { expectExit, kubectlJson, pulumi, run, stackConfigVariant, stackFileVariant, tempFile } from "./harness";
 import { istioBuild, istioOperatorFor, renderOfficial, rssMb } from "./istio";
 import { AnalyzerMessage, analyze, assertNoWarning, assertPlannedLive, describeMessage, ensureIstiods, freshStack, istiods, markUp, plan, POLICY, resourcesByName, STACK, summarise, timed } from "./engine";
 
@@ -57,15 +57,24 @@ describe("install and scope: the first up of stack local, each usergroup's contr
         assert.deepEqual([...fromOfficial.keys()].filter((k) => k.includes("istiod:") && k.includes(":NetworkPolicy ")), [], "the charts render no NetworkPolicy of their own (global.networkPolicy.enabled false)");
     });
 
-    it("the policy pack refuses a stack that breaks isolation, naming the rules", () => {
+    it("the policy pack refuses a stack that breaks isolation, naming the rules, whichever way the CLI starts it", () => {
         const cwd = path.join(ROOT, "test", "e2e", "rogue-team");
         expectExit(pulumi(["stack", "select", "--create", "rogue"], { cwd }), 0, "select rogue stack");
-        const r = timed("refused preview", pulumi(["preview", "--stack", "rogue", "--policy-pack", path.join(ROOT, "policy")], { cwd }));
-        const out = r.stdout + r.stderr;
-        assert.notEqual(r.code, 0, out);
-        assert.match(out, /revision-label-without-injection-label/);
-        assert.match(out, /sidecar-hosts-within-usergroup/);
-        assert.match(out, /\[MT0701\] Sidecar payments\/default: egress host "\*\/\*" imports from every namespace/);
+        const args = ["preview", "--stack", "rogue", "--policy-pack", path.join(ROOT, "policy")];
+        // Given its directory, plain pulumi starts the pack through the Node.js language host; scripts/pulumi-run.sh
+        // starts the same pack as a binary analyzer (policy/analyzer). Both must refuse with the same findings.
+        const viaHost = timed("refused preview (language host)", pulumi(args, { cwd }));
+        const log = tempFile("rogue-preview.log");
+        const viaAnalyzer = timed("refused preview (policy/analyzer)", run(path.join(ROOT, "scripts", "pulumi-run.sh"), [...args, "--non-interactive", "--color", "never"], { cwd, env: { MESH_TENANCY_PULUMI_LOG: log } }));
+        const findings = (out: string) => [...new Set(out.split("\n").filter((l) => /\[MT\d+\]/.test(l)).map((l) => l.trim()))].sort();
+        for (const [how, r, out] of [["language host", viaHost, viaHost.stdout + viaHost.stderr], ["policy/analyzer", viaAnalyzer, fs.readFileSync(log, "utf8")]] as const) {
+            assert.notEqual(r.code, 0, `${how}: ${out}`);
+            assert.match(out, /revision-label-without-injection-label/, how);
+            assert.match(out, /sidecar-hosts-within-usergroup/, how);
+            assert.match(out, /\[MT0701\] Sidecar payments\/default: egress host "\*\/\*" imports from every namespace/, how);
+        }
+        assert.match(fs.readFileSync(log, "utf8"), /local: \S*policy\/analyzer\)/, "pulumi-run.sh started the pack as the binary analyzer");
+        assert.deepEqual(findings(fs.readFileSync(log, "utf8")), findings(viaHost.stdout + viaHost.stderr), "the same findings both ways");
     });
 
     it("up creates what the plan says", () => {
