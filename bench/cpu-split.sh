@@ -29,7 +29,7 @@ cpu_split_stop() {
 			if (args ~ /kube-apiserver/) c = "apiserver"
 			else if (args ~ /(^| |\/)etcd( |$)/) c = "etcd"
 			else if (args ~ /pulumi-resource-kubernetes/) c = "provider"
-			else if (args ~ /cmd\/run-policy-pack\//) c = "pack"
+			else if (args ~ /cmd\/run-policy-pack(\/| )/) c = "pack"
 			else if (args ~ /pulumi-language-nodejs/) c = "langhost"
 			else if (args ~ /cmd\/run\/index\.js/) c = "program"
 			else if (args ~ /(^|[ \/])pulumi (up|preview|destroy|refresh)/) c = "cli"
