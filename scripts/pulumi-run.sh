@@ -20,15 +20,14 @@ export NODE_COMPILE_CACHE=${NODE_COMPILE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/
 # same pack, started by the CLI itself rather than behind the Node.js language host's policy proxy, which decodes and
 # re-encodes the engine's two calls per resource. MESH_TENANCY_PACK_LAUNCH=language-host keeps the directory as given.
 pack_dir=$(cd "$root/policy" && pwd -P)
+names_pack() { [ "${MESH_TENANCY_PACK_LAUNCH:-analyzer}" != language-host ] && [ "$(cd "$1" 2>/dev/null && pwd -P)" = "$pack_dir" ]; }
 args=()
 after_flag=
 for arg in "$@"; do
-	if [ "${MESH_TENANCY_PACK_LAUNCH:-analyzer}" != language-host ]; then
-		if [ -n "$after_flag" ] && [ "$(cd "$arg" 2>/dev/null && pwd -P)" = "$pack_dir" ]; then
-			arg=$pack_dir/analyzer
-		elif [[ "$arg" == --policy-pack=* ]] && [ "$(cd "${arg#--policy-pack=}" 2>/dev/null && pwd -P)" = "$pack_dir" ]; then
-			arg=--policy-pack=$pack_dir/analyzer
-		fi
+	if [ -n "$after_flag" ] && names_pack "$arg"; then
+		arg=$pack_dir/analyzer
+	elif [[ "$arg" == --policy-pack=* ]] && names_pack "${arg#--policy-pack=}"; then
+		arg=--policy-pack=$pack_dir/analyzer
 	fi
 	after_flag=
 	[ "$arg" != --policy-pack ] || after_flag=1

@@ -66,15 +66,16 @@ describe("install and scope: the first up of stack local, each usergroup's contr
         const viaHost = timed("refused preview (language host)", pulumi(args, { cwd }));
         const log = tempFile("rogue-preview.log");
         const viaAnalyzer = timed("refused preview (policy/analyzer)", run(path.join(ROOT, "scripts", "pulumi-run.sh"), [...args, "--non-interactive", "--color", "never"], { cwd, env: { MESH_TENANCY_PULUMI_LOG: log } }));
+        const [hostOut, analyzerOut] = [viaHost.stdout + viaHost.stderr, fs.readFileSync(log, "utf8")];
         const findings = (out: string) => [...new Set(out.split("\n").filter((l) => /\[MT\d+\]/.test(l)).map((l) => l.trim()))].sort();
-        for (const [how, r, out] of [["language host", viaHost, viaHost.stdout + viaHost.stderr], ["policy/analyzer", viaAnalyzer, fs.readFileSync(log, "utf8")]] as const) {
+        for (const [how, r, out] of [["language host", viaHost, hostOut], ["policy/analyzer", viaAnalyzer, analyzerOut]] as const) {
             assert.notEqual(r.code, 0, `${how}: ${out}`);
             assert.match(out, /revision-label-without-injection-label/, how);
             assert.match(out, /sidecar-hosts-within-usergroup/, how);
             assert.match(out, /\[MT0701\] Sidecar payments\/default: egress host "\*\/\*" imports from every namespace/, how);
         }
-        assert.match(fs.readFileSync(log, "utf8"), /local: \S*policy\/analyzer\)/, "pulumi-run.sh started the pack as the binary analyzer");
-        assert.deepEqual(findings(fs.readFileSync(log, "utf8")), findings(viaHost.stdout + viaHost.stderr), "the same findings both ways");
+        assert.match(analyzerOut, /local: \S*policy\/analyzer\)/, "pulumi-run.sh started the pack as the binary analyzer");
+        assert.deepEqual(findings(analyzerOut), findings(hostOut), "the same findings both ways");
     });
 
     it("up creates what the plan says", () => {
